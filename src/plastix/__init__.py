@@ -1,0 +1,35 @@
+"""plastix: biologically plausible local learning rules on one graph network description."""
+
+import importlib.metadata
+
+from . import data as data
+from . import models as models
+from . import rules as rules
+from . import train as train
+from . import nn as nn
+from ._errors import CheckpointError as CheckpointError
+from ._errors import ConfigError as ConfigError
+from ._errors import DataError as DataError
+from ._errors import DivergenceError as DivergenceError
+from ._errors import GraphError as GraphError
+from ._errors import PlastixError as PlastixError
+from ._errors import ShapeError as ShapeError
+from .graph import Edge as Edge
+from .graph import Network as Network
+from .graph import edge as edge
+from .inference import Inference as Inference
+from .inference import InferenceInfo as InferenceInfo
+from .rules import BP as BP
+from .rules import PC as PC
+from .rules import CrossEntropy as CrossEntropy
+from .rules import NudgeSign as NudgeSign
+from .rules import Nudging as Nudging
+from .rules import PCMode as PCMode
+from .rules import Rule as Rule
+from .rules import SquaredError as SquaredError
+from .train import Trainer as Trainer
+
+try:
+    __version__ = importlib.metadata.version("plastix")
+except importlib.metadata.PackageNotFoundError:  # running from a source tree
+    __version__ = "0.0.0+unknown"

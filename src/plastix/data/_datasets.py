@@ -1,0 +1,460 @@
+"""In-memory datasets and the loaders for digits, MNIST, Fashion-MNIST and CIFAR-10."""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._errors import ConfigError, DataError, ShapeError
+from ._download import (
+    DATA_DIR_ENV,
+    bytes_digest,
+    checksum_error,
+    download_file,
+    find_file,
+    resolve_data_root,
+    write_atomic,
+)
+from ._formats import (
+    CIFAR_TAR_FOLDER,
+    IDX_IMAGES_MAGIC,
+    IDX_LABELS_MAGIC,
+    parse_cifar_records,
+    parse_digits_csv,
+    parse_idx,
+    read_maybe_gzip,
+    read_tar_members,
+)
+
+DATASETS: tuple[str, ...] = ("digits", "mnist", "fashion-mnist", "cifar10")
+"""Names accepted by :func:`load_dataset` and :func:`dataset_info`."""
+
+SPLITS: tuple[str, ...] = ("train", "test")
+
+_ALIASES = {"fashionmnist": "fashion-mnist", "cifar-10": "cifar10"}
+
+
+# --------------------------------------------------------------------------- ArrayDataset
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class ArrayDataset:
+    """A labelled image dataset held in memory.
+
+    ``x`` is float32 in NHWC layout ``(N, H, W, C)`` (the loaders scale pixels to [0, 1]);
+    ``y`` is int32 of shape ``(N,)`` with values in ``[0, num_classes)``. Arrays are converted
+    to these dtypes on construction and the shapes and labels are validated.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    num_classes: int
+    name: str = "dataset"
+    classes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        x = np.asarray(self.x, dtype=np.float32)
+        y = np.asarray(self.y)
+        if x.ndim != 4:
+            raise ShapeError(f"{self.name}: x must be 4-D NHWC (N, H, W, C), got shape {x.shape}")
+        if y.ndim != 1:
+            raise ShapeError(f"{self.name}: y must be 1-D (N,), got shape {y.shape}")
+        if len(x) != len(y):
+            raise ShapeError(
+                f"{self.name}: label/sample count mismatch: {len(x)} images but {len(y)} labels"
+            )
+        if y.dtype.kind not in "iu":
+            raise ShapeError(f"{self.name}: labels must be integers, got dtype {y.dtype}")
+        if isinstance(self.num_classes, bool) or not isinstance(self.num_classes, int | np.integer):
+            raise ConfigError(f"{self.name}: num_classes must be an int, got {self.num_classes!r}")
+        if self.num_classes < 1:
+            raise ConfigError(f"{self.name}: num_classes must be >= 1, got {self.num_classes}")
+        if y.size and (y.min() < 0 or y.max() >= self.num_classes):
+            raise ShapeError(
+                f"{self.name}: labels must lie in [0, {self.num_classes}), got values in "
+                f"[{y.min()}, {y.max()}]"
+            )
+        classes = tuple(self.classes) or tuple(str(i) for i in range(self.num_classes))
+        if len(classes) != self.num_classes:
+            raise ConfigError(
+                f"{self.name}: {len(classes)} class names given for num_classes={self.num_classes}"
+            )
+        object.__setattr__(self, "x", x)
+        object.__setattr__(self, "y", y.astype(np.int32, copy=False))
+        object.__setattr__(self, "num_classes", int(self.num_classes))
+        object.__setattr__(self, "classes", classes)
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+    def __repr__(self) -> str:
+        return (
+            f"ArrayDataset(name={self.name!r}, n={len(self)}, input_shape={self.input_shape}, "
+            f"num_classes={self.num_classes})"
+        )
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        """Shape of one sample, ``(H, W, C)``."""
+        h, w, c = self.x.shape[1:]
+        return (int(h), int(w), int(c))
+
+    def subset(self, indices: slice | np.ndarray | Any) -> ArrayDataset:
+        """The samples selected by a slice, an integer index array or a boolean mask."""
+        index = indices if isinstance(indices, slice) else np.atleast_1d(np.asarray(indices))
+        return dataclasses.replace(self, x=self.x[index], y=self.y[index])
+
+
+# --------------------------------------------------------------------------- dataset info
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """Static facts about a dataset; ``mean`` and ``std`` are per channel, train split, [0, 1]."""
+
+    name: str
+    num_classes: int
+    input_shape: tuple[int, int, int]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    classes: tuple[str, ...]
+    num_train: int
+    num_test: int
+
+
+_DIGIT_CLASSES = tuple(str(i) for i in range(10))
+_FASHION_CLASSES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
+_CIFAR_CLASSES = (
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+)
+
+_INFO: dict[str, DatasetInfo] = {
+    # digits: computed from the fixed train split of the embedded data (pixels / 16).
+    "digits": DatasetInfo(
+        "digits", 10, (8, 8, 1), (0.3059245,), (0.3765141,), _DIGIT_CLASSES, 1346, 451
+    ),
+    # mnist: computed from the real train images (pixels / 255), population std.
+    "mnist": DatasetInfo(
+        "mnist", 10, (28, 28, 1), (0.1306605,), (0.3081078,), _DIGIT_CLASSES, 60000, 10000
+    ),
+    # fashion-mnist and cifar10: published values.
+    "fashion-mnist": DatasetInfo(
+        "fashion-mnist", 10, (28, 28, 1), (0.2860,), (0.3530,), _FASHION_CLASSES, 60000, 10000
+    ),
+    "cifar10": DatasetInfo(
+        "cifar10",
+        10,
+        (32, 32, 3),
+        (0.4914, 0.4822, 0.4465),
+        (0.2470, 0.2435, 0.2616),
+        _CIFAR_CLASSES,
+        50000,
+        10000,
+    ),
+}
+
+
+def _canonical_name(name: str) -> str:
+    """Map a user-given dataset name to one of DATASETS, or raise ConfigError."""
+    key = name.strip().lower().replace("_", "-") if isinstance(name, str) else ""
+    key = _ALIASES.get(key, key)
+    if key not in DATASETS:
+        raise ConfigError(f"unknown dataset {name!r}; valid names: {', '.join(DATASETS)}")
+    return key
+
+
+def _check_split(split: str) -> str:
+    if split not in SPLITS:
+        raise ConfigError(f"unknown split {split!r}; valid splits: {', '.join(SPLITS)}")
+    return split
+
+
+def dataset_info(name: str) -> DatasetInfo:
+    """Number of classes, input shape (H, W, C), train-split mean/std per channel, ..."""
+    return _INFO[_canonical_name(name)]
+
+
+# --------------------------------------------------------------------------- digits
+
+_DIGITS_RESOURCE = "_embedded/digits.csv.gz"
+_DIGITS_SHA256 = "09f66e6debdee2cd2b5ae59e0d6abbb73fc2b0e0185d2e1957e9ebb51e23aa22"
+_DIGITS_SPLIT_SEED = 20240601
+_DIGITS_TEST_FRACTION = 0.25
+
+
+def _digits_split_indices(labels: np.ndarray, split: str) -> np.ndarray:
+    """Sorted indices of a fixed stratified 75/25 split (stable across numpy versions).
+
+    Each class is ordered by PCG64 raw output (a stream numpy guarantees to be stable) and its
+    first ``round(n_c / 4)`` members go to the test split.
+    """
+    keys = np.random.PCG64(_DIGITS_SPLIT_SEED).random_raw(len(labels))
+    chosen = []
+    for c in np.unique(labels):
+        members = np.flatnonzero(labels == c)
+        members = members[np.argsort(keys[members], kind="stable")]
+        n_test = int(np.floor(len(members) * _DIGITS_TEST_FRACTION + 0.5))
+        chosen.append(members[:n_test] if split == "test" else members[n_test:])
+    return np.sort(np.concatenate(chosen))
+
+
+def _load_digits(split: str) -> ArrayDataset:
+    raw = resources.files(__package__).joinpath(_DIGITS_RESOURCE).read_bytes()
+    actual = bytes_digest(raw, "sha256")
+    if actual != _DIGITS_SHA256:
+        raise DataError(
+            f"plastix/data/{_DIGITS_RESOURCE}: SHA256 mismatch: expected {_DIGITS_SHA256}, "
+            f"got {actual}; the installed package is corrupt, reinstall plastix"
+        )
+    pixels, labels = parse_digits_csv(gzip.decompress(raw), _DIGITS_RESOURCE)
+    index = _digits_split_indices(labels, split)
+    x = (pixels[index].astype(np.float32) / np.float32(16.0))[..., None]
+    return ArrayDataset(x, labels[index], 10, "digits", _DIGIT_CLASSES)
+
+
+# --------------------------------------------------------------------------- IDX datasets
+
+_IDX_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+
+_IDX_MIRRORS = {
+    "mnist": (
+        "https://ossci-datasets.s3.amazonaws.com/mnist/",
+        "https://storage.googleapis.com/cvdf-datasets/mnist/",
+        "http://yann.lecun.com/exdb/mnist/",
+    ),
+    "fashion-mnist": (
+        "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+        "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
+    ),
+}
+
+# Official MD5s of the published .gz archives (as in torchvision), checked on download.
+_IDX_MD5 = {
+    "mnist": {
+        "train-images-idx3-ubyte": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+        "train-labels-idx1-ubyte": "d53e105ee54ea40749a09fcbcd1e9432",
+        "t10k-images-idx3-ubyte": "9fb629c4189551a2d022fa330f9573f3",
+        "t10k-labels-idx1-ubyte": "ec29112dd5afa0611ce80d1b7f02629c",
+    },
+    "fashion-mnist": {
+        "train-images-idx3-ubyte": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+        "train-labels-idx1-ubyte": "25c81989df183df01b3e8a0aad5dffbe",
+        "t10k-images-idx3-ubyte": "bef4ecab320f06d8554ea6380940ec79",
+        "t10k-labels-idx1-ubyte": "bb300cfdad3c16e7a12a480ee83cd310",
+    },
+}
+
+# SHA256 of the *decompressed* IDX bytes, checked on every load (independent of gzip level).
+_IDX_SHA256 = {
+    "mnist": {
+        "train-images-idx3-ubyte": (
+            "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"
+        ),
+        "train-labels-idx1-ubyte": (
+            "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"
+        ),
+        "t10k-images-idx3-ubyte": (
+            "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"
+        ),
+        "t10k-labels-idx1-ubyte": (
+            "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"
+        ),
+    },
+}
+
+_IDX_IMAGE_HW = (28, 28)
+
+
+def _search_dirs(base: Path, name: str) -> list[Path]:
+    return [base, base / name]
+
+
+def _missing_error(
+    name: str, split: str, needed: list[str], dirs: list[Path], hint: str
+) -> DataError:
+    searched = ", ".join(str(d) for d in dirs)
+    return DataError(
+        f"{name} ({split} split): data files not found: {', '.join(needed)}. Searched: "
+        f"{searched}. Either pass download=True, or {hint} and put them in one of those "
+        f"folders (or point root= / --data-dir / ${DATA_DIR_ENV} at the folder holding them)."
+    )
+
+
+def _locate_idx(name: str, split: str, base: Path, download: bool) -> list[Path]:
+    """Paths of the (images, labels) IDX files, downloading missing ones if allowed."""
+    dirs = _search_dirs(base, name)
+    stems = _IDX_FILES[split]
+    found = [find_file(dirs, [f"{stem}.gz", stem]) for stem in stems]
+    missing = [stem for stem, path in zip(stems, found, strict=True) if path is None]
+    if missing and not download:
+        needed = [f"{stem}.gz (or uncompressed {stem})" for stem in missing]
+        hint = f"download them from {_IDX_MIRRORS[name][0]}"
+        raise _missing_error(name, split, needed, dirs, hint)
+    paths = []
+    for stem, path in zip(stems, found, strict=True):
+        if path is not None:
+            paths.append(path)
+            continue
+        urls = [mirror + f"{stem}.gz" for mirror in _IDX_MIRRORS[name]]
+        paths.append(download_file(urls, base / name / f"{stem}.gz", _IDX_MD5[name][stem]))
+    return paths
+
+
+def _read_idx(name: str, stem: str, path: Path, magic: int) -> np.ndarray:
+    """Parse one IDX file structurally, then check its known SHA256 (if any)."""
+    data = read_maybe_gzip(path)
+    array = parse_idx(data, magic, path)
+    actual = bytes_digest(data, "sha256")
+    expected = _IDX_SHA256.get(name, {}).get(stem)
+    if expected is not None and actual != expected:
+        raise checksum_error(path, f"the decompressed {name} {stem}", "sha256", expected, actual)
+    if name != "mnist" and actual in _IDX_SHA256["mnist"].values():
+        raise DataError(
+            f"{path}: this is an original MNIST file, not {name}; point root= / --data-dir / "
+            f"${DATA_DIR_ENV} at the {name} files (looked up in root and root/{name}/)"
+        )
+    return array
+
+
+def _load_idx(name: str, split: str, base: Path, download: bool) -> ArrayDataset:
+    images_path, labels_path = _locate_idx(name, split, base, download)
+    images_stem, labels_stem = _IDX_FILES[split]
+    images = _read_idx(name, images_stem, images_path, IDX_IMAGES_MAGIC)
+    labels = _read_idx(name, labels_stem, labels_path, IDX_LABELS_MAGIC)
+    if images.shape[1:] != _IDX_IMAGE_HW:
+        raise DataError(
+            f"{images_path}: {name} images must be 28x28, got {images.shape[1]}x{images.shape[2]}"
+        )
+    if len(images) != len(labels):
+        raise ShapeError(
+            f"{name}: label/sample count mismatch: {len(images)} images but {len(labels)} "
+            f"labels (images: {images_path}, labels: {labels_path})"
+        )
+    if labels.size and labels.max() > 9:
+        raise DataError(f"{labels_path}: label {labels.max()} out of range 0-9; file is corrupt")
+    x = (images.astype(np.float32) / np.float32(255.0))[..., None]
+    return ArrayDataset(x, labels, 10, name, _INFO[name].classes)
+
+
+# --------------------------------------------------------------------------- CIFAR-10
+
+_CIFAR_FILES = {
+    "train": tuple(f"data_batch_{i}.bin" for i in range(1, 6)),
+    "test": ("test_batch.bin",),
+}
+_CIFAR_ALL_FILES = (*_CIFAR_FILES["train"], *_CIFAR_FILES["test"])
+_CIFAR_ARCHIVE = "cifar-10-binary.tar.gz"
+_CIFAR_URLS = ("https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz",)
+_CIFAR_MD5 = "c32a1d4ab5d03f1284b67883e8d87530"
+
+
+def _cifar_dirs(base: Path) -> list[Path]:
+    dirs = _search_dirs(base, "cifar10")
+    return dirs + [d / CIFAR_TAR_FOLDER for d in dirs]
+
+
+def _cifar_from_archive(archive: Path, needed: tuple[str, ...]) -> list[tuple[str, bytes]]:
+    """Read the batches from the tar.gz and cache all six next to it (best effort)."""
+    blobs = read_tar_members(archive, _CIFAR_ALL_FILES)
+    try:
+        for member, data in blobs.items():
+            write_atomic(archive.parent / CIFAR_TAR_FOLDER / member, data)
+    except OSError:
+        pass  # read-only location: use the in-memory copy this time
+    return [(f"{archive}:{member}", blobs[member]) for member in needed]
+
+
+def _cifar_blobs(split: str, base: Path, download: bool) -> list[tuple[str, bytes]]:
+    """(source, bytes) of each batch file of ``split``: from .bin files or the archive."""
+    dirs = _cifar_dirs(base)
+    needed = _CIFAR_FILES[split]
+    found = [find_file(dirs, [member]) for member in needed]
+    if all(path is not None for path in found):
+        return [(str(path), read_maybe_gzip(path)) for path in found if path is not None]
+    archive = find_file(dirs[:2], [_CIFAR_ARCHIVE])
+    if archive is None:
+        if not download:
+            missing = [m for m, p in zip(needed, found, strict=True) if p is None]
+            needed_files = [f"{_CIFAR_ARCHIVE} (or its extracted {', '.join(missing)})"]
+            hint = f"download {_CIFAR_URLS[0]}"
+            raise _missing_error("cifar10", split, needed_files, dirs, hint)
+        archive = download_file(_CIFAR_URLS, base / "cifar10" / _CIFAR_ARCHIVE, _CIFAR_MD5)
+    return _cifar_from_archive(archive, needed)
+
+
+def _load_cifar(split: str, base: Path, download: bool) -> ArrayDataset:
+    parts = [
+        parse_cifar_records(data, source) for source, data in _cifar_blobs(split, base, download)
+    ]
+    images = np.concatenate([p[0] for p in parts])
+    labels = np.concatenate([p[1] for p in parts])
+    if labels.max() > 9:
+        raise DataError(f"cifar10 ({split}): label {labels.max()} out of range 0-9; corrupt file")
+    x = images.astype(np.float32) / np.float32(255.0)
+    return ArrayDataset(x, labels, 10, "cifar10", _CIFAR_CLASSES)
+
+
+# --------------------------------------------------------------------------- public loaders
+
+
+def load_dataset(
+    name: str,
+    split: str = "train",
+    *,
+    root: str | os.PathLike[str] | None = None,
+    download: bool = True,
+) -> ArrayDataset:
+    """Load a dataset split into memory as an :class:`ArrayDataset` (NHWC float32 in [0, 1]).
+
+    ``name`` is one of :data:`DATASETS`; ``split`` is ``"train"`` or ``"test"``. Files are looked
+    for in ``root`` and ``root/<name>``, where ``root`` defaults to ``$PLASTIX_DATA_DIR`` and then
+    to ``$XDG_CACHE_HOME/plastix`` (``~/.cache/plastix``). Missing files are downloaded into
+    ``root/<name>`` when ``download`` is true (checksum-verified, written atomically); otherwise
+    a DataError lists the folders searched and the files needed. ``"digits"`` is embedded in
+    the package and never touches the disk or network.
+    """
+    name = _canonical_name(name)
+    split = _check_split(split)
+    if name == "digits":
+        return _load_digits(split)
+    base = resolve_data_root(root)
+    if name == "cifar10":
+        return _load_cifar(split, base, download)
+    return _load_idx(name, split, base, download)
+
+
+def download_dataset(name: str, *, root: str | os.PathLike[str] | None = None) -> Path:
+    """Make sure both splits of ``name`` are available and valid locally; return the data root."""
+    for split in SPLITS:
+        load_dataset(name, split, root=root, download=True)
+    return resolve_data_root(root)

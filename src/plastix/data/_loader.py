@@ -1,0 +1,126 @@
+"""Minibatch iteration over an :class:`ArrayDataset` with reproducible per-epoch shuffles."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._errors import ConfigError
+from ._datasets import ArrayDataset
+
+Batch = tuple[Any, Any]
+
+
+@jax.jit
+def _take(array: jax.Array, index: jax.Array) -> jax.Array:
+    return jnp.take(array, index, axis=0)
+
+
+def epoch_permutation(n: int, seed: int, epoch: int) -> np.ndarray:
+    """The sample order of ``epoch``: a permutation of ``range(n)`` fixed by ``(seed, epoch)``."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, epoch]))
+    return rng.permutation(n)
+
+
+class DataLoader:
+    """Batches ``(x, y)`` of a dataset, epoch by epoch.
+
+    ``epoch(i)`` yields the batches of epoch ``i`` in an order that depends only on
+    ``(seed, i)`` (through ``np.random.SeedSequence([seed, i])``), so a run can resume at any
+    epoch. ``iter(loader)`` is ``loader.epoch(0)``; call ``epoch(i)`` for later epochs.
+    ``len(loader)`` is the number of batches per epoch. With ``drop_last`` the final incomplete
+    batch is dropped; otherwise it is yielded, smaller. With ``device_resident`` the arrays are
+    put on the default device once and batches are JAX arrays gathered there; otherwise
+    batches are numpy arrays.
+    """
+
+    def __init__(
+        self,
+        dataset: ArrayDataset,
+        batch_size: int,
+        *,
+        shuffle: bool = True,
+        drop_last: bool = True,
+        seed: int = 0,
+        device_resident: bool = False,
+    ) -> None:
+        n = len(dataset)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer):
+            raise ConfigError(f"batch_size must be an int, got {batch_size!r}")
+        if batch_size <= 0:
+            raise ConfigError(f"batch_size must be positive, got {batch_size}")
+        if n == 0:
+            raise ConfigError(f"dataset {dataset.name!r} is empty; nothing to batch")
+        if drop_last and batch_size > n:
+            raise ConfigError(
+                f"batch_size {batch_size} is larger than dataset {dataset.name!r} ({n} samples): "
+                f"with drop_last=True no batch would be produced; lower batch_size or pass "
+                f"drop_last=False"
+            )
+        if not isinstance(seed, int | np.integer) or seed < 0:
+            raise ConfigError(f"seed must be a non-negative int, got {seed!r}")
+        self.dataset = dataset
+        self.batch_size = int(batch_size)
+        self.shuffle = shuffle
+        self.drop_last = drop_last
+        self.seed = int(seed)
+        self.device_resident = device_resident
+        self._arrays: tuple[Any, Any] = (dataset.x, dataset.y)
+        if device_resident:
+            self._arrays = (jax.device_put(dataset.x), jax.device_put(dataset.y))
+
+    def __len__(self) -> int:
+        n, bs = len(self.dataset), self.batch_size
+        return n // bs if self.drop_last else -(-n // bs)
+
+    def __repr__(self) -> str:
+        return (
+            f"DataLoader({self.dataset!r}, batch_size={self.batch_size}, shuffle={self.shuffle}, "
+            f"drop_last={self.drop_last}, seed={self.seed}, "
+            f"device_resident={self.device_resident})"
+        )
+
+    def order(self, epoch: int) -> np.ndarray:
+        """All sample indices of ``epoch`` in visiting order (before dropping the remainder)."""
+        if isinstance(epoch, bool) or not isinstance(epoch, int | np.integer) or epoch < 0:
+            raise ConfigError(f"epoch must be a non-negative int, got {epoch!r}")
+        n = len(self.dataset)
+        return epoch_permutation(n, self.seed, int(epoch)) if self.shuffle else np.arange(n)
+
+    def batch_indices(self, epoch: int) -> np.ndarray:
+        """Indices of every full batch of ``epoch``, shape ``(len(self), batch_size)``.
+
+        Requires ``drop_last=True`` (a partial batch does not fit the array); with
+        ``drop_last=False`` use :meth:`epoch`, which yields the partial batch last.
+        """
+        if not self.drop_last:
+            raise ConfigError(
+                "batch_indices needs drop_last=True (batches must all have batch_size rows); "
+                "use epoch(i) to iterate with a final partial batch"
+            )
+        num = len(self)
+        return self.order(epoch)[: num * self.batch_size].reshape(num, self.batch_size)
+
+    def epoch(self, epoch: int) -> Iterator[Batch]:
+        """Iterator over the ``(x, y)`` batches of ``epoch`` (order fixed by seed and epoch)."""
+        order = self.order(epoch)
+        bounds = range(0, len(self) * self.batch_size, self.batch_size)
+        return self._batches(order, bounds)
+
+    def _batches(self, order: np.ndarray, starts: range) -> Iterator[Batch]:
+        x, y = self._arrays
+        for start in starts:
+            index = order[start : start + self.batch_size]
+            if self.device_resident:
+                device_index = jnp.asarray(index)
+                yield _take(x, device_index), _take(y, device_index)
+            else:
+                yield x[index], y[index]
+
+    def __iter__(self) -> Iterator[Batch]:
+        """The batches of epoch 0 (every ``iter()`` restarts epoch 0; see :meth:`epoch`)."""
+        return self.epoch(0)

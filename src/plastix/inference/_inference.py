@@ -1,0 +1,115 @@
+"""State relaxation: minimise an energy over the free states by gradient steps."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import optax
+from jaxtyping import Array
+
+from .._errors import ConfigError
+
+GradFn = Callable[[Any], tuple[Array, Any]]
+
+
+class InferenceInfo(eqx.Module):
+    """What a relaxation reports.
+
+    ``energy``: the energy (summed over the batch) at the last gradient evaluation;
+    ``residual``: per sample, the norm of the energy gradient over the free states at that
+    evaluation; ``steps``: how many state updates ran; ``not_converged``: samples whose residual
+    is above the tolerance (``0`` when no tolerance is set and all is finite).
+    """
+
+    energy: Array
+    residual: Array
+    steps: Array
+    not_converged: Array
+
+
+def _per_sample_norm(tree: Any) -> Array:
+    leaves = jax.tree.leaves(tree)
+    sq = sum(jnp.sum(jnp.square(l).reshape(l.shape[0], -1), axis=1) for l in leaves)
+    return jnp.sqrt(sq)
+
+
+class Inference(eqx.Module):
+    r"""Relax states :math:`z` on an energy :math:`E`: :math:`z \leftarrow z - \mathrm{opt}(\nabla_z E)`.
+
+    ``steps`` updates with any optax ``optimizer`` on the states (default: SGD with momentum),
+    re-initialised for every call. With ``tol`` set, stop early once every sample's residual
+    :math:`\lVert \nabla_z E \rVert` is below ``tol`` (``steps`` is then the maximum).
+    ``unroll`` is passed to ``lax.scan``; by default loops of up to 32 steps are unrolled
+    fully, which lets XLA fuse across steps and avoids per-iteration loop overhead on CPU.
+
+    >>> import jax.numpy as jnp, optax, plastix as px
+    >>> inf = px.Inference(steps=50, optimizer=optax.sgd(0.5))
+    >>> z, info = inf.run(lambda z: (0.5 * jnp.sum((z - 3.0) ** 2), z - 3.0), jnp.zeros((2, 1)))
+    >>> round(float(z[0, 0]), 4)
+    3.0
+    """
+
+    steps: int = eqx.field(static=True, default=20)
+    optimizer: optax.GradientTransformation = eqx.field(
+        static=True, default_factory=lambda: optax.sgd(0.1, momentum=0.5)
+    )
+    tol: float | None = eqx.field(static=True, default=None)
+    unroll: int | bool | None = eqx.field(static=True, default=None)
+
+    def __check_init__(self) -> None:
+        if not isinstance(self.steps, int) or self.steps < 0:
+            raise ConfigError(f"Inference(steps={self.steps!r}): need an int >= 0.")
+        if self.tol is not None and not self.tol > 0:
+            raise ConfigError(f"Inference(tol={self.tol!r}): need a positive tolerance or None.")
+
+    def run(self, grad_fn: GradFn, states: Any) -> tuple[Any, InferenceInfo]:
+        """Relax ``states`` (a pytree of ``(batch, ...)`` arrays). ``grad_fn(states)`` returns
+        ``(energy, d energy / d states)``."""
+        opt_state = self.optimizer.init(states)
+        batch = jax.tree.leaves(states)[0].shape[0]
+        zero_info = (jnp.zeros((), jnp.float32), jnp.zeros((batch,), jnp.float32))
+
+        def update(z: Any, opt_state: Any, g: Any) -> tuple[Any, Any]:
+            upd, opt_state = self.optimizer.update(g, opt_state, z)
+            return optax.apply_updates(z, upd), opt_state
+
+        if self.tol is None:
+
+            def body(carry: Any, _: None) -> tuple[Any, None]:
+                z, o, _e, _g = carry
+                e, g = grad_fn(z)
+                z, o = update(z, o, g)
+                return (z, o, e, g), None
+
+            unroll = self.unroll if self.unroll is not None else (True if self.steps <= 32 else 1)
+            zeros = jax.tree.map(jnp.zeros_like, states)
+            (states, _, energy, last_g), _ = jax.lax.scan(
+                body, (states, opt_state, zero_info[0], zeros), None, length=self.steps, unroll=unroll
+            )
+            residual = _per_sample_norm(last_g)
+            steps = jnp.asarray(self.steps)
+            bad = jnp.sum(~jnp.isfinite(residual))
+        else:
+            tol = self.tol
+
+            def cond(carry: Any) -> Array:
+                return (carry[2] < self.steps) & ~carry[5]
+
+            def wbody(carry: Any) -> Any:
+                z, o, t, _e, _r, _done = carry
+                e, g = grad_fn(z)
+                r = _per_sample_norm(g)
+                done = jnp.all(r <= tol)
+                z2, o2 = update(z, o, g)
+                keep = lambda a, b: jnp.where(done, a, b)  # noqa: E731
+                z, o = jax.tree.map(keep, (z, o), (z2, o2))
+                return z, o, t + 1 - done.astype(t.dtype), e, r, done
+
+            init = (states, opt_state, jnp.asarray(0), *zero_info, jnp.asarray(False))
+            states, _, steps, energy, residual, _ = jax.lax.while_loop(cond, wbody, init)
+            bad = jnp.sum(~(residual <= tol))
+        return states, InferenceInfo(energy, residual, steps, bad)

@@ -1,0 +1,110 @@
+"""Ready networks (as edge lists) and the model registry."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .. import nn
+from .._errors import ConfigError
+from ..graph import Edge, edge
+
+ACTIVATIONS: dict[str, Callable[[], nn.Layer]] = {
+    "tanh": nn.Tanh,
+    "relu": nn.ReLU,
+    "leaky-relu": nn.LeakyReLU,
+    "gelu": nn.GELU,
+    "hard-tanh": nn.HardTanh,
+    "sigmoid": nn.Sigmoid,
+    "identity": nn.Identity,
+}
+
+
+def activation(name: str | nn.Layer) -> nn.Layer:
+    """An activation layer from its name (``tanh``, ``relu``, ``leaky-relu``, ``gelu``,
+    ``hard-tanh``, ``sigmoid``, ``identity``) or a layer passed through."""
+    if isinstance(name, nn.Layer):
+        return name
+    try:
+        return ACTIVATIONS[name]()
+    except KeyError:
+        raise ConfigError(
+            f"unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}."
+        ) from None
+
+
+def mlp(
+    num_classes: int = 10,
+    hidden: Sequence[int] = (128, 128, 128),
+    activation: str | nn.Layer = "gelu",
+) -> list[Edge]:
+    r"""Multi-layer perceptron as a chain of nodes ``0 -> 1 -> ... -> L``:
+    node :math:`i` predicts :math:`\sigma(W_i z_{i-1} + b_i)`, the output node
+    :math:`W_L z_{L-1} + b_L`. The input is flattened by the first edge.
+
+    >>> import plastix as px
+    >>> [repr(e) for e in px.models.mlp(10, hidden=(32,))]
+    ['Sequential 0 -> 1', 'Linear 1 -> 2']
+    """
+    act = globals()["activation"](activation)
+    hidden = tuple(int(h) for h in hidden)
+    edges = []
+    for i, h in enumerate(hidden):
+        layers = [nn.Linear(h), act] if i else [nn.Flatten(), nn.Linear(h), act]
+        edges.append(edge(nn.Sequential(layers), [i, i + 1]))
+    last = nn.Linear(num_classes)
+    if not hidden:
+        edges.append(edge(nn.Sequential([nn.Flatten(), last]), [0, 1]))
+    else:
+        edges.append(edge(last, [len(hidden), len(hidden) + 1]))
+    return edges
+
+
+def skip_mlp(num_classes: int = 10, activation: str | nn.Layer = "tanh") -> list[Edge]:
+    """The seed's skip-connection MLP (``CorMLP``): 256 -> 128 -> 128 -> classes, where node 1's
+    edge feeds nodes 2 and 3 (``adj_mat=[[1, 2], [1, 3]]``), so node 3 sums two edges."""
+    act = globals()["activation"](activation)
+    return [
+        edge(nn.Sequential([nn.Flatten(), nn.Linear(256), act]), [0, 1]),
+        edge(nn.Sequential([nn.Linear(128), act]), [[1, 2], [1, 3]]),
+        edge(nn.Sequential([nn.Linear(128), act]), [2, 3]),
+        edge(nn.Linear(num_classes), [3, 4]),
+    ]
+
+
+def conv_demo(num_classes: int = 10) -> list[Edge]:
+    """The seed's CIFAR ``ConvDemo``: conv(10, 3x3) tanh maxpool(2, stride 1) -> conv(5, 3x3)
+    tanh flatten -> 50 tanh -> 30 tanh -> classes; five edges, nodes 0..5."""
+    return [
+        edge(nn.Sequential([nn.Conv2d(10, 3), nn.Tanh(), nn.MaxPool(2, stride=1)]), [0, 1]),
+        edge(nn.Sequential([nn.Conv2d(5, 3), nn.Tanh(), nn.Flatten()]), [1, 2]),
+        edge(nn.Sequential([nn.Linear(50), nn.Tanh()]), [2, 3]),
+        edge(nn.Sequential([nn.Linear(30), nn.Tanh()]), [3, 4]),
+        edge(nn.Linear(num_classes), [4, 5]),
+    ]
+
+
+MODELS: dict[str, Callable[..., list[Edge]]] = {
+    "mlp": mlp,
+    "skip-mlp": skip_mlp,
+    "conv-demo": conv_demo,
+}
+
+MODEL_OPTIONS: dict[str, dict[str, Any]] = {
+    "mlp": {"hidden": [128, 128, 128], "activation": "gelu"},
+    "skip-mlp": {"activation": "tanh"},
+    "conv-demo": {},
+}
+
+
+def make_model(name: str, num_classes: int, **options: Any) -> list[Edge]:
+    """The edges of model ``name`` (see :data:`MODELS`) with its options."""
+    if name not in MODELS:
+        raise ConfigError(f"unknown model {name!r}; choose one of {sorted(MODELS)}.")
+    unknown = set(options) - set(MODEL_OPTIONS[name])
+    if unknown:
+        raise ConfigError(
+            f"unknown option(s) {sorted(unknown)} for model {name!r}; valid: "
+            f"{sorted(MODEL_OPTIONS[name]) or 'none'}."
+        )
+    return MODELS[name](num_classes, **options)

@@ -1,0 +1,317 @@
+"""Layers: the edges of a plastix network.
+
+A layer is a static description (hyper-parameters only). Its parameters live outside it, in a
+pytree made by :meth:`Layer.init`, so the same network can be trained by any rule and any optax
+optimizer. Layers act on *batches*: ``x`` has a leading batch axis and images are NHWC.
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, PRNGKeyArray
+
+from .._errors import ShapeError
+
+Params = Any
+Shape = tuple[int, ...]
+
+
+class Layer(eqx.Module):
+    """Abstract layer: ``init`` makes parameters for a per-sample input shape, ``__call__``
+    applies the layer to a batch."""
+
+    def init(self, in_shape: Shape, *, key: PRNGKeyArray) -> Params:
+        """Parameters for inputs of per-sample shape ``in_shape`` (``None`` if there are none)."""
+        del in_shape, key
+        return None
+
+    @abc.abstractmethod
+    def __call__(self, params: Params, x: Array) -> Array:
+        """Apply the layer to a batch ``x`` of shape ``(batch, *in_shape)``."""
+
+
+def _uniform(key: PRNGKeyArray, shape: Shape, fan_in: int) -> Array:
+    bound = 1.0 / math.sqrt(fan_in)
+    return jax.random.uniform(key, shape, jnp.float32, -bound, bound)
+
+
+class Linear(Layer):
+    r"""Dense layer :math:`y = x W + b`, with :math:`W, b \sim U(-1/\sqrt{n_{in}}, 1/\sqrt{n_{in}})`.
+
+    The input must be flat, ``(batch, features)``; put a :class:`Flatten` before it for images.
+
+    >>> import jax, plastix as px
+    >>> layer = px.nn.Linear(3)
+    >>> p = layer.init((5,), key=jax.random.key(0))
+    >>> layer(p, jax.numpy.ones((2, 5))).shape
+    (2, 3)
+    """
+
+    out_features: int = eqx.field(static=True)
+    use_bias: bool = eqx.field(static=True, default=True)
+
+    def __check_init__(self) -> None:
+        if not isinstance(self.out_features, int) or self.out_features <= 0:
+            raise ShapeError(f"Linear(out_features={self.out_features!r}): need a positive int.")
+
+    def init(self, in_shape: Shape, *, key: PRNGKeyArray) -> Params:
+        if len(in_shape) != 1:
+            raise ShapeError(
+                f"Linear expects a flat per-sample input (features,), got {in_shape}; "
+                "put a Flatten() before it."
+            )
+        wkey, bkey = jax.random.split(key)
+        params = {"w": _uniform(wkey, (in_shape[0], self.out_features), in_shape[0])}
+        if self.use_bias:
+            params["b"] = _uniform(bkey, (self.out_features,), in_shape[0])
+        return params
+
+    def __call__(self, params: Params, x: Array) -> Array:
+        y = x @ params["w"]
+        if self.use_bias:
+            y = y + params["b"]
+        return y
+
+
+def _pair(v: int | Sequence[int], name: str) -> tuple[int, int]:
+    if isinstance(v, int):
+        return (v, v)
+    t = tuple(v)
+    if len(t) != 2 or not all(isinstance(i, int) for i in t):
+        raise ShapeError(f"{name} must be an int or a pair of ints, got {v!r}.")
+    return (t[0], t[1])
+
+
+class Conv2d(Layer):
+    r"""2-D convolution on NHWC batches, weights HWIO,
+    :math:`W, b \sim U(-1/\sqrt{k_h k_w c_{in}}, \cdot)`.
+
+    ``padding`` is an int or pair (zeros on each side), or ``"SAME"``.
+
+    >>> import jax, plastix as px
+    >>> conv = px.nn.Conv2d(4, kernel_size=3, padding=1)
+    >>> p = conv.init((8, 8, 1), key=jax.random.key(0))
+    >>> conv(p, jax.numpy.ones((2, 8, 8, 1))).shape
+    (2, 8, 8, 4)
+    """
+
+    out_channels: int = eqx.field(static=True)
+    kernel_size: int | tuple[int, int] = eqx.field(static=True, default=3)
+    stride: int | tuple[int, int] = eqx.field(static=True, default=1)
+    padding: int | tuple[int, int] | str = eqx.field(static=True, default=0)
+    use_bias: bool = eqx.field(static=True, default=True)
+
+    def __check_init__(self) -> None:
+        if not isinstance(self.out_channels, int) or self.out_channels <= 0:
+            raise ShapeError(f"Conv2d(out_channels={self.out_channels!r}): need a positive int.")
+        _pair(self.kernel_size, "kernel_size")
+        _pair(self.stride, "stride")
+        if isinstance(self.padding, str) and self.padding not in ("SAME", "VALID"):
+            raise ShapeError(f"Conv2d padding must be an int, a pair or 'SAME'/'VALID', got {self.padding!r}.")
+
+    def _padding(self) -> str | list[tuple[int, int]]:
+        if isinstance(self.padding, str):
+            return self.padding
+        ph, pw = _pair(self.padding, "padding")
+        return [(ph, ph), (pw, pw)]
+
+    def init(self, in_shape: Shape, *, key: PRNGKeyArray) -> Params:
+        if len(in_shape) != 3:
+            raise ShapeError(
+                f"Conv2d expects per-sample images (height, width, channels), got {in_shape}."
+            )
+        kh, kw = _pair(self.kernel_size, "kernel_size")
+        cin = in_shape[2]
+        fan_in = kh * kw * cin
+        wkey, bkey = jax.random.split(key)
+        params = {"w": _uniform(wkey, (kh, kw, cin, self.out_channels), fan_in)}
+        if self.use_bias:
+            params["b"] = _uniform(bkey, (self.out_channels,), fan_in)
+        return params
+
+    def __call__(self, params: Params, x: Array) -> Array:
+        y = jax.lax.conv_general_dilated(
+            x,
+            params["w"],
+            window_strides=_pair(self.stride, "stride"),
+            padding=self._padding(),
+            dimension_numbers=("NHWC", "HWIO", "NHWC"),
+        )
+        if self.use_bias:
+            y = y + params["b"]
+        return y
+
+
+class _Pool(Layer):
+    window: int | tuple[int, int] = eqx.field(static=True, default=2)
+    stride: int | tuple[int, int] | None = eqx.field(static=True, default=None)
+    padding: int | tuple[int, int] = eqx.field(static=True, default=0)
+
+    def _args(self) -> tuple[tuple[int, ...], tuple[int, ...], tuple[tuple[int, int], ...]]:
+        wh, ww = _pair(self.window, "window")
+        sh, sw = _pair(self.stride if self.stride is not None else self.window, "stride")
+        ph, pw = _pair(self.padding, "padding")
+        return (1, wh, ww, 1), (1, sh, sw, 1), ((0, 0), (ph, ph), (pw, pw), (0, 0))
+
+    def init(self, in_shape: Shape, *, key: PRNGKeyArray) -> Params:
+        if len(in_shape) != 3:
+            raise ShapeError(
+                f"{type(self).__name__} expects per-sample images (height, width, channels), "
+                f"got {in_shape}."
+            )
+        return None
+
+
+class MaxPool(_Pool):
+    """Max pooling over ``window`` with ``stride`` (default: the window) on NHWC batches."""
+
+    def __call__(self, params: Params, x: Array) -> Array:
+        dims, strides, pad = self._args()
+        return jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, dims, strides, pad)
+
+
+class AvgPool(_Pool):
+    """Average pooling over ``window`` with ``stride`` (default: the window); zero padding
+    counts in the average."""
+
+    def __call__(self, params: Params, x: Array) -> Array:
+        dims, strides, pad = self._args()
+        s = jax.lax.reduce_window(x, 0.0, jax.lax.add, dims, strides, pad)
+        return s / (dims[1] * dims[2])
+
+
+class Flatten(Layer):
+    """Flatten every axis but the batch axis."""
+
+    def __call__(self, params: Params, x: Array) -> Array:
+        return x.reshape(x.shape[0], -1)
+
+
+class Lambda(Layer):
+    """Any parameter-free callable on batches, e.g. ``Lambda(jnp.tanh)``."""
+
+    fn: Callable[[Array], Array] = eqx.field(static=True)
+
+    def __call__(self, params: Params, x: Array) -> Array:
+        return self.fn(x)
+
+
+class Tanh(Layer):
+    r""":math:`\tanh(x)`."""
+
+    def __call__(self, params: Params, x: Array) -> Array:
+        return jnp.tanh(x)
+
+
+class ReLU(Layer):
+    r""":math:`\max(x, 0)`."""
+
+    def __call__(self, params: Params, x: Array) -> Array:
+        return jax.nn.relu(x)
+
+
+class LeakyReLU(Layer):
+    r""":math:`x` if :math:`x > 0` else :math:`\alpha x`."""
+
+    negative_slope: float = eqx.field(static=True, default=0.01)
+
+    def __call__(self, params: Params, x: Array) -> Array:
+        return jax.nn.leaky_relu(x, self.negative_slope)
+
+
+class GELU(Layer):
+    r""":math:`x \Phi(x)`; ``approximate=True`` uses the tanh approximation (JAX's default)."""
+
+    approximate: bool = eqx.field(static=True, default=True)
+
+    def __call__(self, params: Params, x: Array) -> Array:
+        return jax.nn.gelu(x, approximate=self.approximate)
+
+
+class HardTanh(Layer):
+    r""":math:`\mathrm{clip}(x, -1, 1)`."""
+
+    def __call__(self, params: Params, x: Array) -> Array:
+        return jnp.clip(x, -1.0, 1.0)
+
+
+class Sigmoid(Layer):
+    r""":math:`1 / (1 + e^{-x})`."""
+
+    def __call__(self, params: Params, x: Array) -> Array:
+        return jax.nn.sigmoid(x)
+
+
+class Identity(Layer):
+    """:math:`x`."""
+
+    def __call__(self, params: Params, x: Array) -> Array:
+        return x
+
+
+class Sequential(Layer):
+    """Layers applied one after the other; parameters are a tuple, one entry per layer.
+
+    >>> import jax, plastix as px
+    >>> seq = px.nn.Sequential([px.nn.Flatten(), px.nn.Linear(4), px.nn.Tanh()])
+    >>> p = seq.init((2, 3, 1), key=jax.random.key(0))
+    >>> seq(p, jax.numpy.ones((5, 2, 3, 1))).shape
+    (5, 4)
+    """
+
+    layers: tuple[Layer, ...] = eqx.field(static=True, converter=lambda ls: tuple(as_layer(l) for l in ls))
+
+    def init(self, in_shape: Shape, *, key: PRNGKeyArray) -> Params:
+        params = []
+        shape = in_shape
+        for layer, k in zip(self.layers, jax.random.split(key, max(len(self.layers), 1))):
+            p = layer.init(shape, key=k)
+            params.append(p)
+            out = jax.eval_shape(layer, p, jax.ShapeDtypeStruct((1, *shape), jnp.float32))
+            shape = tuple(out.shape[1:])
+        return tuple(params)
+
+    def __call__(self, params: Params, x: Array) -> Array:
+        for layer, p in zip(self.layers, params):
+            x = layer(p, x)
+        return x
+
+
+class EqxModule(Layer):
+    """Wrap an initialised Equinox module as a layer. Its arrays become the parameters.
+
+    Equinox modules act on one sample, so by default the module is ``vmap``-ed over the batch;
+    pass ``batched=True`` for a module that already takes batches.
+    """
+
+    module: Any = eqx.field(static=True)
+    batched: bool = eqx.field(static=True, default=False)
+
+    def init(self, in_shape: Shape, *, key: PRNGKeyArray) -> Params:
+        return eqx.filter(self.module, eqx.is_array)
+
+    def __call__(self, params: Params, x: Array) -> Array:
+        static = eqx.filter(self.module, eqx.is_array, inverse=True)
+        module = eqx.combine(params, static)
+        return module(x) if self.batched else jax.vmap(module)(x)
+
+
+def as_layer(obj: Any) -> Layer:
+    """Turn an edge specification into a :class:`Layer`: layers pass through, Equinox modules
+    are wrapped in :class:`EqxModule`, plain callables in :class:`Lambda`."""
+    if isinstance(obj, Layer):
+        return obj
+    if isinstance(obj, eqx.Module):
+        return EqxModule(obj)
+    if callable(obj):
+        return Lambda(obj)
+    raise TypeError(
+        f"cannot use {obj!r} as an edge: pass a plastix layer, an Equinox module or a callable."
+    )

@@ -1,0 +1,277 @@
+r"""Predictive coding.
+
+States :math:`z_n` of the non-input nodes relax on the energy
+
+.. math:: E(z, \theta) = \sum_{n \ne \mathrm{in}, \mathrm{out}} \tfrac12 \lVert z_n - \mu_n \rVert^2
+          + C(\mu_{\mathrm{out}}, y), \qquad \mu_n = \sum_{e \to n} f_e(\theta_e, z_{src(e)}),
+
+(output clamped to the target), then the weights follow :math:`-\nabla_\theta E` at the relaxed
+states. See ``docs/predictive_coding.md`` for the modes and the nudged variants.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any, ClassVar
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import optax
+from jaxtyping import Array, PRNGKeyArray
+
+from .._errors import ConfigError
+from ..graph import Network
+from ..inference import Inference
+from ._base import Batch, Metrics, Rule, check_batch
+from ._costs import Cost, SquaredError, accuracy
+
+
+class PCMode(enum.Enum):
+    """How PC relaxes its states.
+
+    ``STRICT``: states start at the feedforward pass and relax on the full energy.
+    ``FIXED_PREDICTION``: predictions and their Jacobians stay at their feedforward values while
+    the errors relax (Millidge et al. 2020); the fixed point gives exactly BP's gradients.
+    ``INCREMENTAL``: iPC (Salvatori et al. 2024), weights updated at every inference step.
+    """
+
+    STRICT = "strict"
+    FIXED_PREDICTION = "fixed-prediction"
+    INCREMENTAL = "incremental"
+
+
+class NudgeSign(enum.Enum):
+    """Which nudged phases estimate the gradient: ``+beta``, ``-beta``, or both (centred)."""
+
+    POSITIVE = "positive"
+    NEGATIVE = "negative"
+    CENTRED = "centred"
+
+
+class Nudging(eqx.Module):
+    r"""Leave the output free and add :math:`\beta\, C(z_{\mathrm{out}}, y)` to the energy
+    (instead of clamping the output to ``y``). The weight update is then divided by
+    :math:`\beta` — :math:`g_{+} = \nabla_\theta E_\beta / \beta`,
+    :math:`g_{-} = -\nabla_\theta E_{-\beta} / \beta`, centred :math:`(g_{+} + g_{-})/2` — and
+    tends to BP's gradient as :math:`\beta \to 0` (first order for one-sided, second order for
+    centred)."""
+
+    beta: float = eqx.field(static=True, default=0.1)
+    sign: NudgeSign = eqx.field(static=True, default=NudgeSign.POSITIVE)
+
+    def __check_init__(self) -> None:
+        if not self.beta > 0:
+            raise ConfigError(
+                f"Nudging(beta={self.beta!r}): beta must be > 0 (its sign is set by `sign`); "
+                "use nudging=None to clamp the output instead."
+            )
+
+
+class PC(Rule):
+    r"""Predictive coding on any graph network.
+
+    Default energy (override :meth:`energy` for a variant; the rest still works):
+
+    .. math:: E = \sum_{n \in \mathrm{hidden}} \tfrac12 \lVert z_n - \mu_n \rVert^2
+              + C(\mu_{\mathrm{out}}, y)
+
+    with the output clamped, or, with :class:`Nudging`,
+    :math:`\sum_{n \ne \mathrm{in}} \tfrac12 \lVert z_n - \mu_n\rVert^2 + \beta C(z_{\mathrm{out}}, y)`.
+    Energies are summed over the batch (so each sample's states relax independently of the
+    batch size); weight gradients are divided by the batch size.
+
+    >>> import jax, jax.numpy as jnp, optax, plastix as px
+    >>> net = px.Network.from_example(
+    ...     [px.edge(px.nn.Linear(8), [0, 1]), px.edge(px.nn.Sequential([px.nn.Tanh(), px.nn.Linear(2)]), [1, 2])],
+    ...     jnp.zeros((1, 3)))
+    >>> params = net.init(key=jax.random.key(0))
+    >>> rule = px.PC(inference=px.Inference(steps=8, optimizer=optax.sgd(0.1)))
+    >>> grads, metrics = rule.grads(net, params, (jnp.ones((4, 3)), jnp.eye(2)[jnp.array([0, 1, 0, 1])]))
+    >>> sorted(metrics)
+    ['accuracy', 'energy', 'loss', 'not_converged', 'residual']
+    """
+
+    name: ClassVar[str] = "pc"
+    mode: PCMode = eqx.field(static=True, default=PCMode.STRICT)
+    cost: Cost = eqx.field(static=True, default_factory=SquaredError)
+    inference: Inference = eqx.field(static=True, default_factory=Inference)
+    nudging: Nudging | None = eqx.field(static=True, default=None)
+
+    def __check_init__(self) -> None:
+        if not isinstance(self.mode, PCMode):
+            raise ConfigError(f"PC(mode={self.mode!r}): use one of {[m for m in PCMode]}.")
+        if self.mode is PCMode.INCREMENTAL and self.nudging is not None and self.nudging.sign is NudgeSign.CENTRED:
+            raise ConfigError("incremental PC cannot use centred nudging (one relaxation per batch).")
+
+    # --- the energy ----------------------------------------------------------------------------
+
+    def energy(
+        self,
+        net: Network,
+        states: tuple[Array, ...],
+        predictions: tuple[Array | None, ...],
+        target: Array,
+        beta: Array | float,
+    ) -> Array:
+        """Total energy of the batch (a scalar). ``states[n]`` and ``predictions[n]`` are node
+        ``n``'s state and prediction (``predictions[net.input]`` is ``None``); with a clamped
+        output ``states[net.output]`` is the target and ``beta`` is unused."""
+        e = jnp.zeros((), jnp.float32)
+        for n in range(net.num_nodes):
+            if n == net.input or n == net.output:
+                continue
+            d = states[n] - predictions[n]
+            e = e + 0.5 * jnp.sum(d * d)
+        out = net.output
+        if self.nudging is None:
+            return e + jnp.sum(self.cost(predictions[out], target))
+        d = states[out] - predictions[out]
+        return e + 0.5 * jnp.sum(d * d) + beta * jnp.sum(self.cost(states[out], target))
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def _free_nodes(self, net: Network) -> tuple[int, ...]:
+        skip = {net.input} | ({net.output} if self.nudging is None else set())
+        return tuple(n for n in range(net.num_nodes) if n not in skip)
+
+    def _full(self, net: Network, x: Array, y: Array, free: tuple[Array, ...]) -> tuple[Array, ...]:
+        states: list[Array] = [y] * net.num_nodes  # the output stays y when clamped
+        states[net.input] = x
+        for n, z in zip(self._free_nodes(net), free):
+            states[n] = z
+        return tuple(states)
+
+    def _betas(self) -> tuple[tuple[float, float], ...]:
+        """(beta, weight) per relaxation; the update is sum(weight * dE/dtheta)."""
+        if self.nudging is None:
+            return ((0.0, 1.0),)
+        b = self.nudging.beta
+        if self.nudging.sign is NudgeSign.POSITIVE:
+            return ((b, 1.0 / b),)
+        if self.nudging.sign is NudgeSign.NEGATIVE:
+            return ((-b, -1.0 / b),)
+        return ((b, 0.5 / b), (-b, -0.5 / b))
+
+    def check(self, net: Network, batch: Batch | None = None) -> None:
+        net.require_dag(f"PC ({self.mode.value}), which starts from a feedforward pass,")
+        super().check(net, batch)
+
+    # --- gradients -----------------------------------------------------------------------------
+
+    def grads(
+        self, net: Network, params: Any, batch: Batch, *, key: PRNGKeyArray | None = None
+    ) -> tuple[Any, Metrics]:
+        check_batch(net, batch)
+        net.require_dag(f"PC ({self.mode.value}), which starts from a feedforward pass,")
+        if self.mode is PCMode.FIXED_PREDICTION:
+            return self._grads_fixed(net, params, batch)
+        return self._grads_strict(net, params, batch)
+
+    def _metrics(self, out: Array, y: Array, energy: Array, info: Any, batch: int) -> Metrics:
+        return {
+            "loss": jnp.mean(self.cost(out, y)),
+            "accuracy": accuracy(out, y),
+            "energy": energy / batch,
+            "residual": jnp.mean(info.residual),
+            "not_converged": info.not_converged,
+        }
+
+    def _grads_strict(self, net: Network, params: Any, batch: Batch) -> tuple[Any, Metrics]:
+        x, y = batch
+        bsz = x.shape[0]
+        ff = net.feedforward(params, x)
+        free0 = tuple(ff[n] for n in self._free_nodes(net))
+        cache = net.input_edge_outputs(params, x)
+
+        def energy_of(free: tuple[Array, ...], p: Any, beta: Any, cache: Any) -> Array:
+            s = self._full(net, x, y, free)
+            return self.energy(net, s, net.predictions(p, s, cache=cache), y, beta)
+
+        total = jax.tree.map(jnp.zeros_like, params)
+        energy = jnp.zeros(())
+        info = None
+        for beta, weight in self._betas():
+            grad_fn = jax.value_and_grad(lambda f, b=beta: energy_of(f, params, b, cache))
+            free, info = self.inference.run(grad_fn, free0)
+            e, g = jax.value_and_grad(energy_of, argnums=1)(free, params, beta, None)
+            total = jax.tree.map(lambda t, gi, w=weight: t + (w / bsz) * gi, total, g)
+            energy = e
+        return total, self._metrics(ff[net.output], y, energy, info, bsz)
+
+    def _grads_fixed(self, net: Network, params: Any, batch: Batch) -> tuple[Any, Metrics]:
+        x, y = batch
+        bsz = x.shape[0]
+        ff = net.feedforward(params, x)
+        free_nodes = self._free_nodes(net)
+        # predictions and Jacobians at the feedforward pass, reused for every step
+        mu_ff, vjp = jax.vjp(lambda p, s: net.predictions(p, s), params, ff)
+
+        def parts(free: tuple[Array, ...], beta: Any) -> tuple[Array, Any, Any]:
+            s = self._full(net, x, y, free)
+            e, (gs, gmu) = jax.value_and_grad(
+                lambda s, m: self.energy(net, s, m, y, beta), argnums=(0, 1)
+            )(s, mu_ff)
+            gp, gs_through = vjp(gmu)
+            g_free = tuple(gs[n] + gs_through[n] for n in free_nodes)
+            return e, g_free, gp
+
+        total = jax.tree.map(jnp.zeros_like, params)
+        info = None
+        energy = jnp.zeros(())
+        free0 = tuple(ff[n] for n in free_nodes)
+        for beta, weight in self._betas():
+            grad_fn = lambda f, b=beta: parts(f, b)[:2]  # noqa: E731
+            free, info = self.inference.run(grad_fn, free0)
+            energy, _, gp = parts(free, beta)
+            total = jax.tree.map(lambda t, gi, w=weight: t + (w / bsz) * gi, total, gp)
+        return total, self._metrics(ff[net.output], y, energy, info, bsz)
+
+    # --- incremental PC ------------------------------------------------------------------------
+
+    def step(
+        self,
+        net: Network,
+        params: Any,
+        opt_state: optax.OptState,
+        optimizer: optax.GradientTransformation,
+        batch: Batch,
+        *,
+        key: PRNGKeyArray | None = None,
+    ) -> tuple[Any, optax.OptState, Metrics]:
+        if self.mode is not PCMode.INCREMENTAL:
+            return super().step(net, params, opt_state, optimizer, batch, key=key)
+        check_batch(net, batch)
+        net.require_dag("PC (incremental), which starts from a feedforward pass,")
+        x, y = batch
+        bsz = x.shape[0]
+        ((beta, weight),) = self._betas()
+        ff = net.feedforward(params, x)
+        free = tuple(ff[n] for n in self._free_nodes(net))
+        sopt = self.inference.optimizer
+        sstate = sopt.init(free)
+
+        def energy_of(free: tuple[Array, ...], p: Any) -> Array:
+            s = self._full(net, x, y, free)
+            return self.energy(net, s, net.predictions(p, s), y, beta)
+
+        def body(carry: Any, _: None) -> tuple[Any, Array]:
+            free, p, so, wo = carry
+            e, (gf, gp) = jax.value_and_grad(energy_of, argnums=(0, 1))(free, p)
+            su, so = sopt.update(gf, so, free)
+            free = optax.apply_updates(free, su)
+            gp = jax.tree.map(lambda g: (weight / bsz) * g, gp)
+            wu, wo = optimizer.update(gp, wo, p)
+            p = optax.apply_updates(p, wu)
+            return (free, p, so, wo), e
+
+        steps = max(self.inference.steps, 1)
+        (free, params, _, opt_state), energies = jax.lax.scan(
+            body, (free, params, sstate, opt_state), None, length=steps
+        )
+        metrics = {
+            "loss": jnp.mean(self.cost(ff[net.output], y)),
+            "accuracy": accuracy(ff[net.output], y),
+            "energy": energies[-1] / bsz,
+        }
+        return params, opt_state, metrics

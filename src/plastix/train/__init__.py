@@ -1,0 +1,12 @@
+"""Training: the Trainer, checkpoints, optimizers from options, plots."""
+
+from ._checkpoint import latest_checkpoint as latest_checkpoint
+from ._checkpoint import load_checkpoint as load_checkpoint
+from ._checkpoint import save_checkpoint as save_checkpoint
+from ._optim import OPTIMIZER_DEFAULTS as OPTIMIZER_DEFAULTS
+from ._optim import OPTIMIZER_DOCS as OPTIMIZER_DOCS
+from ._optim import make_optimizer as make_optimizer
+from ._plot import plot_curves as plot_curves
+from ._presets import PRESET_HELP as PRESET_HELP
+from ._presets import PRESETS as PRESETS
+from ._trainer import Trainer as Trainer

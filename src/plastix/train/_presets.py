@@ -1,0 +1,60 @@
+"""Published setups, as configuration overrides (dotted keys) for ``plastix train --preset``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # The job `plastix train` runs with no arguments: PC on the embedded UCI digits, < 1 minute.
+    "digits-pc": {
+        "data.name": "digits",
+        "model.name": "mlp",
+        "model.hidden": [128, 128],
+        "model.activation": "gelu",
+        "rule.name": "pc",
+        "rule.steps": 20,
+        "rule.state_lr": 0.1,
+        "rule.state_momentum": 0.5,
+        "optimizer.name": "adamw",
+        "optimizer.lr": 1e-3,
+        "optimizer.weight_decay": 1e-4,
+        "train.epochs": 30,
+        "train.batch_size": 32,
+    },
+    # PCX's MNIST benchmark (Pinchetti et al. 2024, examples/.../MLP/mnist/PC_SE):
+    # 784-128-128-128-10, gelu, squared-error energy, T=8, states SGD(0.0105, momentum 0.65)
+    # re-initialised per batch, AdamW(2.97e-4, wd 3.55e-4) with warmup-cosine, batch 128.
+    "pcx-mnist-mlp": {
+        "data.name": "mnist",
+        "model.name": "mlp",
+        "model.hidden": [128, 128, 128],
+        "model.activation": "gelu",
+        "rule.name": "pc",
+        "rule.mode": "strict",
+        "rule.cost": "squared-error",
+        "rule.steps": 8,
+        "rule.state_lr": 0.0105,
+        "rule.state_momentum": 0.65,
+        "optimizer.name": "adamw",
+        "optimizer.lr": 2.97e-4,
+        "optimizer.weight_decay": 3.55e-4,
+        "optimizer.schedule": "warmup-cosine",
+        "optimizer.warmup_fraction": 0.1,
+        "optimizer.start_factor": 1.0,
+        "optimizer.peak_factor": 1.1,
+        "optimizer.end_factor": 0.1,
+        "train.epochs": 25,
+        "train.batch_size": 128,
+    },
+}
+# The same network and optimizer trained by backprop: the baseline of the PCX benchmark.
+PRESETS["bp-mnist-mlp"] = {
+    **{k: v for k, v in PRESETS["pcx-mnist-mlp"].items() if not k.startswith("rule.")},
+    "rule.name": "bp",
+    "rule.cost": "squared-error",
+}
+PRESET_HELP = {
+    "digits-pc": "PC on the embedded UCI digits (the default job, under a minute on a laptop CPU)",
+    "pcx-mnist-mlp": "PCX's MNIST MLP benchmark: 784-128x3-10 gelu, T=8, AdamW warmup-cosine, 25 epochs",
+    "bp-mnist-mlp": "the PCX MNIST MLP trained by backprop (the baseline)",
+}

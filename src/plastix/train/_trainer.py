@@ -1,0 +1,300 @@
+"""The Trainer: compiled epochs, evaluation, progress bar, metrics log, checkpoints, resume."""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from tqdm.auto import tqdm
+
+from .._errors import ConfigError, DivergenceError, ShapeError
+from ..data import ArrayDataset
+from ..data._loader import epoch_permutation
+from ..graph import Network
+from ..rules import Rule
+from ..rules._costs import CrossEntropy, accuracy
+from ._checkpoint import atomic_write_text, latest_checkpoint, load_checkpoint, save_checkpoint
+from ._plot import plot_curves
+
+Augment = Callable[..., jax.Array]
+
+
+@dataclass
+class Trainer:
+    """Train ``params`` of ``net`` with ``rule`` and an optax ``optimizer`` on ``train`` data.
+
+    Each epoch runs inside compiled code: the data sit on the device once, and
+    ``steps_per_call`` training steps run per compiled call (a ``lax.scan``), between which the
+    progress bar updates. Everything random derives from ``seed``: the initial parameters,
+    the batch order of each epoch and the per-step keys, so a run is reproducible and resumes
+    exactly.
+
+    With ``out_dir`` set, the run directory gets ``metrics.jsonl`` (one line per epoch),
+    ``checkpoints/epoch-NNNN.npz`` (each epoch), ``summary.json`` and ``curves.png``.
+    """
+
+    net: Network
+    rule: Rule
+    optimizer: optax.GradientTransformation
+    train: ArrayDataset
+    test: ArrayDataset | None = None
+    epochs: int = 10
+    batch_size: int = 128
+    seed: int = 0
+    out_dir: str | Path | None = None
+    augment: Augment | None = None
+    steps_per_call: int = 64
+    eval_batch_size: int = 1000
+    progress: bool = True
+    keep_checkpoints: int = 2
+    config: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.epochs < 0:
+            raise ConfigError(f"epochs must be >= 0, got {self.epochs}.")
+        if not 0 < self.batch_size <= len(self.train):
+            raise ConfigError(
+                f"batch_size must be in 1..{len(self.train)} (the training set size), got {self.batch_size}."
+            )
+        if self.steps_per_call < 1:
+            raise ConfigError(f"steps_per_call must be >= 1, got {self.steps_per_call}.")
+        for name, ds in (("train", self.train), ("test", self.test)):
+            if ds is None:
+                continue
+            self.net.check_input(ds.x[:1])
+            out = self.net.node_shapes[self.net.output]
+            if out != (ds.num_classes,):
+                raise ShapeError(
+                    f"the {name} set has {ds.num_classes} classes but the network's output node has "
+                    f"shape {out}; build the model with num_classes={ds.num_classes}."
+                )
+        self.rule.check(self.net)
+        self.steps_per_epoch = len(self.train) // self.batch_size
+        self._num_classes = self.train.num_classes
+        self._chunk = jax.jit(self._run_chunk, donate_argnums=(0, 1))
+        self._eval = jax.jit(self._evaluate)
+
+    # --- compiled pieces ----------------------------------------------------------------------
+
+    def _run_chunk(
+        self, params: Any, opt_state: Any, xs: jax.Array, ys: jax.Array, idx: jax.Array, keys: jax.Array
+    ) -> tuple[Any, Any, dict[str, jax.Array]]:
+        def body(carry: Any, inp: Any) -> tuple[Any, Any]:
+            p, o = carry
+            bidx, key = inp
+            akey, rkey = jax.random.split(key)
+            x = xs[bidx]
+            if self.augment is not None:
+                x = self.augment(x, key=akey)
+            y = jax.nn.one_hot(ys[bidx], self._num_classes, dtype=jnp.float32)
+            p, o, m = self.rule.step(self.net, p, o, self.optimizer, (x, y), key=rkey)
+            return (p, o), m
+
+        (params, opt_state), metrics = jax.lax.scan(body, (params, opt_state), (idx, keys))
+        return params, opt_state, metrics
+
+    def _evaluate(self, params: Any, xs: jax.Array, ys: jax.Array) -> dict[str, jax.Array]:
+        n = xs.shape[0]
+        bs = min(self.eval_batch_size, n)
+        nb = math.ceil(n / bs)
+        pad = nb * bs - n
+        xs = jnp.concatenate([xs, jnp.zeros((pad, *xs.shape[1:]), xs.dtype)]).reshape(nb, bs, *xs.shape[1:])
+        ys = jnp.concatenate([ys, jnp.zeros((pad,), ys.dtype)]).reshape(nb, bs)
+        mask = (jnp.arange(nb * bs) < n).reshape(nb, bs)
+        cost = getattr(self.rule, "cost", CrossEntropy())
+
+        def body(carry: Any, inp: Any) -> tuple[Any, None]:
+            x, y, m = inp
+            out = self.net(params, x)
+            yy = jax.nn.one_hot(y, self._num_classes, dtype=jnp.float32)
+            loss = jnp.sum(cost(out, yy) * m)
+            correct = jnp.sum((jnp.argmax(out, -1) == y) * m)
+            return (carry[0] + loss, carry[1] + correct), None
+
+        (loss, correct), _ = jax.lax.scan(body, (jnp.zeros(()), jnp.zeros(())), (xs, ys, mask))
+        return {"loss": loss / n, "accuracy": correct / n}
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def _keys(self, epoch: int) -> jax.Array:
+        base = jax.random.fold_in(jax.random.key(self.seed), 1_000_003)
+        return jax.random.split(jax.random.fold_in(base, epoch), self.steps_per_epoch)
+
+    def _chunks(self) -> list[tuple[int, int]]:
+        n, k = self.steps_per_epoch, self.steps_per_call
+        return [(s, min(s + k, n)) for s in range(0, n, k)]
+
+    def evaluate(self, params: Any, data: ArrayDataset) -> dict[str, float]:
+        """Test loss (the rule's cost) and accuracy of a forward pass over ``data``."""
+        m = self._eval(params, jnp.asarray(data.x), jnp.asarray(data.y))
+        return {k: float(v) for k, v in m.items()}
+
+    def init(self) -> tuple[Any, Any]:
+        """Initial parameters (from ``seed``) and optimizer state."""
+        params = self.net.init(key=jax.random.key(self.seed))
+        return params, self.optimizer.init(params)
+
+    # --- the loop -----------------------------------------------------------------------------
+
+    def fit(self, *, resume: bool = False) -> dict[str, Any]:
+        """Train for ``epochs`` epochs; return the summary (also written to ``summary.json``).
+
+        With ``resume=True`` and a checkpoint in the run directory, training continues from
+        the last completed epoch and ends with the same parameters as an uninterrupted run."""
+        out = Path(self.out_dir) if self.out_dir is not None else None
+        params, opt_state = self.init()
+        start, records = 0, []
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            ckpt = latest_checkpoint(out / "checkpoints")
+            if ckpt is not None and not resume:
+                raise ConfigError(
+                    f"{out} already holds a run (checkpoint {ckpt.name}); pass resume=True "
+                    "(--resume) to continue it, or choose another output directory."
+                )
+            if ckpt is not None:
+                (params, opt_state), meta = load_checkpoint(ckpt, (params, opt_state))
+                start = int(meta["epoch"])
+                records = [r for r in _read_jsonl(out / "metrics.jsonl") if r["epoch"] <= start]
+        xs = jax.device_put(jnp.asarray(self.train.x))
+        ys = jax.device_put(jnp.asarray(self.train.y))
+
+        # compile once per chunk length, outside the timed epochs
+        t0 = time.perf_counter()
+        compiled = {}
+        for a, b in {(b - a): (a, b) for a, b in self._chunks()}.values():
+            idx = jnp.zeros((b - a, self.batch_size), jnp.int32)
+            compiled[b - a] = self._chunk.lower(params, opt_state, xs, ys, idx, self._keys(0)[a:b]).compile()
+        if self.test is not None:
+            self._eval.lower(params, jnp.asarray(self.test.x), jnp.asarray(self.test.y)).compile()
+        compile_seconds = time.perf_counter() - t0
+
+        epoch_seconds = [r["train_seconds"] for r in records]
+        bar = tqdm(
+            total=self.epochs * self.steps_per_epoch,
+            initial=start * self.steps_per_epoch,
+            disable=not self.progress,
+            unit="step",
+            dynamic_ncols=True,
+            desc=f"{self.rule.name}",
+        )
+        try:
+            for epoch in range(start + 1, self.epochs + 1):
+                perm = epoch_permutation(len(self.train), self.seed, epoch)
+                idx_all = jnp.asarray(
+                    perm[: self.steps_per_epoch * self.batch_size].reshape(self.steps_per_epoch, self.batch_size),
+                    jnp.int32,
+                )
+                keys = self._keys(epoch)
+                sums: dict[str, float] = {}
+                t0 = time.perf_counter()
+                for a, b in self._chunks():
+                    params, opt_state, m = compiled[b - a](params, opt_state, xs, ys, idx_all[a:b], keys[a:b])
+                    m = jax.device_get(m)
+                    for k, v in m.items():
+                        v = np.asarray(v, np.float64)
+                        if not np.all(np.isfinite(v)):
+                            step = a + int(np.argmax(~np.isfinite(v)))
+                            raise DivergenceError(
+                                f"training diverged: {k} became {v[~np.isfinite(v)][0]} at epoch "
+                                f"{epoch}, step {step}. Lower the learning rate "
+                                "(optimizer lr, or the states' lr for energy-based rules); the last "
+                                "good checkpoint is kept."
+                            )
+                        sums[k] = sums.get(k, 0.0) + float(v.sum())
+                    bar.update(b - a)
+                    bar.set_postfix(
+                        epoch=epoch,
+                        loss=f"{sums['loss'] / b:.4f}",
+                        acc=f"{sums['accuracy'] / b:.4f}",
+                    )
+                train_seconds = time.perf_counter() - t0
+                epoch_seconds.append(train_seconds)
+                rec: dict[str, Any] = {"epoch": epoch}
+                rec.update({f"train_{k}": v / self.steps_per_epoch for k, v in sums.items()})
+                if self.test is not None:
+                    rec.update({f"test_{k}": v for k, v in self.evaluate(params, self.test).items()})
+                rec["train_seconds"] = train_seconds
+                records.append(rec)
+                if self.test is not None:
+                    bar.write(
+                        f"epoch {epoch}: train loss {rec['train_loss']:.4f} acc {rec['train_accuracy']:.4f}"
+                        f" | test loss {rec['test_loss']:.4f} acc {rec['test_accuracy']:.4f}"
+                        f" | {train_seconds:.2f}s"
+                    )
+                if out is not None:
+                    self._save_epoch(out, epoch, params, opt_state, records)
+        finally:
+            bar.close()
+        self.params, self.opt_state = params, opt_state
+        summary = self._summary(records, epoch_seconds, compile_seconds)
+        if out is not None:
+            atomic_write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
+            if records:
+                plot_curves(records, out / "curves.png", title=f"{self.rule.name} on {self.train.name}")
+        return summary
+
+    def _save_epoch(self, out: Path, epoch: int, params: Any, opt_state: Any, records: list[dict[str, Any]]) -> None:
+        ckdir = out / "checkpoints"
+        save_checkpoint(ckdir / f"epoch-{epoch:04d}.npz", (params, opt_state), {"epoch": epoch, "seed": self.seed})
+        # the log is rewritten whole, atomically: after a kill it matches a checkpoint, never
+        # holding a duplicated or half-written epoch
+        atomic_write_text(out / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in records))
+        olds = sorted(ckdir.glob("epoch-*.npz"))[: -self.keep_checkpoints or None]
+        for p in olds:
+            p.unlink(missing_ok=True)
+
+    def _summary(self, records: list[dict[str, Any]], epoch_seconds: list[float], compile_seconds: float) -> dict[str, Any]:
+        last = records[-1] if records else {}
+        n_params = sum(int(np.size(l)) for l in jax.tree.leaves(self.params))
+        return {
+            "rule": self.config.get("rule", self.rule.name),
+            "model": self.config.get("model", {}).get("name", "custom") if isinstance(self.config.get("model"), dict) else self.config.get("model", "custom"),
+            "dataset": self.train.name,
+            "epochs": len(records),
+            "test_accuracy": last.get("test_accuracy"),
+            "test_loss": last.get("test_loss"),
+            "train_accuracy": last.get("train_accuracy"),
+            "train_loss": last.get("train_loss"),
+            "train_seconds_per_epoch": statistics.median(epoch_seconds) if epoch_seconds else None,
+            "compile_seconds": compile_seconds,
+            "steps_per_epoch": self.steps_per_epoch,
+            "num_params": n_params,
+            "seed": self.seed,
+            "history": records,
+            "environment": {
+                "plastix": _version(),
+                "jax": jax.__version__,
+                "backend": jax.default_backend(),
+                "devices": len(jax.devices()),
+                "python": platform.python_version(),
+                "machine": platform.machine(),
+            },
+            "config": self.config,
+        }
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+__all__ = ["Trainer", "accuracy"]
