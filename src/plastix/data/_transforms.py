@@ -67,7 +67,9 @@ class Normalize:
         x = jnp.asarray(x)
         if not jnp.issubdtype(x.dtype, jnp.floating):
             x = x.astype(jnp.float32)
-        return (x - jnp.asarray(self.mean, x.dtype)) / jnp.asarray(self.std, x.dtype)
+        shape = (1,) * (x.ndim - 1) + (-1,)
+        mean = jnp.asarray(self.mean, x.dtype).reshape(shape)
+        return (x - mean) / jnp.asarray(self.std, x.dtype).reshape(shape)
 
 
 @dataclass(frozen=True)

@@ -76,7 +76,7 @@ class Linear(Layer):
     def __call__(self, params: Params, x: Array) -> Array:
         y = x @ params["w"]
         if self.use_bias:
-            y = y + params["b"]
+            y = y + params["b"][None, :]
         return y
 
 
@@ -145,7 +145,7 @@ class Conv2d(Layer):
             dimension_numbers=("NHWC", "HWIO", "NHWC"),
         )
         if self.use_bias:
-            y = y + params["b"]
+            y = y + params["b"][None, None, None, :]
         return y
 
 

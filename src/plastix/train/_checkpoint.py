@@ -7,6 +7,7 @@ import json
 import os
 import re
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +53,7 @@ def load_checkpoint(path: str | os.PathLike[str], like: Any) -> tuple[Any, dict[
         with np.load(path, allow_pickle=False) as z:
             meta = json.loads(bytes(z["__meta__"]).decode())
             leaves = [z[k] for k in sorted(k for k in z.files if k.startswith("leaf_"))]
-    except (OSError, ValueError, KeyError, json.JSONDecodeError) as err:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, json.JSONDecodeError) as err:
         raise CheckpointError(
             f"cannot read checkpoint {path}: {err}; delete it to start over or point at another."
         ) from err

@@ -1,0 +1,271 @@
+"""Predictive coding and backprop, checked against theory and independent computations."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import plastix as px
+from plastix.rules._costs import accuracy
+
+
+def _flat(tree):
+    return jnp.concatenate([jnp.ravel(l) for l in jax.tree.leaves(tree)])
+
+
+def _rel(a, b):
+    a, b = _flat(a), _flat(b)
+    return float(jnp.linalg.norm(a - b) / jnp.linalg.norm(b))
+
+
+def _cos(a, b):
+    a, b = _flat(a), _flat(b)
+    return float(a @ b / (jnp.linalg.norm(a) * jnp.linalg.norm(b)))
+
+
+@pytest.fixture(scope="module")
+def problem():
+    """A skip network (the seed's CorMLP shape, small) and a batch."""
+    edges = [
+        px.edge(px.nn.Sequential([px.nn.Linear(16), px.nn.Tanh()]), [0, 1]),
+        px.edge(px.nn.Sequential([px.nn.Linear(12), px.nn.GELU()]), [[1, 2], [1, 3]]),
+        px.edge(px.nn.Sequential([px.nn.Linear(12), px.nn.Tanh()]), [2, 3]),
+        px.edge(px.nn.Linear(4), [3, 4]),
+    ]
+    x = jax.random.normal(jax.random.key(1), (8, 6))
+    y = jax.nn.one_hot(jnp.arange(8) % 4, 4)
+    net = px.Network.from_example(edges, x)
+    params = net.init(key=jax.random.key(0))
+    return net, params, (x, y)
+
+
+def _bp_reference(net, params, batch, cost):
+    """Backprop written independently: a hand-coded forward of the skip network."""
+    x, y = batch
+
+    def fwd(p):
+        lin = lambda q, h: h @ q["w"] + q["b"][None, :]  # noqa: E731
+        z1 = jnp.tanh(lin(p[0][0], x))
+        h = jax.nn.gelu(lin(p[1][0], z1))
+        z2 = h
+        z3 = h + jnp.tanh(lin(p[2][0], z2))
+        return lin(p[3], z3)
+
+    return jax.grad(lambda p: jnp.mean(cost(fwd(p), y)))(params)
+
+
+@pytest.mark.parametrize("cost", [px.SquaredError(), px.CrossEntropy()])
+def test_bp_matches_hand_written_backprop(problem, cost):
+    net, params, batch = problem
+    g, m = px.BP(cost=cost).grads(net, params, batch)
+    assert _rel(g, _bp_reference(net, params, batch, cost)) < 1e-6
+    assert set(m) == {"loss", "accuracy"}
+
+
+@pytest.mark.parametrize("cost", [px.SquaredError(), px.CrossEntropy()])
+def test_fixed_prediction_pc_equals_backprop(problem, cost):
+    """Fixed-prediction inference with unit state step reaches the exact errors after as many
+    steps as the longest path (Millidge et al. 2020): the weight gradients are BP's."""
+    net, params, batch = problem
+    rule = px.PC(
+        mode=px.PCMode.FIXED_PREDICTION,
+        cost=cost,
+        inference=px.Inference(steps=4, optimizer=optax.sgd(1.0)),
+    )
+    g, m = jax.jit(lambda p: rule.grads(net, p, batch))(params)
+    ref = _bp_reference(net, params, batch, cost)
+    for a, b in zip(jax.tree.leaves(g), jax.tree.leaves(ref), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+    assert float(m["residual"]) < 1e-5  # the fixed point has been reached
+
+
+def test_fixed_prediction_converges_with_any_state_optimizer(problem):
+    net, params, batch = problem
+    rule = px.PC(
+        mode=px.PCMode.FIXED_PREDICTION,
+        inference=px.Inference(steps=300, optimizer=optax.sgd(0.2, momentum=0.5)),
+    )
+    g, _ = rule.grads(net, params, batch)
+    assert _rel(g, _bp_reference(net, params, batch, px.SquaredError())) < 1e-4
+
+
+@pytest.mark.parametrize("cost", [px.SquaredError(), px.CrossEntropy()])
+def test_strict_pc_approaches_bp_as_nudging_shrinks(problem, cost):
+    """With output nudging beta, PC's update / beta = BP's gradient + O(beta) one-sided,
+    + O(beta^2) centred."""
+    net, params, batch = problem
+    ref = _bp_reference(net, params, batch, cost)
+    errs: dict[px.NudgeSign, list[float]] = {}
+    betas = (0.1, 0.01)
+    for sign in px.NudgeSign:
+        for beta in betas:
+            rule = px.PC(
+                cost=cost,
+                nudging=px.Nudging(beta, sign),
+                inference=px.Inference(steps=400, optimizer=optax.sgd(0.2, momentum=0.5)),
+            )
+            g, _ = jax.jit(lambda p, rule=rule: rule.grads(net, p, batch))(params)
+            errs.setdefault(sign, []).append(_rel(g, ref))
+    for sign in (px.NudgeSign.POSITIVE, px.NudgeSign.NEGATIVE):
+        e1, e2 = errs[sign]
+        assert 5 < e1 / e2 < 20, (sign, errs)  # first order: 10x smaller for 10x smaller beta
+        assert e2 < 0.05
+    c1, c2 = errs[px.NudgeSign.CENTRED]
+    assert c1 / c2 > 30, errs  # second order (100x, up to float precision)
+    assert c2 < 2e-3
+    assert c1 < min(errs[px.NudgeSign.POSITIVE][0], errs[px.NudgeSign.NEGATIVE][0])
+
+
+def test_clamped_pc_without_inference_updates_only_the_last_layer(problem):
+    """At the feedforward state every hidden error is zero, so dE/dtheta is the output cost's
+    gradient for the last layer and zero elsewhere."""
+    net, params, batch = problem
+    g, _ = px.PC(inference=px.Inference(steps=0)).grads(net, params, batch)
+    ref = _bp_reference(net, params, batch, px.SquaredError())
+    np.testing.assert_allclose(g[3]["w"], ref[3]["w"], rtol=1e-5, atol=1e-7)
+    for leaf in jax.tree.leaves(g[:3]):
+        assert float(jnp.max(jnp.abs(leaf))) == 0.0
+
+
+def test_energy_decreases_during_inference(problem):
+    net, params, batch = problem
+    energies = []
+    for steps in (0, 1, 2, 5, 10, 50):
+        rule = px.PC(inference=px.Inference(steps=steps, optimizer=optax.sgd(0.1)))
+        # the energy at the relaxed states, as the weight gradient sees it
+        x, y = batch
+        free = None
+        g, m = rule.grads(net, params, batch)
+        energies.append(float(m["energy"]))
+        del g, free, x, y
+    # at T=0 the metric is the energy at the feedforward state: the output cost
+    ff_cost = float(jnp.mean(px.SquaredError()(net(params, batch[0]), batch[1])))
+    assert energies[0] == pytest.approx(ff_cost, rel=1e-5)
+    assert all(b <= a + 1e-7 for a, b in zip(energies, energies[1:])), energies
+    assert energies[-1] < 0.9 * energies[0]
+
+
+def test_inference_solves_a_quadratic():
+    """z* = argmin 1/2 ||A z - b||^2 = lstsq(A, b), per sample."""
+    a = jnp.array([[2.0, 0.5], [0.5, 1.0], [0.0, 1.0]])
+    b = jnp.array([[1.0, -1.0, 0.5], [0.0, 2.0, 1.0]])  # two samples
+
+    def grad_fn(z):
+        r = z @ a.T - b
+        return 0.5 * jnp.sum(r * r), r @ a
+
+    inf = px.Inference(steps=2000, optimizer=optax.sgd(0.1, momentum=0.5), tol=1e-6)
+    z, info = inf.run(grad_fn, jnp.zeros((2, 2)))
+    expected = np.linalg.lstsq(np.asarray(a), np.asarray(b).T, rcond=None)[0].T
+    np.testing.assert_allclose(z, expected, atol=1e-5)
+    assert int(info.steps) < 2000  # stopped at the tolerance
+    assert int(info.not_converged) == 0
+    assert float(jnp.max(info.residual)) <= 1e-6
+    # too few steps: every sample reported as not converged
+    _, info = px.Inference(steps=3, optimizer=optax.sgd(0.01), tol=1e-6).run(grad_fn, jnp.zeros((2, 2)))
+    assert int(info.not_converged) == 2 and int(info.steps) == 3
+
+
+def test_incremental_pc_first_step_is_the_output_gradient(problem):
+    """iPC with one step: states at the feedforward pass, so only the last layer moves, by
+    -lr * BP's last-layer gradient (plain SGD)."""
+    net, params, batch = problem
+    opt = optax.sgd(0.5)
+    rule = px.PC(mode=px.PCMode.INCREMENTAL, inference=px.Inference(steps=1, optimizer=optax.sgd(0.1)))
+    new, _, _ = rule.step(net, params, opt.init(params), opt, batch)
+    ref = _bp_reference(net, params, batch, px.SquaredError())
+    np.testing.assert_allclose(new[3]["w"], params[3]["w"] - 0.5 * ref[3]["w"], rtol=1e-5, atol=1e-7)
+    for a, b in zip(jax.tree.leaves(new[:3]), jax.tree.leaves(params[:3])):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-8)  # zero up to float rounding
+
+
+class ScaledPC(px.PC):
+    """A custom energy: the default one times 3 (only the energy is overridden)."""
+
+    def energy(self, net, states, predictions, target, beta):
+        return 3.0 * super().energy(net, states, predictions, target, beta)
+
+
+def test_custom_energy_subclass_is_used(problem):
+    net, params, batch = problem
+    g, _ = ScaledPC(inference=px.Inference(steps=0)).grads(net, params, batch)
+    ref = _bp_reference(net, params, batch, px.SquaredError())
+    np.testing.assert_allclose(g[3]["w"], 3.0 * ref[3]["w"], rtol=1e-5, atol=1e-7)
+
+
+def _digits():
+    tr = px.data.load_dataset("digits", "train")
+    te = px.data.load_dataset("digits", "test")
+    norm = px.data.Normalize.for_dataset("digits")
+    import dataclasses
+
+    return dataclasses.replace(tr, x=norm(tr.x)), dataclasses.replace(te, x=norm(te.x))
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        px.PC(mode=px.PCMode.INCREMENTAL, inference=px.Inference(steps=5, optimizer=optax.sgd(0.1))),
+        ScaledPC(inference=px.Inference(steps=10, optimizer=optax.sgd(0.05, momentum=0.5))),
+        px.PC(mode=px.PCMode.FIXED_PREDICTION, cost=px.CrossEntropy(), inference=px.Inference(steps=3, optimizer=optax.sgd(1.0))),
+    ],
+    ids=["incremental", "custom-energy", "fixed-prediction"],
+)
+def test_pc_variants_train_on_digits(rule):
+    train, test = _digits()
+    net = px.Network.from_example(px.models.mlp(10, hidden=(64,)), train.x[:1])
+    t = px.Trainer(net, rule, optax.adam(1e-3), train, test, epochs=4, batch_size=32, progress=False)
+    s = t.fit()
+    assert s["test_accuracy"] > 0.9, s["history"]
+
+
+@pytest.mark.parametrize("model", ["skip-mlp", "conv-demo"])
+def test_seed_networks_train_under_pc(model):
+    """The seed's skip network and ConvDemo, written in plastix, learn under strict PC
+    (on the embedded digits: 8x8 images, small data)."""
+    train, test = _digits()
+    net = px.Network.from_example(px.models.make_model(model, 10), train.x[:1])
+    rule = px.PC(inference=px.Inference(steps=10, optimizer=optax.sgd(0.1, momentum=0.5)))
+    t = px.Trainer(net, rule, optax.adam(2e-3), train, test, epochs=4, batch_size=32, progress=False)
+    s = t.fit()
+    assert s["test_accuracy"] > 0.8, s["history"]
+
+
+def test_label_sample_mismatch_and_wrong_targets(problem):
+    net, params, (x, y) = problem
+    with pytest.raises(px.ShapeError, match="label/sample count mismatch: 8 inputs but 7 targets"):
+        px.PC().grads(net, params, (x, y[:7]))
+    with pytest.raises(px.ShapeError, match="one-hot"):
+        px.BP().grads(net, params, (x, jnp.zeros((8, 3))))
+    with pytest.raises(px.ShapeError, match=r"expects inputs of shape \(batch, 6\)"):
+        px.PC().grads(net, params, (jnp.zeros((8, 5)), y))
+
+
+def test_bad_rule_options():
+    with pytest.raises(px.ConfigError, match="beta must be > 0"):
+        px.Nudging(beta=0.0)
+    with pytest.raises(px.ConfigError, match="unknown rule 'pcx'; choose one of"):
+        px.rules.make_rule("pcx")
+    with pytest.raises(px.ConfigError, match=r"unknown option\(s\) \['stepz'\]"):
+        px.rules.make_rule("pc", stepz=3)
+    with pytest.raises(px.ConfigError, match="unknown PC mode"):
+        px.rules.make_rule("pc", mode="lazy")
+
+
+def test_nan_divergence_during_inference_stops_training(tmp_path):
+    train, test = _digits()
+    net = px.Network.from_example(px.models.mlp(10, hidden=(32,)), train.x[:1])
+    rule = px.PC(inference=px.Inference(steps=20, optimizer=optax.sgd(50.0)))  # explodes
+    t = px.Trainer(net, rule, optax.adam(1e-3), train, test, epochs=2, batch_size=32, progress=False, out_dir=tmp_path)
+    with pytest.raises(px.DivergenceError, match="training diverged: .* at epoch 1, step 0"):
+        t.fit()
+    assert not list((tmp_path / "checkpoints").glob("*.npz")) if (tmp_path / "checkpoints").exists() else True
+
+
+def test_metrics_accuracy_helper():
+    out = jnp.array([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]])
+    y = jax.nn.one_hot(jnp.array([1, 1, 1]), 2)
+    assert float(accuracy(out, y)) == pytest.approx(2 / 3)

@@ -1,0 +1,92 @@
+"""Trainer: reproducibility, exact resume, checkpoints, logs."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import jax
+import numpy as np
+import optax
+import pytest
+
+import plastix as px
+from plastix.train import load_checkpoint, save_checkpoint
+
+
+@pytest.fixture(scope="module")
+def setup():
+    tr = px.data.load_dataset("digits", "train").subset(slice(0, 320))
+    te = px.data.load_dataset("digits", "test").subset(slice(0, 100))
+    norm = px.data.Normalize.for_dataset("digits")
+    tr, te = dataclasses.replace(tr, x=norm(tr.x)), dataclasses.replace(te, x=norm(te.x))
+    net = px.Network.from_example(px.models.mlp(10, hidden=(32,)), tr.x[:1])
+    rule = px.PC(inference=px.Inference(steps=4, optimizer=optax.sgd(0.1, momentum=0.5)))
+    return net, rule, tr, te
+
+
+def _trainer(setup, out, epochs, **kw):
+    net, rule, tr, te = setup
+    return px.Trainer(
+        net, rule, optax.adamw(1e-3), tr, te, epochs=epochs, batch_size=32, out_dir=out,
+        progress=False, steps_per_call=3, **kw
+    )
+
+
+def test_same_seed_same_numbers_and_exact_resume(setup, tmp_path):
+    full = _trainer(setup, tmp_path / "full", 3)
+    s_full = full.fit()
+    again = _trainer(setup, tmp_path / "again", 3)
+    s_again = again.fit()
+    assert s_full["history"][-1]["test_accuracy"] == s_again["history"][-1]["test_accuracy"]
+    # interrupted after epoch 1, then resumed to epoch 3
+    _trainer(setup, tmp_path / "part", 1).fit()
+    resumed = _trainer(setup, tmp_path / "part", 3)
+    s_res = resumed.fit(resume=True)
+    for a, b in zip(jax.tree.leaves(full.params), jax.tree.leaves(resumed.params), strict=True):
+        np.testing.assert_array_equal(a, b)  # bitwise on CPU
+    for a, b in zip(jax.tree.leaves(full.opt_state), jax.tree.leaves(resumed.opt_state), strict=True):
+        np.testing.assert_array_equal(a, b)
+    lines = [json.loads(l) for l in (tmp_path / "part" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in lines] == [1, 2, 3]  # no duplicated or lost epoch
+    assert s_res["test_accuracy"] == s_full["test_accuracy"]
+    assert sorted(p.name for p in (tmp_path / "part" / "checkpoints").iterdir()) == [
+        "epoch-0002.npz",
+        "epoch-0003.npz",
+    ]
+    png = (tmp_path / "part" / "curves.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    summary = json.loads((tmp_path / "part" / "summary.json").read_text())
+    assert summary["epochs"] == 3 and summary["train_seconds_per_epoch"] > 0
+
+
+def test_existing_run_needs_resume(setup, tmp_path):
+    _trainer(setup, tmp_path, 1).fit()
+    with pytest.raises(px.ConfigError, match="already holds a run"):
+        _trainer(setup, tmp_path, 2).fit()
+
+
+def test_checkpoint_roundtrip_and_errors(tmp_path):
+    tree = {"a": np.arange(6, dtype=np.float32).reshape(2, 3), "b": (np.int32(3),)}
+    save_checkpoint(tmp_path / "c.npz", tree, {"epoch": 7})
+    back, meta = load_checkpoint(tmp_path / "c.npz", tree)
+    assert meta == {"epoch": 7}
+    np.testing.assert_array_equal(back["a"], tree["a"])
+    with pytest.raises(px.CheckpointError, match="array 0 is float32\\[2, 3\\] but this run expects float32\\[3, 2\\]"):
+        load_checkpoint(tmp_path / "c.npz", {"a": np.zeros((3, 2), np.float32), "b": (np.int32(0),)})
+    with pytest.raises(px.CheckpointError, match="has 2 arrays but this run's model/optimizer has 1"):
+        load_checkpoint(tmp_path / "c.npz", {"a": np.zeros((2, 3), np.float32)})
+    data = (tmp_path / "c.npz").read_bytes()
+    (tmp_path / "bad.npz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(px.CheckpointError, match="cannot read checkpoint"):
+        load_checkpoint(tmp_path / "bad.npz", tree)
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]  # no temp files left
+
+
+def test_trainer_rejects_mismatched_data(setup):
+    net, rule, tr, te = setup
+    with pytest.raises(px.ConfigError, match="batch_size must be in 1..320"):
+        px.Trainer(net, rule, optax.adam(1e-3), tr, te, batch_size=1000)
+    wrong = px.Network.from_example(px.models.mlp(3, hidden=(8,)), tr.x[:1])
+    with pytest.raises(px.ShapeError, match="10 classes but the network's output node has shape \\(3,\\)"):
+        px.Trainer(wrong, rule, optax.adam(1e-3), tr, te)
