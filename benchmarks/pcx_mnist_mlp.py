@@ -84,17 +84,15 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
-from typing import Callable
-
-import numpy as np
 
 import jax
 import jax.numpy as jnp
 import jax.tree_util as jtu
+import numpy as np
 import optax
-
 import pcx as px
 import pcx.functional as pxf
 import pcx.nn as pxnn
@@ -203,7 +201,9 @@ TRACE_COUNT = {"train_on_batch": 0, "eval_on_batch": 0}
 
 
 @pxf.jit(static_argnums=0)
-def train_on_batch(T: int, x: jax.Array, y: jax.Array, *, model: MLP, optim_w: pxu.Optim, optim_h: pxu.Optim):
+def train_on_batch(
+    T: int, x: jax.Array, y: jax.Array, *, model: MLP, optim_w: pxu.Optim, optim_h: pxu.Optim
+):
     TRACE_COUNT["train_on_batch"] += 1  # Python side effect: runs only while tracing
     model.train()
 
@@ -217,15 +217,17 @@ def train_on_batch(T: int, x: jax.Array, y: jax.Array, *, model: MLP, optim_w: p
     # Inference: T gradient steps on the hidden states.
     for _ in range(T):
         with pxu.step(model, clear_params=pxc.VodeParam.Cache):
-            _, g = pxf.value_and_grad(pxu.M_hasnot(pxc.VodeParam, frozen=True).to([False, True]), has_aux=True)(
-                energy
-            )(x, model=model)
+            _, g = pxf.value_and_grad(
+                pxu.M_hasnot(pxc.VodeParam, frozen=True).to([False, True]), has_aux=True
+            )(energy)(x, model=model)
         optim_h.step(model, g["model"])
     optim_h.clear()
 
     # Learning: weight gradient of the energy at the relaxed states (batch mean).
     with pxu.step(model, clear_params=pxc.VodeParam.Cache):
-        _, g = pxf.value_and_grad(pxu.M(pxnn.LayerParam).to([False, True]), has_aux=True)(energy)(x, model=model)
+        _, g = pxf.value_and_grad(pxu.M(pxnn.LayerParam).to([False, True]), has_aux=True)(energy)(
+            x, model=model
+        )
     optim_w.step(model, g["model"], scale_by=1.0 / x.shape[0])
 
 
@@ -246,7 +248,10 @@ def evaluate(x_te: np.ndarray, y_te: np.ndarray, *, model: MLP) -> float:
     n = x_te.shape[0]
     n_pad = (-n) % BATCH_SIZE
     x_pad = np.concatenate([x_te, np.zeros((n_pad, x_te.shape[1]), x_te.dtype)]) if n_pad else x_te
-    preds = [eval_on_batch(x_pad[i : i + BATCH_SIZE], model=model) for i in range(0, x_pad.shape[0], BATCH_SIZE)]
+    preds = [
+        eval_on_batch(x_pad[i : i + BATCH_SIZE], model=model)
+        for i in range(0, x_pad.shape[0], BATCH_SIZE)
+    ]
     preds = np.concatenate([np.asarray(p) for p in preds])[:n]
     return float((preds == y_te).mean())
 
@@ -258,10 +263,17 @@ def evaluate(x_te: np.ndarray, y_te: np.ndarray, *, model: MLP) -> float:
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="folder with the 4 MNIST .gz IDX files")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DEFAULT_DATA_DIR,
+        help="folder with the 4 MNIST .gz IDX files",
+    )
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", type=Path, default=None, help="also write the summary to this file")
+    parser.add_argument(
+        "--json", type=Path, default=None, help="also write the summary to this file"
+    )
     args = parser.parse_args(argv)
 
     x_tr, y_tr, x_te, y_te = load_mnist(args.data_dir)
@@ -286,7 +298,9 @@ def main(argv=None) -> dict:
         end_value=0.1 * W_LR,
         exponent=1.0,
     )
-    optim_w = pxu.Optim(lambda: optax.adamw(schedule, weight_decay=W_WD), pxu.M(pxnn.LayerParam)(model))
+    optim_w = pxu.Optim(
+        lambda: optax.adamw(schedule, weight_decay=W_WD), pxu.M(pxnn.LayerParam)(model)
+    )
     # The state optimiser is (re-)initialised inside train_on_batch for every batch.
     optim_h = pxu.Optim(lambda: optax.sgd(X_LR, momentum=X_MOMENTUM))
 
@@ -304,7 +318,14 @@ def main(argv=None) -> dict:
         start = 0
         if compile_seconds is None:
             t0 = time.perf_counter()
-            train_on_batch(T_INFERENCE, xs[0:BATCH_SIZE], ys[0:BATCH_SIZE], model=model, optim_w=optim_w, optim_h=optim_h)
+            train_on_batch(
+                T_INFERENCE,
+                xs[0:BATCH_SIZE],
+                ys[0:BATCH_SIZE],
+                model=model,
+                optim_w=optim_w,
+                optim_h=optim_h,
+            )
             jax.block_until_ready(_arrays(model, optim_w))
             compile_seconds = time.perf_counter() - t0
             start = 1
@@ -312,7 +333,9 @@ def main(argv=None) -> dict:
         t0 = time.perf_counter()
         for b in range(start, n_batches):
             sl = slice(b * BATCH_SIZE, (b + 1) * BATCH_SIZE)
-            train_on_batch(T_INFERENCE, xs[sl], ys[sl], model=model, optim_w=optim_w, optim_h=optim_h)
+            train_on_batch(
+                T_INFERENCE, xs[sl], ys[sl], model=model, optim_w=optim_w, optim_h=optim_h
+            )
         jax.block_until_ready(_arrays(model, optim_w))
         dt = time.perf_counter() - t0
         seconds_per_epoch.append(dt)
@@ -351,7 +374,10 @@ def main(argv=None) -> dict:
         "n_eval_traces": TRACE_COUNT["eval_on_batch"],
     }
     if TRACE_COUNT["train_on_batch"] != 1:
-        print(f"WARNING: train_on_batch was traced {TRACE_COUNT['train_on_batch']} times", file=sys.stderr)
+        print(
+            f"WARNING: train_on_batch was traced {TRACE_COUNT['train_on_batch']} times",
+            file=sys.stderr,
+        )
     line = json.dumps(summary)
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -13,8 +13,7 @@ import numpy as np
 import pytest
 
 import plastix as px
-from plastix import ShapeError
-from plastix import nn
+from plastix import ShapeError, nn
 
 RTOL = 1e-5
 ATOL = 1e-5
@@ -88,7 +87,9 @@ def test_linear_matches_x_w_plus_b():
     assert p["w"].shape == (3, 4) and p["b"].shape == (4,)
     assert p["w"].dtype == jnp.float32
     x = _rand(1, (5, 3))
-    expected = x.astype(np.float64) @ np.asarray(p["w"], np.float64) + np.asarray(p["b"], np.float64)
+    expected = x.astype(np.float64) @ np.asarray(p["w"], np.float64) + np.asarray(
+        p["b"], np.float64
+    )
     np.testing.assert_allclose(np.asarray(layer(p, jnp.asarray(x))), expected, rtol=RTOL, atol=ATOL)
 
 
@@ -105,7 +106,9 @@ def test_linear_without_bias():
     p = layer.init((3,), key=jax.random.key(0))
     assert set(p) == {"w"}
     x = _rand(2, (5, 3))
-    np.testing.assert_allclose(np.asarray(layer(p, jnp.asarray(x))), x @ np.asarray(p["w"]), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(
+        np.asarray(layer(p, jnp.asarray(x))), x @ np.asarray(p["w"]), rtol=RTOL, atol=ATOL
+    )
 
 
 def test_linear_init_bounds_use_fan_in():
@@ -367,7 +370,9 @@ def test_eqx_module_is_vmapped_per_sample():
     expected = x @ w.T + b
     got = np.asarray(layer(p, jnp.asarray(x)))
     np.testing.assert_allclose(got, expected, rtol=RTOL, atol=ATOL)
-    np.testing.assert_allclose(got, np.stack([np.asarray(module(jnp.asarray(xi))) for xi in x]), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(
+        got, np.stack([np.asarray(module(jnp.asarray(xi))) for xi in x]), rtol=RTOL, atol=ATOL
+    )
 
 
 @pytest.mark.filterwarnings("ignore:A JAX array is being set as static")
@@ -378,7 +383,9 @@ def test_eqx_module_uses_the_given_params():
     p2 = jax.tree.map(lambda a: 2.0 * a, p)
     x = _rand(10, (4, 3))
     expected = x @ (2 * np.asarray(module.weight)).T + 2 * np.asarray(module.bias)
-    np.testing.assert_allclose(np.asarray(layer(p2, jnp.asarray(x))), expected, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(
+        np.asarray(layer(p2, jnp.asarray(x))), expected, rtol=RTOL, atol=ATOL
+    )
     # gradients flow to the parameters: d sum(y) / d bias = batch size per output
     g = jax.grad(lambda q: jnp.sum(layer(q, jnp.asarray(x))))(p)
     np.testing.assert_allclose(np.asarray(g.bias), [4.0, 4.0])
@@ -397,7 +404,9 @@ def test_eqx_module_batched():
     layer = nn.EqxModule(BatchedDense(w), batched=True)
     p = layer.init((3,), key=jax.random.key(0))
     x = _rand(12, (4, 3))
-    np.testing.assert_allclose(np.asarray(layer(p, jnp.asarray(x))), x @ np.asarray(w), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(
+        np.asarray(layer(p, jnp.asarray(x))), x @ np.asarray(w), rtol=RTOL, atol=ATOL
+    )
 
 
 @pytest.mark.filterwarnings("ignore:A JAX array is being set as static")
@@ -411,7 +420,9 @@ def test_eqx_module_in_a_network():
     x = _rand(13, (2, 5))
     h = x @ np.asarray(params[0]["w"]) + np.asarray(params[0]["b"])
     expected = h @ np.asarray(params[1].weight).T + np.asarray(params[1].bias)
-    np.testing.assert_allclose(np.asarray(net(params, jnp.asarray(x))), expected, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(
+        np.asarray(net(params, jnp.asarray(x))), expected, rtol=RTOL, atol=ATOL
+    )
 
 
 @pytest.mark.xfail(
@@ -434,7 +445,11 @@ def test_plain_layers_are_jittable():
     layer = nn.Linear(2)
     p = layer.init((3,), key=jax.random.key(1))
     x = jnp.ones((4, 3))
-    np.testing.assert_allclose(np.asarray(jax.jit(layer)(p, x)), np.asarray(x) @ np.asarray(p["w"]) + np.asarray(p["b"]), rtol=RTOL)
+    np.testing.assert_allclose(
+        np.asarray(jax.jit(layer)(p, x)),
+        np.asarray(x) @ np.asarray(p["w"]) + np.asarray(p["b"]),
+        rtol=RTOL,
+    )
 
 
 def test_plain_callable_becomes_lambda_edge():

@@ -28,8 +28,17 @@ def setup():
 def _trainer(setup, out, epochs, **kw):
     net, rule, tr, te = setup
     return px.Trainer(
-        net, rule, optax.adamw(1e-3), tr, te, epochs=epochs, batch_size=32, out_dir=out,
-        progress=False, steps_per_call=3, **kw
+        net,
+        rule,
+        optax.adamw(1e-3),
+        tr,
+        te,
+        epochs=epochs,
+        batch_size=32,
+        out_dir=out,
+        progress=False,
+        steps_per_call=3,
+        **kw,
     )
 
 
@@ -45,7 +54,9 @@ def test_same_seed_same_numbers_and_exact_resume(setup, tmp_path):
     s_res = resumed.fit(resume=True)
     for a, b in zip(jax.tree.leaves(full.params), jax.tree.leaves(resumed.params), strict=True):
         np.testing.assert_array_equal(a, b)  # bitwise on CPU
-    for a, b in zip(jax.tree.leaves(full.opt_state), jax.tree.leaves(resumed.opt_state), strict=True):
+    for a, b in zip(
+        jax.tree.leaves(full.opt_state), jax.tree.leaves(resumed.opt_state), strict=True
+    ):
         np.testing.assert_array_equal(a, b)
     lines = [json.loads(l) for l in (tmp_path / "part" / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in lines] == [1, 2, 3]  # no duplicated or lost epoch
@@ -72,9 +83,16 @@ def test_checkpoint_roundtrip_and_errors(tmp_path):
     back, meta = load_checkpoint(tmp_path / "c.npz", tree)
     assert meta == {"epoch": 7}
     np.testing.assert_array_equal(back["a"], tree["a"])
-    with pytest.raises(px.CheckpointError, match="array 0 is float32\\[2, 3\\] but this run expects float32\\[3, 2\\]"):
-        load_checkpoint(tmp_path / "c.npz", {"a": np.zeros((3, 2), np.float32), "b": (np.int32(0),)})
-    with pytest.raises(px.CheckpointError, match="has 2 arrays but this run's model/optimizer has 1"):
+    with pytest.raises(
+        px.CheckpointError,
+        match="array 0 is float32\\[2, 3\\] but this run expects float32\\[3, 2\\]",
+    ):
+        load_checkpoint(
+            tmp_path / "c.npz", {"a": np.zeros((3, 2), np.float32), "b": (np.int32(0),)}
+        )
+    with pytest.raises(
+        px.CheckpointError, match="has 2 arrays but this run's model/optimizer has 1"
+    ):
         load_checkpoint(tmp_path / "c.npz", {"a": np.zeros((2, 3), np.float32)})
     data = (tmp_path / "c.npz").read_bytes()
     (tmp_path / "bad.npz").write_bytes(data[: len(data) // 2])
@@ -88,5 +106,7 @@ def test_trainer_rejects_mismatched_data(setup):
     with pytest.raises(px.ConfigError, match="batch_size must be in 1..320"):
         px.Trainer(net, rule, optax.adam(1e-3), tr, te, batch_size=1000)
     wrong = px.Network.from_example(px.models.mlp(3, hidden=(8,)), tr.x[:1])
-    with pytest.raises(px.ShapeError, match="10 classes but the network's output node has shape \\(3,\\)"):
+    with pytest.raises(
+        px.ShapeError, match="10 classes but the network's output node has shape \\(3,\\)"
+    ):
         px.Trainer(wrong, rule, optax.adam(1e-3), tr, te)

@@ -4,9 +4,9 @@ import importlib.metadata
 
 from . import data as data
 from . import models as models
+from . import nn as nn
 from . import rules as rules
 from . import train as train
-from . import nn as nn
 from ._errors import CheckpointError as CheckpointError
 from ._errors import ConfigError as ConfigError
 from ._errors import DataError as DataError

@@ -81,7 +81,9 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     try:
         data = json.loads(text) if p.suffix == ".json" else tomllib.loads(text.decode())
     except (json.JSONDecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise ConfigError(f"config file {p} is not valid {'JSON' if p.suffix == '.json' else 'TOML'}: {err}") from err
+        raise ConfigError(
+            f"config file {p} is not valid {'JSON' if p.suffix == '.json' else 'TOML'}: {err}"
+        ) from err
     if not isinstance(data, dict):
         raise ConfigError(f"config file {p} must hold a table of sections.")
     return flatten(data)
@@ -136,7 +138,10 @@ def resolve(overrides: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     # options of other rules/models that an earlier layer (a preset) set are dropped when a
     # later layer switches rule or model; a key the final rule/model does not know is an error
     valid = schema(rule, model)
-    switched = {"rule": _last_layer_setting(overrides, "rule.name"), "model": _last_layer_setting(overrides, "model.name")}
+    switched = {
+        "rule": _last_layer_setting(overrides, "rule.name"),
+        "model": _last_layer_setting(overrides, "model.name"),
+    }
     out = dict(valid)
     for i, layer in enumerate(overrides):
         for key, value in layer.items():
@@ -152,7 +157,9 @@ def resolve(overrides: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         s, k = key.split(".", 1)
         nested.setdefault(s, {})[k] = value
     if nested["data"]["name"] not in DATASETS:
-        raise ConfigError(f"unknown dataset {nested['data']['name']!r}; choose one of {list(DATASETS)}.")
+        raise ConfigError(
+            f"unknown dataset {nested['data']['name']!r}; choose one of {list(DATASETS)}."
+        )
     return nested
 
 

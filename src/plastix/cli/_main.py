@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import PlastixError
-from ..data import DATASETS, RandomCrop, RandomHorizontalFlip, dataset_info, download_dataset, load_dataset
+from ..data import (
+    DATASETS,
+    RandomCrop,
+    RandomHorizontalFlip,
+    dataset_info,
+    download_dataset,
+    load_dataset,
+)
 from ..models import MODEL_OPTIONS, make_model
 from ..rules import RULES, make_rule
 from ..train import OPTIMIZER_DOCS, PRESET_HELP, PRESETS, Trainer, make_optimizer
@@ -59,21 +66,41 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--rule", choices=sorted(RULES), help="learning rule (rule.name)")
     t.add_argument("--model", choices=sorted(MODEL_OPTIONS), help="network (model.name)")
     t.add_argument("--dataset", choices=list(DATASETS), help="dataset (data.name)")
-    t.add_argument("--data-dir", metavar="DIR", help="folder with the data files (data.dir); else $PLASTIX_DATA_DIR")
+    t.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="folder with the data files (data.dir); else $PLASTIX_DATA_DIR",
+    )
     t.add_argument("--epochs", type=int, metavar="N", help="number of epochs (train.epochs)")
     t.add_argument("--batch-size", type=int, metavar="B", help="minibatch size (train.batch_size)")
     t.add_argument("--seed", type=int, metavar="S", help="random seed (train.seed)")
-    t.add_argument("--out", metavar="DIR", help="run directory (default runs/<rule>-<model>-<dataset>-<time>)")
+    t.add_argument(
+        "--out", metavar="DIR", help="run directory (default runs/<rule>-<model>-<dataset>-<time>)"
+    )
     t.add_argument("--preset", metavar="NAME", help=f"a published setup: {', '.join(PRESETS)}")
     t.add_argument("--config", metavar="FILE", help="TOML or JSON file of settings by section")
-    t.add_argument("--set", metavar="KEY=VALUE", action="append", default=[], help="set one key (repeatable); see the list below")
-    t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    t.add_argument(
+        "--set",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        help="set one key (repeatable); see the list below",
+    )
+    t.add_argument(
+        "--resume", action="store_true", help="continue the run in --out from its last checkpoint"
+    )
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
-    t.add_argument("--print-config", action="store_true", help="print the resolved configuration and exit")
+    t.add_argument(
+        "--print-config", action="store_true", help="print the resolved configuration and exit"
+    )
     sub.add_parser("list", help="list rules, models, datasets and presets with their options")
-    d = sub.add_parser("download", help="download a dataset into the data folder (checksums verified)")
+    d = sub.add_parser(
+        "download", help="download a dataset into the data folder (checksums verified)"
+    )
     d.add_argument("dataset", choices=[n for n in DATASETS if n != "digits"])
-    d.add_argument("--data-dir", metavar="DIR", help="target folder (else $PLASTIX_DATA_DIR, else the cache)")
+    d.add_argument(
+        "--data-dir", metavar="DIR", help="target folder (else $PLASTIX_DATA_DIR, else the cache)"
+    )
     return parser
 
 
@@ -101,7 +128,9 @@ def resolve_config(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     return cfg.resolve(layers)
 
 
-def run_train(config: dict[str, dict[str, Any]], *, out: str | None, resume: bool, progress: bool) -> dict[str, Any]:
+def run_train(
+    config: dict[str, dict[str, Any]], *, out: str | None, resume: bool, progress: bool
+) -> dict[str, Any]:
     """Build everything from a resolved configuration and train; returns the summary."""
     import jax
 
@@ -129,7 +158,9 @@ def run_train(config: dict[str, dict[str, Any]], *, out: str | None, resume: boo
             k1, k2 = jax.random.split(key)
             return flip(crop(x, key=k1), key=k2)
     elif d["augment"] != "none":
-        raise cfg.ConfigError(f"unknown data.augment {d['augment']!r}; choose one of ['none', 'crop-flip'].")
+        raise cfg.ConfigError(
+            f"unknown data.augment {d['augment']!r}; choose one of ['none', 'crop-flip']."
+        )
 
     edges = make_model(m["name"], train.num_classes, **{k: v for k, v in m.items() if k != "name"})
     net = Network.from_example(edges, train.x[:1])
@@ -176,7 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``plastix`` and ``python -m plastix``."""
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
         argv = ["train", *argv]
     args = parser.parse_args(argv)
     try:

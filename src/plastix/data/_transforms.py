@@ -64,11 +64,11 @@ class Normalize:
             mean = np.asarray(self.mean, np.float32)
             std = np.asarray(self.std, np.float32)
             return (np.asarray(x, np.float32) - mean) / std
-        x = jnp.asarray(x)
+        x = jnp.asarray(x)  # type: ignore[assignment]
         if not jnp.issubdtype(x.dtype, jnp.floating):
             x = x.astype(jnp.float32)
         shape = (1,) * (x.ndim - 1) + (-1,)
-        mean = jnp.asarray(self.mean, x.dtype).reshape(shape)
+        mean = jnp.asarray(self.mean, x.dtype).reshape(shape)  # type: ignore[assignment]
         return (x - mean) / jnp.asarray(self.std, x.dtype).reshape(shape)
 
 

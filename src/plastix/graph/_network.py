@@ -45,11 +45,11 @@ def edge(layer: Any, adj: Sequence[int] | Sequence[Sequence[int]]) -> Edge:
     Linear 1 -> [2, 3]
     """
     pairs: list[tuple[int, int]]
-    adj_list = list(adj)
+    adj_list: list[Any] = list(adj)
     if len(adj_list) == 2 and all(isinstance(a, (int, np.integer)) for a in adj_list):
-        pairs = [(int(adj_list[0]), int(adj_list[1]))]  # type: ignore[arg-type]
+        pairs = [(int(adj_list[0]), int(adj_list[1]))]
     elif adj_list and all(isinstance(a, Sequence) and len(a) == 2 for a in adj_list):
-        pairs = [(int(a[0]), int(a[1])) for a in adj_list]  # type: ignore[index]
+        pairs = [(int(a[0]), int(a[1])) for a in adj_list]
     else:
         raise GraphError(
             f"bad adjacency {adj!r}: use [src, dst] or a list of [src, dst] pairs "
@@ -146,9 +146,13 @@ class Network:
                 )
             output = sinks[0]
         if not 0 <= output < num_nodes or output == input:
-            raise GraphError(f"output node {output} must be a non-input node of 0..{num_nodes - 1}.")
+            raise GraphError(
+                f"output node {output} must be a non-input node of 0..{num_nodes - 1}."
+            )
         # every node must lie on a path from the input to the output
-        from_input = _reach(input, [[d for i in outgoing[n] for d in es[i].dst] for n in range(num_nodes)])
+        from_input = _reach(
+            input, [[d for i in outgoing[n] for d in es[i].dst] for n in range(num_nodes)]
+        )
         to_output = _reach(output, [[es[i].src for i in incoming[n]] for n in range(num_nodes)])
         for n in range(num_nodes):
             if n not in from_input:
@@ -167,7 +171,9 @@ class Network:
         self.node_shapes = self._infer_shapes()
 
     @classmethod
-    def from_example(cls, edges: Sequence[Edge | tuple[Any, Any]], example: Any, **kwargs: Any) -> Network:
+    def from_example(
+        cls, edges: Sequence[Edge | tuple[Any, Any]], example: Any, **kwargs: Any
+    ) -> Network:
         """Build a network whose input shape is inferred from one example batch."""
         shape = np.shape(example)
         if len(shape) < 2:
@@ -208,7 +214,10 @@ class Network:
         )
 
     def _a_cycle(self) -> list[int]:
-        succ = [sorted({d for i in self.outgoing[n] for d in self.edges[i].dst}) for n in range(self.num_nodes)]
+        succ = [
+            sorted({d for i in self.outgoing[n] for d in self.edges[i].dst})
+            for n in range(self.num_nodes)
+        ]
         color = [0] * self.num_nodes
         stack: list[int] = []
 
@@ -287,9 +296,7 @@ class Network:
     def init(self, *, key: PRNGKeyArray) -> tuple[Params, ...]:
         """Parameters: a tuple with one pytree per edge (``None`` for parameter-free edges)."""
         keys = jax.random.split(key, len(self.edges))
-        return tuple(
-            e.layer.init(self.node_shapes[e.src], key=k) for e, k in zip(self.edges, keys)
-        )
+        return tuple(e.layer.init(self.node_shapes[e.src], key=k) for e, k in zip(self.edges, keys))
 
     def check_input(self, x: Any) -> None:
         """Raise :class:`~plastix.ShapeError` unless ``x`` is a batch of network inputs."""
@@ -304,9 +311,7 @@ class Network:
     def input_edge_outputs(self, params: Sequence[Params], x: Array) -> dict[int, Array]:
         """Outputs of the edges leaving the input node: they do not change while the other
         states relax, so rules compute them once and pass them to :meth:`predictions`."""
-        return {
-            i: e.layer(params[i], x) for i, e in enumerate(self.edges) if e.src == self.input
-        }
+        return {i: e.layer(params[i], x) for i, e in enumerate(self.edges) if e.src == self.input}
 
     def predictions(
         self,
@@ -345,7 +350,7 @@ class Network:
             for i in self.incoming[n]:
                 if i not in outs:
                     e = self.edges[i]
-                    outs[i] = e.layer(params[i], acts[e.src])
+                    outs[i] = e.layer(params[i], acts[e.src])  # type: ignore[arg-type]
             acts[n] = functools.reduce(jnp.add, [outs[i] for i in self.incoming[n]])
         return tuple(acts)  # type: ignore[arg-type]
 
@@ -356,7 +361,9 @@ class Network:
     def __repr__(self) -> str:
         lines = [f"Network(nodes={self.num_nodes}, input={self.input}, output={self.output})"]
         for i, e in enumerate(self.edges):
-            lines.append(f"  [{i}] {e!r}: {self.node_shapes[e.src]} -> {self.node_shapes[e.dst[0]]}")
+            lines.append(
+                f"  [{i}] {e!r}: {self.node_shapes[e.src]} -> {self.node_shapes[e.dst[0]]}"
+            )
         return "\n".join(lines)
 
 

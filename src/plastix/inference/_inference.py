@@ -88,7 +88,11 @@ class Inference(eqx.Module):
             unroll = self.unroll if self.unroll is not None else (True if self.steps <= 32 else 1)
             zeros = jax.tree.map(jnp.zeros_like, states)
             (states, _, energy, last_g), _ = jax.lax.scan(
-                body, (states, opt_state, zero_info[0], zeros), None, length=self.steps, unroll=unroll
+                body,
+                (states, opt_state, zero_info[0], zeros),
+                None,
+                length=self.steps,
+                unroll=unroll,
             )
             residual = _per_sample_norm(last_g)
             steps = jnp.asarray(self.steps)

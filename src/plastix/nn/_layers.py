@@ -114,7 +114,9 @@ class Conv2d(Layer):
         _pair(self.kernel_size, "kernel_size")
         _pair(self.stride, "stride")
         if isinstance(self.padding, str) and self.padding not in ("SAME", "VALID"):
-            raise ShapeError(f"Conv2d padding must be an int, a pair or 'SAME'/'VALID', got {self.padding!r}.")
+            raise ShapeError(
+                f"Conv2d padding must be an int, a pair or 'SAME'/'VALID', got {self.padding!r}."
+            )
 
     def _padding(self) -> str | list[tuple[int, int]]:
         if isinstance(self.padding, str):
@@ -266,7 +268,9 @@ class Sequential(Layer):
     (5, 4)
     """
 
-    layers: tuple[Layer, ...] = eqx.field(static=True, converter=lambda ls: tuple(as_layer(l) for l in ls))
+    layers: Sequence[Layer] = eqx.field(
+        static=True, converter=lambda ls: tuple(as_layer(l) for l in ls)
+    )
 
     def init(self, in_shape: Shape, *, key: PRNGKeyArray) -> Params:
         params = []

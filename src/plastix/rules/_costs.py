@@ -14,7 +14,9 @@ class Cost(eqx.Module):
     """A per-sample output cost; ``__call__`` returns shape ``(batch,)``."""
 
     @abc.abstractmethod
-    def __call__(self, output: Float[Array, "batch ..."], target: Float[Array, "batch ..."]) -> Float[Array, " batch"]:
+    def __call__(
+        self, output: Float[Array, "batch ..."], target: Float[Array, "batch ..."]
+    ) -> Float[Array, " batch"]:
         """Cost of each sample's ``output`` against its one-hot ``target``."""
 
 

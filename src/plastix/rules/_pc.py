@@ -27,6 +27,12 @@ from ._base import Batch, Metrics, Rule, check_batch
 from ._costs import Cost, SquaredError, accuracy
 
 
+def _given(mu: Array | None) -> Array:
+    if mu is None:  # only the input node has no prediction
+        raise ValueError("the input node has no prediction")
+    return mu
+
+
 class PCMode(enum.Enum):
     """How PC relaxes its states.
 
@@ -101,8 +107,14 @@ class PC(Rule):
     def __check_init__(self) -> None:
         if not isinstance(self.mode, PCMode):
             raise ConfigError(f"PC(mode={self.mode!r}): use one of {[m for m in PCMode]}.")
-        if self.mode is PCMode.INCREMENTAL and self.nudging is not None and self.nudging.sign is NudgeSign.CENTRED:
-            raise ConfigError("incremental PC cannot use centred nudging (one relaxation per batch).")
+        if (
+            self.mode is PCMode.INCREMENTAL
+            and self.nudging is not None
+            and self.nudging.sign is NudgeSign.CENTRED
+        ):
+            raise ConfigError(
+                "incremental PC cannot use centred nudging (one relaxation per batch)."
+            )
 
     # --- the energy ----------------------------------------------------------------------------
 
@@ -121,12 +133,13 @@ class PC(Rule):
         for n in range(net.num_nodes):
             if n == net.input or n == net.output:
                 continue
-            d = states[n] - predictions[n]
+            d = states[n] - _given(predictions[n])
             e = e + 0.5 * jnp.sum(d * d)
         out = net.output
+        mu_out = _given(predictions[out])
         if self.nudging is None:
-            return e + jnp.sum(self.cost(predictions[out], target))
-        d = states[out] - predictions[out]
+            return e + jnp.sum(self.cost(mu_out, target))
+        d = states[out] - mu_out
         return e + 0.5 * jnp.sum(d * d) + beta * jnp.sum(self.cost(states[out], target))
 
     # --- helpers -------------------------------------------------------------------------------

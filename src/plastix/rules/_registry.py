@@ -15,7 +15,10 @@ from ._bp import BP
 from ._costs import Cost, CrossEntropy, SquaredError
 from ._pc import PC, NudgeSign, Nudging, PCMode
 
-COSTS: dict[str, Callable[[], Cost]] = {"squared-error": SquaredError, "cross-entropy": CrossEntropy}
+COSTS: dict[str, Callable[[], Cost]] = {
+    "squared-error": SquaredError,
+    "cross-entropy": CrossEntropy,
+}
 
 
 def choice(kind: str, value: Any, options: dict[str, Any] | tuple[str, ...]) -> Any:
@@ -51,7 +54,9 @@ def _build_pc(o: dict[str, Any]) -> Rule:
     if o["nudging"] != "none":
         sign = choice("nudging", o["nudging"], {"none": None} | {s.value: s for s in NudgeSign})
         nudging = Nudging(beta=o["beta"], sign=sign)
-    return PC(mode=mode, cost=choice("cost", o["cost"], COSTS)(), inference=_inference(o), nudging=nudging)
+    return PC(
+        mode=mode, cost=choice("cost", o["cost"], COSTS)(), inference=_inference(o), nudging=nudging
+    )
 
 
 RULES: dict[str, RuleSpec] = {

@@ -41,7 +41,7 @@ def save_checkpoint(path: str | os.PathLike[str], tree: Any, meta: dict[str, Any
     leaves = jax.tree.leaves(tree)
     arrays = {f"leaf_{i:05d}": np.asarray(l) for i, l in enumerate(leaves)}
     arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-    _atomic_write(Path(path), lambda f: np.savez(f, **arrays))
+    _atomic_write(Path(path), lambda f: np.savez(f, **arrays))  # type: ignore[arg-type]
 
 
 def load_checkpoint(path: str | os.PathLike[str], like: Any) -> tuple[Any, dict[str, Any]]:
@@ -53,7 +53,14 @@ def load_checkpoint(path: str | os.PathLike[str], like: Any) -> tuple[Any, dict[
         with np.load(path, allow_pickle=False) as z:
             meta = json.loads(bytes(z["__meta__"]).decode())
             leaves = [z[k] for k in sorted(k for k in z.files if k.startswith("leaf_"))]
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, json.JSONDecodeError) as err:
+    except (
+        OSError,
+        ValueError,
+        KeyError,
+        EOFError,
+        zipfile.BadZipFile,
+        json.JSONDecodeError,
+    ) as err:
         raise CheckpointError(
             f"cannot read checkpoint {path}: {err}; delete it to start over or point at another."
         ) from err
@@ -77,5 +84,9 @@ def latest_checkpoint(directory: str | os.PathLike[str]) -> Path | None:
     d = Path(directory)
     if not d.is_dir():
         return None
-    found = [(int(m.group(1)), p) for p in d.iterdir() if (m := re.fullmatch(r"epoch-(\d+)\.npz", p.name))]
+    found = [
+        (int(m.group(1)), p)
+        for p in d.iterdir()
+        if (m := re.fullmatch(r"epoch-(\d+)\.npz", p.name))
+    ]
     return max(found)[1] if found else None

@@ -63,7 +63,9 @@ def make_optimizer(
             end_value=end_factor * lr,
         )
     else:
-        raise ConfigError(f"unknown schedule {schedule!r}; choose one of ['constant', 'warmup-cosine'].")
+        raise ConfigError(
+            f"unknown schedule {schedule!r}; choose one of ['constant', 'warmup-cosine']."
+        )
     if name == "adamw":
         return optax.adamw(lr_s, weight_decay=weight_decay)
     if name == "adam":

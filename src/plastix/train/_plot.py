@@ -20,7 +20,13 @@ def plot_curves(records: Sequence[dict[str, Any]], path: str | Path, title: str 
         for split in ("train", "test"):
             key = f"{split}_{what}"
             if any(key in r for r in records):
-                ax.plot(epochs, [r.get(key, float("nan")) for r in records], marker="o", ms=3, label=split)
+                ax.plot(
+                    epochs,
+                    [r.get(key, float("nan")) for r in records],
+                    marker="o",
+                    ms=3,
+                    label=split,
+                )
         ax.set_xlabel("epoch")
         ax.set_ylabel(what)
         ax.grid(alpha=0.3)

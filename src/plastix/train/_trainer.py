@@ -88,7 +88,13 @@ class Trainer:
     # --- compiled pieces ----------------------------------------------------------------------
 
     def _run_chunk(
-        self, params: Any, opt_state: Any, xs: jax.Array, ys: jax.Array, idx: jax.Array, keys: jax.Array
+        self,
+        params: Any,
+        opt_state: Any,
+        xs: jax.Array,
+        ys: jax.Array,
+        idx: jax.Array,
+        keys: jax.Array,
     ) -> tuple[Any, Any, dict[str, jax.Array]]:
         def body(carry: Any, inp: Any) -> tuple[Any, Any]:
             p, o = carry
@@ -109,7 +115,9 @@ class Trainer:
         bs = min(self.eval_batch_size, n)
         nb = math.ceil(n / bs)
         pad = nb * bs - n
-        xs = jnp.concatenate([xs, jnp.zeros((pad, *xs.shape[1:]), xs.dtype)]).reshape(nb, bs, *xs.shape[1:])
+        xs = jnp.concatenate([xs, jnp.zeros((pad, *xs.shape[1:]), xs.dtype)]).reshape(
+            nb, bs, *xs.shape[1:]
+        )
         ys = jnp.concatenate([ys, jnp.zeros((pad,), ys.dtype)]).reshape(nb, bs)
         mask = (jnp.arange(nb * bs) < n).reshape(nb, bs)
         cost = getattr(self.rule, "cost", CrossEntropy())
@@ -175,7 +183,9 @@ class Trainer:
         compiled = {}
         for a, b in {(b - a): (a, b) for a, b in self._chunks()}.values():
             idx = jnp.zeros((b - a, self.batch_size), jnp.int32)
-            compiled[b - a] = self._chunk.lower(params, opt_state, xs, ys, idx, self._keys(0)[a:b]).compile()
+            compiled[b - a] = self._chunk.lower(
+                params, opt_state, xs, ys, idx, self._keys(0)[a:b]
+            ).compile()
         if self.test is not None:
             self._eval.lower(params, jnp.asarray(self.test.x), jnp.asarray(self.test.y)).compile()
         compile_seconds = time.perf_counter() - t0
@@ -193,14 +203,18 @@ class Trainer:
             for epoch in range(start + 1, self.epochs + 1):
                 perm = epoch_permutation(len(self.train), self.seed, epoch)
                 idx_all = jnp.asarray(
-                    perm[: self.steps_per_epoch * self.batch_size].reshape(self.steps_per_epoch, self.batch_size),
+                    perm[: self.steps_per_epoch * self.batch_size].reshape(
+                        self.steps_per_epoch, self.batch_size
+                    ),
                     jnp.int32,
                 )
                 keys = self._keys(epoch)
                 sums: dict[str, float] = {}
                 t0 = time.perf_counter()
                 for a, b in self._chunks():
-                    params, opt_state, m = compiled[b - a](params, opt_state, xs, ys, idx_all[a:b], keys[a:b])
+                    params, opt_state, m = compiled[b - a](
+                        params, opt_state, xs, ys, idx_all[a:b], keys[a:b]
+                    )
                     m = jax.device_get(m)
                     for k, v in m.items():
                         v = np.asarray(v, np.float64)
@@ -224,7 +238,9 @@ class Trainer:
                 rec: dict[str, Any] = {"epoch": epoch}
                 rec.update({f"train_{k}": v / self.steps_per_epoch for k, v in sums.items()})
                 if self.test is not None:
-                    rec.update({f"test_{k}": v for k, v in self.evaluate(params, self.test).items()})
+                    rec.update(
+                        {f"test_{k}": v for k, v in self.evaluate(params, self.test).items()}
+                    )
                 rec["train_seconds"] = train_seconds
                 records.append(rec)
                 if self.test is not None:
@@ -242,12 +258,20 @@ class Trainer:
         if out is not None:
             atomic_write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
             if records:
-                plot_curves(records, out / "curves.png", title=f"{self.rule.name} on {self.train.name}")
+                plot_curves(
+                    records, out / "curves.png", title=f"{self.rule.name} on {self.train.name}"
+                )
         return summary
 
-    def _save_epoch(self, out: Path, epoch: int, params: Any, opt_state: Any, records: list[dict[str, Any]]) -> None:
+    def _save_epoch(
+        self, out: Path, epoch: int, params: Any, opt_state: Any, records: list[dict[str, Any]]
+    ) -> None:
         ckdir = out / "checkpoints"
-        save_checkpoint(ckdir / f"epoch-{epoch:04d}.npz", (params, opt_state), {"epoch": epoch, "seed": self.seed})
+        save_checkpoint(
+            ckdir / f"epoch-{epoch:04d}.npz",
+            (params, opt_state),
+            {"epoch": epoch, "seed": self.seed},
+        )
         # the log is rewritten whole, atomically: after a kill it matches a checkpoint, never
         # holding a duplicated or half-written epoch
         atomic_write_text(out / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in records))
@@ -255,12 +279,16 @@ class Trainer:
         for p in olds:
             p.unlink(missing_ok=True)
 
-    def _summary(self, records: list[dict[str, Any]], epoch_seconds: list[float], compile_seconds: float) -> dict[str, Any]:
+    def _summary(
+        self, records: list[dict[str, Any]], epoch_seconds: list[float], compile_seconds: float
+    ) -> dict[str, Any]:
         last = records[-1] if records else {}
         n_params = sum(int(np.size(l)) for l in jax.tree.leaves(self.params))
         return {
             "rule": self.config.get("rule", self.rule.name),
-            "model": self.config.get("model", {}).get("name", "custom") if isinstance(self.config.get("model"), dict) else self.config.get("model", "custom"),
+            "model": self.config.get("model", {}).get("name", "custom")
+            if isinstance(self.config.get("model"), dict)
+            else self.config.get("model", "custom"),
             "dataset": self.train.name,
             "epochs": len(records),
             "test_accuracy": last.get("test_accuracy"),

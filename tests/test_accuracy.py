@@ -1,0 +1,24 @@
+"""Accuracy on real MNIST with the PCX benchmark preset (the issue's bar)."""
+
+from __future__ import annotations
+
+import pytest
+
+from plastix.cli import run_train
+from plastix.cli._config import preset, resolve
+
+
+def _run(mnist_dir, tmp_path, epochs, rule_preset="pcx-mnist-mlp"):
+    cfg = resolve([preset(rule_preset), {"data.dir": str(mnist_dir), "train.epochs": epochs}])
+    return run_train(cfg, out=str(tmp_path / "run"), resume=False, progress=False)
+
+
+def test_pcx_preset_reaches_96_5_after_3_epochs(mnist_dir, tmp_path):
+    s = _run(mnist_dir, tmp_path, 3)
+    assert s["test_accuracy"] >= 0.965, s["history"]
+
+
+@pytest.mark.slow
+def test_pcx_preset_reaches_98_after_25_epochs(mnist_dir, tmp_path):
+    s = _run(mnist_dir, tmp_path, 25)
+    assert s["test_accuracy"] >= 0.98, s["history"]

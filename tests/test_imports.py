@@ -1,0 +1,46 @@
+"""Every subpackage imports, and the public API is what the top level re-exports."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+SUBPACKAGES = [
+    "plastix",
+    "plastix.nn",
+    "plastix.graph",
+    "plastix.rules",
+    "plastix.inference",
+    "plastix.data",
+    "plastix.train",
+    "plastix.models",
+    "plastix.cli",
+]
+
+
+@pytest.mark.parametrize("name", SUBPACKAGES)
+def test_import(name):
+    mod = importlib.import_module(name)
+    assert mod.__doc__
+
+
+def test_public_names():
+    import plastix as px
+
+    for name in [
+        "Network",
+        "edge",
+        "PC",
+        "BP",
+        "PCMode",
+        "Nudging",
+        "NudgeSign",
+        "Inference",
+        "Trainer",
+        "SquaredError",
+        "CrossEntropy",
+        "PlastixError",
+        "__version__",
+    ]:
+        assert hasattr(px, name), name
