@@ -89,11 +89,21 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     return flatten(data)
 
 
+# the type of keys whose default is null
+NULLABLE: dict[str, type] = {
+    "data.dir": str,
+    "data.train_limit": int,
+    "data.test_limit": int,
+    "rule.tol": float,
+}
+
+
 def _check_type(key: str, value: Any, default: Any) -> Any:
     if default is None:
-        if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
+        kind = NULLABLE.get(key, float)
+        if value is None:
             return value
-        raise ConfigError(f"{key} must be a number or null, got {value!r}.")
+        return _check_type(key, value, kind())
     if isinstance(default, bool):
         if isinstance(value, bool):
             return value

@@ -288,22 +288,41 @@ class Sequential(Layer):
         return x
 
 
+class _ByIdentity:
+    """Holds a value in a static field: hashed and compared by identity (arrays are not hashable)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
 class EqxModule(Layer):
-    """Wrap an initialised Equinox module as a layer. Its arrays become the parameters.
+    """Wrap an initialised Equinox module as a layer. Its arrays become the parameters
+    (:meth:`init` returns them); the rest of the module is static.
 
     Equinox modules act on one sample, so by default the module is ``vmap``-ed over the batch;
     pass ``batched=True`` for a module that already takes batches.
+
+    >>> import equinox as eqx, jax, plastix as px
+    >>> layer = px.nn.EqxModule(eqx.nn.Linear(3, 2, key=jax.random.key(0)))
+    >>> p = layer.init((3,), key=jax.random.key(1))
+    >>> layer(p, jax.numpy.ones((5, 3))).shape
+    (5, 2)
     """
 
-    module: Any = eqx.field(static=True)
-    batched: bool = eqx.field(static=True, default=False)
+    skeleton: Any = eqx.field(static=True)
+    initial: _ByIdentity = eqx.field(static=True)
+    batched: bool = eqx.field(static=True)
+
+    def __init__(self, module: Any, batched: bool = False) -> None:
+        self.skeleton = eqx.filter(module, eqx.is_array, inverse=True)
+        self.initial = _ByIdentity(eqx.filter(module, eqx.is_array))
+        self.batched = batched
 
     def init(self, in_shape: Shape, *, key: PRNGKeyArray) -> Params:
-        return eqx.filter(self.module, eqx.is_array)
+        return self.initial.value
 
     def __call__(self, params: Params, x: Array) -> Array:
-        static = eqx.filter(self.module, eqx.is_array, inverse=True)
-        module = eqx.combine(params, static)
+        module = eqx.combine(params, self.skeleton)
         return module(x) if self.batched else jax.vmap(module)(x)
 
 
