@@ -66,10 +66,23 @@ class Inference(eqx.Module):
         if self.tol is not None and not self.tol > 0:
             raise ConfigError(f"Inference(tol={self.tol!r}): need a positive tolerance or None.")
 
-    def run(self, grad_fn: GradFn, states: Any) -> tuple[Any, InferenceInfo]:
+    def run(
+        self,
+        grad_fn: GradFn,
+        states: Any,
+        *,
+        opt_state: Any = None,
+        steps: int | None = None,
+        last: tuple[Array, Any] | None = None,
+    ) -> tuple[Any, InferenceInfo]:
         """Relax ``states`` (a pytree of ``(batch, ...)`` arrays). ``grad_fn(states)`` returns
-        ``(energy, d energy / d states)``."""
-        opt_state = self.optimizer.init(states)
+        ``(energy, d energy / d states)``.
+
+        To continue a relaxation begun elsewhere, pass its optimizer state, the number of
+        ``steps`` left, and ``last``, its last ``(energy, gradient)`` (reported if no step is
+        left)."""
+        opt_state = self.optimizer.init(states) if opt_state is None else opt_state
+        total = self.steps if steps is None else steps
         batch = jax.tree.leaves(states)[0].shape[0]
         zero_info = (jnp.zeros((), jnp.float32), jnp.zeros((batch,), jnp.float32))
 
@@ -85,23 +98,21 @@ class Inference(eqx.Module):
                 z, o = update(z, o, g)
                 return (z, o, e, g), None
 
-            unroll = self.unroll if self.unroll is not None else (True if self.steps <= 32 else 1)
-            zeros = jax.tree.map(jnp.zeros_like, states)
+            unroll = self.unroll if self.unroll is not None else (True if total <= 32 else 1)
+            e0, g0 = (
+                last if last is not None else (zero_info[0], jax.tree.map(jnp.zeros_like, states))
+            )
             (states, _, energy, last_g), _ = jax.lax.scan(
-                body,
-                (states, opt_state, zero_info[0], zeros),
-                None,
-                length=self.steps,
-                unroll=unroll,
+                body, (states, opt_state, e0, g0), None, length=total, unroll=unroll
             )
             residual = _per_sample_norm(last_g)
-            steps = jnp.asarray(self.steps)
+            steps_run = jnp.asarray(total)
             bad = jnp.sum(~jnp.isfinite(residual))
         else:
             tol = self.tol
 
             def cond(carry: Any) -> Array:
-                return (carry[2] < self.steps) & ~carry[5]
+                return (carry[2] < total) & ~carry[5]
 
             def wbody(carry: Any) -> Any:
                 z, o, t, _e, _r, _done = carry
@@ -114,6 +125,6 @@ class Inference(eqx.Module):
                 return z, o, t + 1 - done.astype(t.dtype), e, r, done
 
             init = (states, opt_state, jnp.asarray(0), *zero_info, jnp.asarray(False))
-            states, _, steps, energy, residual, _ = jax.lax.while_loop(cond, wbody, init)
+            states, _, steps_run, energy, residual, _ = jax.lax.while_loop(cond, wbody, init)
             bad = jnp.sum(~(residual <= tol))
-        return states, InferenceInfo(energy, residual, steps, bad)
+        return states, InferenceInfo(energy, residual, steps_run, bad)

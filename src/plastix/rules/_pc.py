@@ -27,6 +27,20 @@ from ._base import Batch, Metrics, Rule, check_batch
 from ._costs import Cost, SquaredError, accuracy
 
 
+def _keeps_zero_gradient_states(opt: optax.GradientTransformation, like: Any, steps: int) -> bool:
+    """Does ``opt`` leave states whose gradient has been zero from the start where they are?
+    (True for SGD, momentum, Adam, ...; false e.g. with weight decay on the states.)"""
+    with jax.ensure_compile_time_eval():
+        probe = tuple(jnp.ones((1, *z.shape[1:]), z.dtype) for z in like)
+        zeros = jax.tree.map(jnp.zeros_like, probe)
+        state = opt.init(probe)
+        for _ in range(steps):
+            upd, state = opt.update(zeros, state, probe)
+            if any(bool(jnp.any(u != 0)) for u in jax.tree.leaves(upd)):
+                return False
+    return True
+
+
 def _given(mu: Array | None) -> Array:
     if mu is None:  # only the input node has no prediction
         raise ValueError("the input node has no prediction")
@@ -194,23 +208,90 @@ class PC(Rule):
         x, y = batch
         bsz = x.shape[0]
         ff = net.feedforward(params, x)
-        free0 = tuple(ff[n] for n in self._free_nodes(net))
+        free_nodes = self._free_nodes(net)
+        free0 = tuple(ff[n] for n in free_nodes)
         cache = net.input_edge_outputs(params, x)
 
         def energy_of(free: tuple[Array, ...], p: Any, beta: Any, cache: Any) -> Array:
             s = self._full(net, x, y, free)
             return self.energy(net, s, net.predictions(p, s, cache=cache), y, beta)
 
+        schedule = self._wavefront(net, free0)
+        # outputs of the edges at the feedforward pass (the same ops as in `ff`: XLA merges them)
+        ff_edges = {
+            i: net.edges[i].layer(params[i], ff[net.edges[i].src])
+            for i in set().union(*(c for c, _ in schedule))
+        }
         total = jax.tree.map(jnp.zeros_like, params)
         energy = jnp.zeros(())
         info = None
         for beta, weight in self._betas():
             grad_fn = jax.value_and_grad(lambda f, b=beta: energy_of(f, params, b, cache))
-            free, info = self.inference.run(grad_fn, free0)
+            # the first steps, while some states still sit at the feedforward pass: the edges
+            # those states feed into error-free nodes contribute nothing and are skipped
+            free, opt_state, last = free0, self.inference.optimizer.init(free0), None
+            for cached, keep in schedule:
+                c = {**cache, **{i: ff_edges[i] for i in cached}}
+                e, g = jax.value_and_grad(lambda f, b=beta, c=c: energy_of(f, params, b, c))(free)
+                upd, opt_state = self.inference.optimizer.update(g, opt_state, free)
+                moved = optax.apply_updates(free, upd)
+                free = tuple(f if n in keep else m for n, f, m in zip(free_nodes, free, moved))
+                last = (e, g)
+            free, info = self.inference.run(
+                grad_fn,
+                free,
+                opt_state=opt_state,
+                steps=self.inference.steps - len(schedule),
+                last=last,
+            )
             e, g = jax.value_and_grad(energy_of, argnums=1)(free, params, beta, None)
             total = jax.tree.map(lambda t, gi, w=weight: t + (w / bsz) * gi, total, g)
             energy = e
         return total, self._metrics(ff[net.output], y, energy, info, bsz)
+
+    def _wavefront(
+        self, net: Network, free0: tuple[Array, ...]
+    ) -> list[tuple[frozenset[int], frozenset[int]]]:
+        """For the first inference steps, while some states still equal their feedforward
+        values: (edges whose output can be taken from the feedforward pass because their
+        source has not moved and every destination's error is zero, nodes whose gradient is
+        zero so they stay put). Only for the default energy (whose zero terms are known), a
+        fixed number of steps, and a state optimizer that leaves a state with zero gradient
+        where it is (checked)."""
+        if (
+            type(self).energy is not PC.energy
+            or self.inference.tol is not None
+            or self.inference.steps == 0
+        ):
+            return []
+        free_nodes = set(self._free_nodes(net))
+        pristine = set(free_nodes)
+        schedule: list[tuple[frozenset[int], frozenset[int]]] = []
+        while pristine and len(schedule) < self.inference.steps:
+            settled = pristine | {net.input}
+            zero_err = {
+                n for n in pristine if all(net.edges[i].src in settled for i in net.incoming[n])
+            }
+            cached = frozenset(
+                i
+                for i, e in enumerate(net.edges)
+                if e.src in pristine and all(d in zero_err for d in e.dst)
+            )
+            still = {
+                n
+                for n in zero_err
+                if not (n == net.output and self.nudging is not None)  # its cost pulls it
+                and all(i in cached for i in net.outgoing[n])
+            }
+            if still == pristine:  # nothing moves any more
+                break
+            schedule.append((cached, frozenset(still)))
+            pristine = still
+        if schedule and not _keeps_zero_gradient_states(
+            self.inference.optimizer, free0, len(schedule)
+        ):
+            return []
+        return schedule
 
     def _grads_fixed(self, net: Network, params: Any, batch: Batch) -> tuple[Any, Metrics]:
         x, y = batch
