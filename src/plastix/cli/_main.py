@@ -183,7 +183,7 @@ def run_train(
         steps_per_call=tr["steps_per_call"],
         eval_batch_size=tr["eval_batch_size"],
         progress=progress,
-        config={**config, "rule": r["name"], "model": m["name"], "resolved": config},
+        config=config,
     )
     summary = trainer.fit(resume=resume)
     summary["out"] = str(out)

@@ -23,7 +23,7 @@ from ..data import ArrayDataset
 from ..data._loader import epoch_permutation
 from ..graph import Network
 from ..rules import Rule
-from ..rules._costs import CrossEntropy, accuracy
+from ..rules._costs import CrossEntropy
 from ._checkpoint import atomic_write_text, latest_checkpoint, load_checkpoint, save_checkpoint
 from ._plot import plot_curves
 
@@ -59,6 +59,8 @@ class Trainer:
     progress: bool = True
     keep_checkpoints: int = 2
     config: dict[str, Any] = field(default_factory=dict)
+    """The resolved configuration, recorded in ``summary.json`` (``rule.name`` and
+    ``model.name`` name the run)."""
 
     def __post_init__(self) -> None:
         if self.epochs < 0:
@@ -285,10 +287,8 @@ class Trainer:
         last = records[-1] if records else {}
         n_params = sum(int(np.size(l)) for l in jax.tree.leaves(self.params))
         return {
-            "rule": self.config.get("rule", self.rule.name),
-            "model": self.config.get("model", {}).get("name", "custom")
-            if isinstance(self.config.get("model"), dict)
-            else self.config.get("model", "custom"),
+            "rule": _name(self.config.get("rule"), self.rule.name),
+            "model": _name(self.config.get("model"), "custom"),
             "dataset": self.train.name,
             "epochs": len(records),
             "test_accuracy": last.get("test_accuracy"),
@@ -313,6 +313,11 @@ class Trainer:
         }
 
 
+def _name(section: Any, default: str) -> str:
+    """The ``name`` of a config section (``{"name": "pc", ...}``), else ``default``."""
+    return str(section["name"]) if isinstance(section, dict) and "name" in section else default
+
+
 def _version() -> str:
     from .. import __version__
 
@@ -324,5 +329,3 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
-
-__all__ = ["Trainer", "accuracy"]
