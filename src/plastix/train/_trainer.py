@@ -19,8 +19,7 @@ import optax
 from tqdm.auto import tqdm
 
 from .._errors import ConfigError, DivergenceError, ShapeError
-from ..data import ArrayDataset
-from ..data._loader import epoch_permutation
+from ..data import ArrayDataset, DataLoader
 from ..graph import Network
 from ..rules import Rule
 from ..rules._costs import CrossEntropy
@@ -82,7 +81,9 @@ class Trainer:
                     f"shape {out}; build the model with num_classes={ds.num_classes}."
                 )
         self.rule.check(self.net)
-        self.steps_per_epoch = len(self.train) // self.batch_size
+        # the batch order of each epoch depends only on (seed, epoch): exact resume
+        self._loader = DataLoader(self.train, self.batch_size, seed=self.seed)
+        self.steps_per_epoch = len(self._loader)
         self._num_classes = self.train.num_classes
         self._chunk = jax.jit(self._run_chunk, donate_argnums=(0, 1))
         self._eval = jax.jit(self._evaluate)
@@ -203,13 +204,7 @@ class Trainer:
         )
         try:
             for epoch in range(start + 1, self.epochs + 1):
-                perm = epoch_permutation(len(self.train), self.seed, epoch)
-                idx_all = jnp.asarray(
-                    perm[: self.steps_per_epoch * self.batch_size].reshape(
-                        self.steps_per_epoch, self.batch_size
-                    ),
-                    jnp.int32,
-                )
+                idx_all = jnp.asarray(self._loader.batch_indices(epoch), jnp.int32)
                 keys = self._keys(epoch)
                 sums: dict[str, float] = {}
                 t0 = time.perf_counter()
@@ -328,4 +323,3 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
