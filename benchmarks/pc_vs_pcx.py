@@ -28,6 +28,12 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "datasets" / "mnist"
 
 
+def _run(cmd: list[str]) -> None:
+    """Run one benchmark process on the CPU, its output discarded (results come as files)."""
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    subprocess.run(cmd, check=True, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+
+
 def run_plastix(rule_preset: str, epochs: int, data_dir: Path, seed: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run"
@@ -48,13 +54,7 @@ def run_plastix(rule_preset: str, epochs: int, data_dir: Path, seed: int) -> dic
             str(out),
             "--no-progress",
         ]
-        subprocess.run(
-            cmd,
-            check=True,
-            cwd=ROOT,
-            env={**os.environ, "JAX_PLATFORMS": "cpu"},
-            stdout=subprocess.DEVNULL,
-        )
+        _run(cmd)
         s = json.loads((out / "summary.json").read_text())
     return {
         "seconds_per_epoch": [r["train_seconds"] for r in s["history"]],
@@ -79,13 +79,7 @@ def run_pcx(python: str, epochs: int, data_dir: Path, seed: int) -> dict:
             "--json",
             str(js),
         ]
-        subprocess.run(
-            cmd,
-            check=True,
-            cwd=ROOT,
-            env={**os.environ, "JAX_PLATFORMS": "cpu"},
-            stdout=subprocess.DEVNULL,
-        )
+        _run(cmd)
         s = json.loads(js.read_text())
     return {
         "seconds_per_epoch": s["seconds_per_epoch"],
