@@ -20,6 +20,8 @@ from .graph import edge as edge
 from .inference import Inference as Inference
 from .inference import InferenceInfo as InferenceInfo
 from .rules import BP as BP
+from .rules import CHL as CHL
+from .rules import EP as EP
 from .rules import PC as PC
 from .rules import CrossEntropy as CrossEntropy
 from .rules import NudgeSign as NudgeSign

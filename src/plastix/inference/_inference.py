@@ -84,7 +84,8 @@ class Inference(eqx.Module):
         opt_state = self.optimizer.init(states) if opt_state is None else opt_state
         total = self.steps if steps is None else steps
         batch = jax.tree.leaves(states)[0].shape[0]
-        zero_info = (jnp.zeros((), jnp.float32), jnp.zeros((batch,), jnp.float32))
+        dtype = jnp.result_type(*jax.tree.leaves(states))
+        zero_info = (jnp.zeros((), dtype), jnp.zeros((batch,), dtype))
 
         def update(z: Any, opt_state: Any, g: Any) -> tuple[Any, Any]:
             upd, opt_state = self.optimizer.update(g, opt_state, z)

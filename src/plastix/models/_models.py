@@ -15,6 +15,7 @@ ACTIVATIONS: dict[str, Callable[[], nn.Layer]] = {
     "leaky-relu": nn.LeakyReLU,
     "gelu": nn.GELU,
     "hard-tanh": nn.HardTanh,
+    "hard-sigmoid": nn.HardSigmoid,
     "sigmoid": nn.Sigmoid,
     "identity": nn.Identity,
 }
@@ -22,7 +23,7 @@ ACTIVATIONS: dict[str, Callable[[], nn.Layer]] = {
 
 def activation(name: str | nn.Layer) -> nn.Layer:
     """An activation layer from its name (``tanh``, ``relu``, ``leaky-relu``, ``gelu``,
-    ``hard-tanh``, ``sigmoid``, ``identity``) or a layer passed through."""
+    ``hard-tanh``, ``hard-sigmoid``, ``sigmoid``, ``identity``) or a layer passed through."""
     if isinstance(name, nn.Layer):
         return name
     try:

@@ -5,6 +5,7 @@ from ._layers import AvgPool as AvgPool
 from ._layers import Conv2d as Conv2d
 from ._layers import EqxModule as EqxModule
 from ._layers import Flatten as Flatten
+from ._layers import HardSigmoid as HardSigmoid
 from ._layers import HardTanh as HardTanh
 from ._layers import Identity as Identity
 from ._layers import Lambda as Lambda

@@ -251,6 +251,15 @@ class Sigmoid(Layer):
         return jax.nn.sigmoid(x)
 
 
+class HardSigmoid(Layer):
+    r""":math:`\mathrm{clip}(x, 0, 1)` (the activation of equilibrium propagation papers), with
+    derivative 1 on the closed interval :math:`[0, 1]` (``jnp.clip`` would give 1/2 at the
+    bounds, where box-constrained states sit)."""
+
+    def __call__(self, params: Params, x: Array) -> Array:
+        return x - jax.nn.relu(x - 1.0) + jax.nn.relu(-x)
+
+
 class Identity(Layer):
     """:math:`x`."""
 

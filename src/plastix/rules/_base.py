@@ -36,6 +36,11 @@ class Rule(eqx.Module):
         if batch is not None:
             check_batch(net, batch)
 
+    def predict(self, net: Network, params: Any, x: Array) -> Array:
+        """The network's output for inputs ``x`` as this rule reads it (default: a
+        feedforward pass; energy-based rules with a free phase use its equilibrium)."""
+        return net(params, x)
+
     @abc.abstractmethod
     def grads(
         self, net: Network, params: Any, batch: Batch, *, key: PRNGKeyArray | None = None

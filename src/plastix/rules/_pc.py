@@ -143,7 +143,7 @@ class PC(Rule):
         """Total energy of the batch (a scalar). ``states[n]`` and ``predictions[n]`` are node
         ``n``'s state and prediction (``predictions[net.input]`` is ``None``); with a clamped
         output ``states[net.output]`` is the target and ``beta`` is unused."""
-        e = jnp.zeros((), jnp.float32)
+        e = jnp.zeros((), states[net.output].dtype)
         for n in range(net.num_nodes):
             if n == net.input or n == net.output:
                 continue

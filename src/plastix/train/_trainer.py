@@ -127,7 +127,7 @@ class Trainer:
 
         def body(carry: Any, inp: Any) -> tuple[Any, None]:
             x, y, m = inp
-            out = self.net(params, x)
+            out = self.rule.predict(self.net, params, x)
             yy = jax.nn.one_hot(y, self._num_classes, dtype=jnp.float32)
             loss = jnp.sum(cost(out, yy) * m)
             correct = jnp.sum((jnp.argmax(out, -1) == y) * m)

@@ -1,0 +1,253 @@
+r"""Equilibrium propagation (EP) and contrastive Hebbian learning (CHL).
+
+Both relax every non-input node's state :math:`s_n` on the Hopfield-style energy, in its
+"primitive function" form that works for any edge (dense, conv, pooling inside an edge):
+
+.. math:: E(s, \theta) = \sum_{n \ne \mathrm{in}} \tfrac12 \lVert s_n \rVert^2
+          - \sum_e \sum_{d \in \mathrm{dst}(e)} \big\langle \rho(s_d),\, f_e(\theta_e, \rho(s_{src(e)})) \big\rangle
+
+(the input is not passed through :math:`\rho`). For a dense edge
+:math:`f_e(u) = u W + b` this is :math:`-\rho(s_d)^\top W^\top \rho(s_{src}) - b^\top \rho(s_d)`,
+the energy of Scellier & Bengio (2017). Edges are the couplings only: build the network with
+linear edges (``mlp(..., activation="identity")``); :math:`\rho` belongs to the rule.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import optax
+from jaxtyping import Array, PRNGKeyArray
+
+from .._errors import ConfigError
+from ..graph import Network
+from ..inference import Inference
+from ..nn import HardSigmoid, Layer
+from ._base import Batch, Metrics, Rule, check_batch
+from ._costs import Cost, SquaredError, accuracy
+from ._pc import NudgeSign
+
+
+def box(lo: float, hi: float) -> optax.GradientTransformation:
+    """An optax transformation that keeps states in ``[lo, hi]``: it turns the update ``u`` of
+    state ``p`` into ``clip(p + u, lo, hi) - p``. Chain it after a step rule:
+    ``optax.chain(optax.sgd(0.5), box(0.0, 1.0))``."""
+
+    def init(params: Any) -> optax.EmptyState:
+        del params
+        return optax.EmptyState()
+
+    def update(updates: Any, state: Any, params: Any = None) -> tuple[Any, Any]:
+        if params is None:
+            raise ValueError("box() needs the states: call update(updates, state, params).")
+        new = jax.tree.map(lambda u, p: jnp.clip(p + u, lo, hi) - p, updates, params)
+        return new, state
+
+    return optax.GradientTransformation(init, update)
+
+
+def _default_relaxation(steps: int) -> Inference:
+    return Inference(steps=steps, optimizer=optax.chain(optax.sgd(0.5), box(0.0, 1.0)))
+
+
+class EP(Rule):
+    r"""Equilibrium propagation (Scellier & Bengio 2017; symmetric nudging of Laborieux et
+    al. 2021).
+
+    Free phase: relax :math:`E` (``free``, from zero states) to :math:`s^0`. Nudged phase(s):
+    from :math:`s^0`, relax :math:`F_\beta = E + \beta\, C(s_{\mathrm{out}}, y)` (``nudged``)
+    to :math:`s^{\pm\beta}`. The update estimates :math:`\nabla_\theta C(s^0_{\mathrm{out}})`:
+
+    - ``POSITIVE``: :math:`\frac{1}{\beta}\big(\partial_\theta E(s^{\beta}) - \partial_\theta E(s^0)\big)`, bias :math:`O(\beta)`;
+    - ``NEGATIVE``: the same with :math:`-\beta`;
+    - ``CENTRED``: :math:`\frac{1}{2\beta}\big(\partial_\theta E(s^{\beta}) - \partial_\theta E(s^{-\beta})\big)`, bias :math:`O(\beta^2)`.
+
+    For a dense edge :math:`\partial_W E = -\rho(s_{src}) \rho(s_d)^\top`, so the update is
+    local and Hebbian. The prediction is the output state at the free equilibrium. Override
+    :meth:`energy` for a variant.
+    """
+
+    name: ClassVar[str] = "ep"
+    rho: Layer = eqx.field(static=True, default_factory=HardSigmoid)
+    cost: Cost = eqx.field(static=True, default_factory=SquaredError)
+    beta: float = eqx.field(static=True, default=0.5)
+    sign: NudgeSign = eqx.field(static=True, default=NudgeSign.CENTRED)
+    free: Inference = eqx.field(static=True, default_factory=lambda: _default_relaxation(30))
+    nudged: Inference = eqx.field(static=True, default_factory=lambda: _default_relaxation(10))
+
+    def __check_init__(self) -> None:
+        if not self.beta > 0:
+            raise ConfigError(
+                f"{type(self).__name__}(beta={self.beta!r}): the nudging strength must be > 0 "
+                "(beta = 0 would make the nudged phase equal the free one); the sign is set "
+                "by `sign`."
+            )
+
+    # --- energy ----------------------------------------------------------------------------
+
+    def energy(
+        self,
+        net: Network,
+        params: Any,
+        states: tuple[Array, ...],
+        target: Array,
+        beta: Array | float,
+        cache: dict[int, Array] | None = None,
+    ) -> Array:
+        """:math:`E + \\beta C` summed over the batch. ``states[net.input]`` is the input."""
+        r = [s if n == net.input else self.rho(None, s) for n, s in enumerate(states)]
+        cache = cache or {}
+        e = jnp.zeros((), states[net.output].dtype)
+        for n, s in enumerate(states):
+            if n != net.input:
+                e = e + 0.5 * jnp.sum(s * s)
+        for i, (edge, p) in enumerate(zip(net.edges, params)):
+            out = cache[i] if i in cache else edge.layer(p, r[edge.src])
+            for d in edge.dst:
+                e = e - jnp.sum(r[d] * out)
+        return e + beta * jnp.sum(self.cost(states[net.output], target))
+
+    # --- phases ----------------------------------------------------------------------------
+
+    def _relax(
+        self,
+        net: Network,
+        params: Any,
+        x: Array,
+        y: Array,
+        free: tuple[Array, ...],
+        beta: float,
+        inference: Inference,
+        clamp_output: bool = False,
+    ) -> tuple[tuple[Array, ...], Any]:
+        nodes = [n for n in range(net.num_nodes) if n != net.input]
+        cache = net.input_edge_outputs(params, x)
+        out_pos = nodes.index(net.output)
+
+        def full(f: tuple[Array, ...]) -> tuple[Array, ...]:
+            states: list[Array] = [x] * net.num_nodes
+            for n, s in zip(nodes, f):
+                states[n] = s
+            if clamp_output:
+                states[net.output] = y
+            return tuple(states)
+
+        def grad_fn(f: tuple[Array, ...]) -> tuple[Array, Any]:
+            e, g = jax.value_and_grad(lambda f: self.energy(net, params, full(f), y, beta, cache))(
+                f
+            )
+            if clamp_output:
+                g = tuple(jnp.zeros_like(gi) if i == out_pos else gi for i, gi in enumerate(g))
+            return e, g
+
+        relaxed, info = inference.run(grad_fn, free)
+        if clamp_output:
+            relaxed = tuple(y if i == out_pos else s for i, s in enumerate(relaxed))
+        return relaxed, info
+
+    def _init_states(self, net: Network, x: Array) -> tuple[Array, ...]:
+        return tuple(
+            jnp.zeros((x.shape[0], *net.node_shapes[n]), x.dtype)
+            for n in range(net.num_nodes)
+            if n != net.input
+        )
+
+    def _theta_grad(self, net: Network, params: Any, x: Array, free: tuple[Array, ...]) -> Any:
+        nodes = [n for n in range(net.num_nodes) if n != net.input]
+        states: list[Array] = [x] * net.num_nodes
+        for n, s in zip(nodes, free):
+            states[n] = s
+        return jax.grad(lambda p: self.energy(net, p, tuple(states), states[net.output], 0.0))(
+            params
+        )
+
+    def free_phase(self, net: Network, params: Any, x: Array) -> tuple[tuple[Array, ...], Any]:
+        """States of every non-input node (in node order) at the free equilibrium, and the
+        relaxation's :class:`~plastix.InferenceInfo`."""
+        dummy = jnp.zeros((x.shape[0], *net.node_shapes[net.output]), x.dtype)
+        return self._relax(net, params, x, dummy, self._init_states(net, x), 0.0, self.free)
+
+    def predict(self, net: Network, params: Any, x: Array) -> Array:
+        """The output state at the free equilibrium."""
+        free, _ = self.free_phase(net, params, x)
+        nodes = [n for n in range(net.num_nodes) if n != net.input]
+        return free[nodes.index(net.output)]
+
+    def check(self, net: Network, batch: Batch | None = None) -> None:
+        super().check(net, batch)
+
+    # --- the update ------------------------------------------------------------------------
+
+    def grads(
+        self, net: Network, params: Any, batch: Batch, *, key: PRNGKeyArray | None = None
+    ) -> tuple[Any, Metrics]:
+        check_batch(net, batch)
+        x, y = batch
+        bsz = x.shape[0]
+        free, info = self.free_phase(net, params, x)
+        b = self.beta
+        phases = {
+            NudgeSign.POSITIVE: ((b, 1 / b), (0.0, -1 / b)),
+            NudgeSign.NEGATIVE: ((-b, -1 / b), (0.0, 1 / b)),
+            NudgeSign.CENTRED: ((b, 0.5 / b), (-b, -0.5 / b)),
+        }[self.sign]
+        total = jax.tree.map(jnp.zeros_like, params)
+        nudged_info = None
+        for beta, weight in phases:
+            if beta == 0.0:
+                states = free
+            else:
+                states, nudged_info = self._relax(net, params, x, y, free, beta, self.nudged)
+            g = self._theta_grad(net, params, x, states)
+            total = jax.tree.map(lambda t, gi, w=weight: t + (w / bsz) * gi, total, g)
+        return total, self._metrics(net, params, x, y, free, info, nudged_info)
+
+    def _metrics(
+        self,
+        net: Network,
+        params: Any,
+        x: Array,
+        y: Array,
+        free: tuple[Array, ...],
+        info: Any,
+        nudged_info: Any,
+    ) -> Metrics:
+        nodes = [n for n in range(net.num_nodes) if n != net.input]
+        out = free[nodes.index(net.output)]
+        m = {
+            "loss": jnp.mean(self.cost(out, y)),
+            "accuracy": accuracy(out, y),
+            "energy": info.energy / x.shape[0],
+            "residual": jnp.mean(info.residual),
+            "not_converged": info.not_converged,
+        }
+        if nudged_info is not None:
+            m["residual_nudged"] = jnp.mean(nudged_info.residual)
+        return m
+
+
+class CHL(EP):
+    r"""Contrastive Hebbian learning (Movellan 1991): a free phase, then a clamped phase with
+    the output held at the target; the update is
+    :math:`\partial_\theta E(s^{\mathrm{clamped}}) - \partial_\theta E(s^{\mathrm{free}})`,
+    i.e. :math:`\Delta W \propto \rho\rho^\top_{\mathrm{clamped}} - \rho\rho^\top_{\mathrm{free}}`.
+    It is EP's positive estimator times :math:`\beta` in the limit :math:`\beta \to \infty`
+    (the nudged output then reaches the target). ``beta`` and ``sign`` are unused."""
+
+    name: ClassVar[str] = "chl"
+
+    def grads(
+        self, net: Network, params: Any, batch: Batch, *, key: PRNGKeyArray | None = None
+    ) -> tuple[Any, Metrics]:
+        check_batch(net, batch)
+        x, y = batch
+        bsz = x.shape[0]
+        free, info = self.free_phase(net, params, x)
+        clamped, cinfo = self._relax(net, params, x, y, free, 0.0, self.nudged, clamp_output=True)
+        g_c = self._theta_grad(net, params, x, clamped)
+        g_f = self._theta_grad(net, params, x, free)
+        g = jax.tree.map(lambda a, b: (a - b) / bsz, g_c, g_f)
+        return g, self._metrics(net, params, x, y, free, info, cinfo)

@@ -1,0 +1,161 @@
+"""Equilibrium propagation and contrastive Hebbian learning, checked against theory."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+from jax.flatten_util import ravel_pytree
+
+import plastix as px
+
+
+def _vec(tree):
+    return ravel_pytree(tree)[0]
+
+
+@pytest.fixture(scope="module")
+def problem():
+    edges = [
+        px.edge(px.nn.Linear(10), [0, 1]),
+        px.edge(px.nn.Linear(8), [1, 2]),
+        px.edge(px.nn.Linear(3), [2, 3]),
+    ]
+    x = jax.random.normal(jax.random.key(1), (6, 5))
+    y = jax.nn.one_hot(jnp.arange(6) % 3, 3)
+    net = px.Network.from_example(edges, x)
+    return net, net.init(key=jax.random.key(0)), (x, y)
+
+
+SMOOTH = px.Inference(steps=1500, optimizer=optax.sgd(0.2))
+
+
+def _rel(a, b):
+    a, b = _vec(a), _vec(b)
+    return float(jnp.linalg.norm(a - b) / jnp.linalg.norm(b))
+
+
+def test_symmetric_ep_matches_the_exact_gradient(problem):
+    net, params, batch = problem
+    rule = px.EP(rho=px.nn.Sigmoid(), beta=0.05, free=SMOOTH, nudged=SMOOTH)
+    check = px.rules.gradient_check(rule, net, params, batch)
+    assert float(check["cosine"]) >= 0.99
+    assert all(float(c) >= 0.99 for c in check["cosine_per_edge"])
+    assert abs(float(check["relative_norm"]) - 1) < 0.01
+
+
+def test_one_sided_bias_is_first_order_and_centred_second_order(problem):
+    net, params, batch = problem
+    exact = px.rules.exact_gradient(
+        px.EP(rho=px.nn.Sigmoid(), free=SMOOTH, nudged=SMOOTH), net, params, batch
+    )
+    err = {}
+    for sign in px.NudgeSign:
+        for beta in (0.4, 0.1):
+            rule = px.EP(rho=px.nn.Sigmoid(), beta=beta, sign=sign, free=SMOOTH, nudged=SMOOTH)
+            g, _ = jax.jit(lambda p, rule=rule: rule.grads(net, p, batch))(params)
+            err.setdefault(sign, []).append(_rel(g, exact))
+    for sign in (px.NudgeSign.POSITIVE, px.NudgeSign.NEGATIVE):
+        e1, e2 = err[sign]
+        assert 2.5 < e1 / e2 < 6, err  # 4x smaller for 4x smaller beta
+    c1, c2 = err[px.NudgeSign.CENTRED]
+    assert c1 / c2 > 10, err  # 16x
+    assert c2 < err[px.NudgeSign.POSITIVE][1]
+
+
+def test_exact_gradient_matches_finite_differences_with_hard_sigmoid(problem):
+    """The implicit gradient at a box-constrained (hard-sigmoid) equilibrium, in float64,
+    against a central finite difference of the loss along a random direction; EP's centred
+    update agrees too."""
+    net, params, (x, y) = problem
+    with jax.enable_x64(True):
+        params = jax.tree.map(lambda a: jnp.asarray(a, jnp.float64), params)
+        x, y = jnp.asarray(x, jnp.float64), jnp.asarray(y, jnp.float64)
+        inf = px.Inference(
+            steps=4000, optimizer=optax.chain(optax.sgd(0.2), px.rules.box(0.0, 1.0))
+        )
+        rule = px.EP(beta=1e-6, free=inf, nudged=inf)
+        flat, unravel = ravel_pytree(params)
+        d = jax.random.normal(jax.random.key(5), flat.shape, jnp.float64)
+        loss = lambda p: jnp.mean(rule.cost(rule.predict(net, p, x), y))  # noqa: E731
+        h = 1e-6  # a state sits near a bound: the loss has a kink within 1e-4
+        fd = (loss(unravel(flat + h * d)) - loss(unravel(flat - h * d))) / (2 * h)
+        exact = _vec(px.rules.exact_gradient(rule, net, params, (x, y))) @ d
+        ep = _vec(rule.grads(net, params, (x, y))[0]) @ d
+    assert float(exact) == pytest.approx(float(fd), rel=1e-4)
+    assert float(ep) == pytest.approx(float(fd), rel=1e-4)
+
+
+def test_chl_is_the_infinite_nudging_limit_of_ep(problem):
+    """beta * (positive EP update) -> CHL's update as beta -> infinity (squared-error cost:
+    the nudged output tends to the target)."""
+    net, params, batch = problem
+    chl = px.CHL(rho=px.nn.Sigmoid(), free=SMOOTH, nudged=SMOOTH)
+    g_chl, _ = chl.grads(net, params, batch)
+    errs = []
+    for beta in (3.0, 10.0, 30.0):
+        inf = px.Inference(steps=3000, optimizer=optax.sgd(0.2 / (1 + beta)))
+        ep = px.EP(
+            rho=px.nn.Sigmoid(), beta=beta, sign=px.NudgeSign.POSITIVE, free=SMOOTH, nudged=inf
+        )
+        g, _ = ep.grads(net, params, batch)
+        errs.append(_rel(jax.tree.map(lambda a: beta * a, g), g_chl))
+    assert errs[0] > errs[1] > errs[2], errs  # the gap shrinks like 1/beta
+    assert errs[0] / errs[2] > 5, errs
+    assert errs[2] < 0.04, errs
+
+
+def test_free_phase_energy_decreases(problem):
+    net, params, (x, _) = problem
+    energies = []
+    for steps in (1, 2, 5, 20, 100):
+        rule = px.EP(rho=px.nn.Sigmoid(), free=px.Inference(steps=steps, optimizer=optax.sgd(0.1)))
+        _, info = rule.free_phase(net, params, x)
+        energies.append(float(info.energy))
+    assert all(b <= a + 1e-6 for a, b in zip(energies, energies[1:])), energies
+    assert energies[-1] < energies[0]
+
+
+class CustomEP(px.EP):
+    """The seed's pattern: a subclass that changes only the energy (an extra L2 on states)."""
+
+    def energy(self, net, params, states, target, beta, cache=None):
+        extra = sum(0.05 * jnp.sum(s * s) for n, s in enumerate(states) if n != net.input)
+        return super().energy(net, params, states, target, beta, cache) + extra
+
+
+@pytest.mark.parametrize("rule_cls", [px.EP, CustomEP, px.CHL], ids=["ep", "custom-ep", "chl"])
+def test_ep_family_trains_on_digits(rule_cls):
+    tr = px.data.load_dataset("digits", "train")
+    te = px.data.load_dataset("digits", "test")
+    net = px.Network.from_example(px.models.mlp(10, hidden=(64,), activation="identity"), tr.x[:1])
+    rule = rule_cls(beta=0.5)
+    t = px.Trainer(net, rule, optax.adam(1e-3), tr, te, epochs=5, batch_size=32, progress=False)
+    s = t.fit()
+    assert s["test_accuracy"] > 0.9, s["history"]
+
+
+def test_bad_ep_input(problem):
+    net, params, (x, y) = problem
+    with pytest.raises(px.ConfigError, match="nudging strength must be > 0"):
+        px.EP(beta=0.0)
+    with pytest.raises(px.ShapeError, match="label/sample count mismatch"):
+        px.EP().grads(net, params, (x, y[:3]))
+
+
+def test_non_finite_states_stop_training():
+    tr = px.data.load_dataset("digits", "train")
+    net = px.Network.from_example(px.models.mlp(10, hidden=(16,), activation="identity"), tr.x[:1])
+    rule = px.EP(rho=px.nn.Identity(), free=px.Inference(steps=50, optimizer=optax.sgd(5.0)))
+    t = px.Trainer(net, rule, optax.sgd(0.1), tr, epochs=1, batch_size=32, progress=False)
+    with pytest.raises(px.DivergenceError, match="training diverged"):
+        t.fit()
+
+
+def test_box_keeps_states_in_range():
+    opt = optax.chain(optax.sgd(1.0), px.rules.box(0.0, 1.0))
+    p = jnp.array([0.5, 0.9, 0.1])
+    u, _ = opt.update(jnp.array([-1.0, -1.0, 1.0]), opt.init(p), p)
+    np.testing.assert_allclose(p + u, [1.0, 1.0, 0.0])
