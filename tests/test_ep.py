@@ -159,3 +159,18 @@ def test_box_keeps_states_in_range():
     p = jnp.array([0.5, 0.9, 0.1])
     u, _ = opt.update(jnp.array([-1.0, -1.0, 1.0]), opt.init(p), p)
     np.testing.assert_allclose(p + u, [1.0, 1.0, 0.0])
+
+
+@pytest.mark.parametrize("rule", ["ep", "chl"])
+def test_ep_family_from_the_cli(rule, tmp_path):
+    from plastix.cli import main
+
+    out = tmp_path / "run"
+    args = ["train", "--rule", rule, "--epochs", "1", "--set", "model.activation=identity",
+            "--set", "rule.free_steps=10", "--set", "rule.nudged_steps=4",
+            "--set", "data.train_limit=256", "--out", str(out), "--no-progress"]  # fmt: skip
+    assert main(args) == 0
+    import json
+
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["rule"] == rule and summary["config"]["rule"]["free_steps"] == 10

@@ -13,6 +13,7 @@ from ..inference import Inference
 from ._base import Rule
 from ._bp import BP
 from ._costs import Cost, CrossEntropy, SquaredError
+from ._ep import CHL, EP, box
 from ._pc import PC, NudgeSign, Nudging, PCMode
 
 COSTS: dict[str, Callable[[], Cost]] = {
@@ -59,6 +60,48 @@ def _build_pc(o: dict[str, Any]) -> Rule:
     )
 
 
+def _rho(name: str) -> Any:
+    from ..models import activation
+
+    return activation(name)
+
+
+def _relaxation(steps: int, lr: float, clip: bool) -> Inference:
+    opt = optax.sgd(lr)
+    return Inference(steps=steps, optimizer=optax.chain(opt, box(0.0, 1.0)) if clip else opt)
+
+
+def _build_ep(o: dict[str, Any], cls: type[EP] = EP) -> Rule:
+    clip = o["activation"] == "hard-sigmoid"
+    return cls(
+        rho=_rho(o["activation"]),
+        cost=choice("cost", o["cost"], COSTS)(),
+        beta=o["beta"],
+        sign=choice("nudging sign", o["sign"], {s.value: s for s in NudgeSign}),
+        free=_relaxation(o["free_steps"], o["state_lr"], clip),
+        nudged=_relaxation(o["nudged_steps"], o["state_lr"], clip),
+    )
+
+
+_EP_DEFAULTS = {
+    "activation": "hard-sigmoid",
+    "cost": "squared-error",
+    "beta": 0.5,
+    "sign": "centred",
+    "free_steps": 30,
+    "nudged_steps": 10,
+    "state_lr": 0.5,
+}
+_EP_DOCS = {
+    "activation": "rho applied to the states (hard-sigmoid keeps states in [0, 1])",
+    "cost": "output cost on the output state: " + " | ".join(COSTS),
+    "beta": "nudging strength (> 0)",
+    "sign": "positive | negative | centred (symmetric) nudging",
+    "free_steps": "free-phase relaxation steps T1",
+    "nudged_steps": "nudged (CHL: clamped) phase relaxation steps T2",
+    "state_lr": "step size of the state relaxation",
+}
+
 RULES: dict[str, RuleSpec] = {
     "bp": RuleSpec(
         "bp",
@@ -91,6 +134,20 @@ RULES: dict[str, RuleSpec] = {
             "nudging": "none (clamp the output) | positive | negative | centred",
             "beta": "nudging strength (> 0) when nudging is not none",
         },
+    ),
+    "ep": RuleSpec(
+        "ep",
+        "equilibrium propagation (build the model with activation=identity: rho is the rule's)",
+        dict(_EP_DEFAULTS),
+        _build_ep,
+        dict(_EP_DOCS),
+    ),
+    "chl": RuleSpec(
+        "chl",
+        "contrastive Hebbian learning (a free and a clamped phase)",
+        {k: v for k, v in _EP_DEFAULTS.items() if k not in ("beta", "sign")},
+        lambda o: _build_ep({**_EP_DEFAULTS, **o}, CHL),
+        {k: v for k, v in _EP_DOCS.items() if k not in ("beta", "sign")},
     ),
 }
 

@@ -53,8 +53,33 @@ PRESETS["bp-mnist-mlp"] = {
     "rule.name": "bp",
     "rule.cost": "squared-error",
 }
+# Equilibrium propagation on a 784-500-10 MLP (the network of Scellier & Bengio 2017), with
+# symmetric nudging (Laborieux et al. 2021); CHL on the same network.
+PRESETS["ep-mnist-mlp"] = {
+    "data.name": "mnist",
+    "model.name": "mlp",
+    "model.hidden": [500],
+    "model.activation": "identity",
+    "rule.name": "ep",
+    "rule.activation": "hard-sigmoid",
+    "rule.beta": 0.5,
+    "rule.sign": "centred",
+    "rule.free_steps": 30,
+    "rule.nudged_steps": 10,
+    "rule.state_lr": 0.5,
+    "optimizer.name": "adam",
+    "optimizer.lr": 1e-3,
+    "train.epochs": 8,
+    "train.batch_size": 64,
+}
+PRESETS["chl-mnist-mlp"] = {
+    **{k: v for k, v in PRESETS["ep-mnist-mlp"].items() if k not in ("rule.beta", "rule.sign")},
+    "rule.name": "chl",
+}
 PRESET_HELP = {
     "digits-pc": "PC on the embedded UCI digits (the default job, under a minute on a laptop CPU)",
     "pcx-mnist-mlp": "PCX's MNIST MLP benchmark: 784-128x3-10 gelu, T=8, AdamW warmup-cosine, 25 epochs",
     "bp-mnist-mlp": "the PCX MNIST MLP trained by backprop (the baseline)",
+    "ep-mnist-mlp": "EP, symmetric nudging, 784-500-10 hard-sigmoid MLP (Scellier & Bengio's net)",
+    "chl-mnist-mlp": "CHL on the same 784-500-10 network",
 }
