@@ -13,7 +13,6 @@ from ._costs import SquaredError as SquaredError
 from ._costs import accuracy as accuracy
 from ._ep import CHL as CHL
 from ._ep import EP as EP
-from ._ep import box as box
 from ._pc import PC as PC
 from ._pc import NudgeSign as NudgeSign
 from ._pc import Nudging as Nudging

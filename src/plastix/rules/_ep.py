@@ -31,26 +31,8 @@ from ._costs import Cost, SquaredError, accuracy
 from ._pc import NudgeSign
 
 
-def box(lo: float, hi: float) -> optax.GradientTransformation:
-    """An optax transformation that keeps states in ``[lo, hi]``: it turns the update ``u`` of
-    state ``p`` into ``clip(p + u, lo, hi) - p``. Chain it after a step rule:
-    ``optax.chain(optax.sgd(0.5), box(0.0, 1.0))``."""
-
-    def init(params: Any) -> optax.EmptyState:
-        del params
-        return optax.EmptyState()
-
-    def update(updates: Any, state: Any, params: Any = None) -> tuple[Any, Any]:
-        if params is None:
-            raise ValueError("box() needs the states: call update(updates, state, params).")
-        new = jax.tree.map(lambda u, p: jnp.clip(p + u, lo, hi) - p, updates, params)
-        return new, state
-
-    return optax.GradientTransformation(init, update)
-
-
 def _default_relaxation(steps: int) -> Inference:
-    return Inference(steps=steps, optimizer=optax.chain(optax.sgd(0.5), box(0.0, 1.0)))
+    return Inference(steps=steps, optimizer=optax.sgd(0.5), bounds=(0.0, 1.0))
 
 
 class EP(Rule):

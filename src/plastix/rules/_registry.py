@@ -13,7 +13,7 @@ from ..inference import Inference
 from ._base import Rule
 from ._bp import BP
 from ._costs import Cost, CrossEntropy, SquaredError
-from ._ep import CHL, EP, box
+from ._ep import CHL, EP
 from ._pc import PC, NudgeSign, Nudging, PCMode
 
 COSTS: dict[str, Callable[[], Cost]] = {
@@ -67,8 +67,7 @@ def _rho(name: str) -> Any:
 
 
 def _relaxation(steps: int, lr: float, clip: bool) -> Inference:
-    opt = optax.sgd(lr)
-    return Inference(steps=steps, optimizer=optax.chain(opt, box(0.0, 1.0)) if clip else opt)
+    return Inference(steps=steps, optimizer=optax.sgd(lr), bounds=(0.0, 1.0) if clip else None)
 
 
 def _build_ep(o: dict[str, Any], cls: type[EP] = EP) -> Rule:
