@@ -69,6 +69,11 @@ PRESETS["ep-mnist-mlp"] = {
     "rule.state_lr": 0.5,
     "optimizer.name": "adam",
     "optimizer.lr": 1e-3,
+    "optimizer.schedule": "warmup-cosine",
+    "optimizer.warmup_fraction": 0.02,
+    "optimizer.start_factor": 1.0,
+    "optimizer.peak_factor": 1.0,
+    "optimizer.end_factor": 0.01,
     "train.epochs": 8,
     "train.batch_size": 64,
 }
