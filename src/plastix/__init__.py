@@ -23,6 +23,7 @@ from .rules import BP as BP
 from .rules import CHL as CHL
 from .rules import EP as EP
 from .rules import PC as PC
+from .rules import BiPC as BiPC
 from .rules import CrossEntropy as CrossEntropy
 from .rules import NudgeSign as NudgeSign
 from .rules import Nudging as Nudging

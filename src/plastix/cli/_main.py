@@ -187,6 +187,17 @@ def run_train(
     )
     summary = trainer.fit(resume=resume)
     summary["out"] = str(out)
+    generate = getattr(rule, "generate", None)
+    if generate is not None and trainer.epochs > 0:  # generative rules: one sample per class
+        import jax.numpy as jnp
+
+        from ..train import plot_image_grid
+
+        images = generate(net, trainer.params, jnp.eye(train.num_classes))
+        title = f"{r['name']}: generated from each class label"
+        plot_image_grid(
+            images, Path(out) / "generated.png", titles=list(train.classes), title=title
+        )
     return summary
 
 

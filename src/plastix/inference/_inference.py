@@ -87,6 +87,10 @@ class Inference(eqx.Module):
         To continue a relaxation begun elsewhere, pass its optimizer state, the number of
         ``steps`` left, and ``last``, its last ``(energy, gradient)`` (reported if no step is
         left)."""
+        if not jax.tree.leaves(states):  # nothing free to relax
+            energy, _ = grad_fn(states)
+            zero = jnp.zeros((), jnp.int32)
+            return states, InferenceInfo(energy, jnp.zeros((1,), energy.dtype), zero, zero)
         opt_state = self.optimizer.init(states) if opt_state is None else opt_state
         total = self.steps if steps is None else steps
         batch = jax.tree.leaves(states)[0].shape[0]

@@ -14,6 +14,7 @@ from ._layers import LeakyReLU as LeakyReLU
 from ._layers import Linear as Linear
 from ._layers import MaxPool as MaxPool
 from ._layers import ReLU as ReLU
+from ._layers import Reshape as Reshape
 from ._layers import Sequential as Sequential
 from ._layers import Sigmoid as Sigmoid
 from ._layers import Tanh as Tanh

@@ -196,6 +196,15 @@ class Flatten(Layer):
         return x.reshape(x.shape[0], -1)
 
 
+class Reshape(Layer):
+    """Reshape every sample to ``shape`` (the batch axis is kept)."""
+
+    shape: tuple[int, ...] = eqx.field(static=True, converter=tuple)
+
+    def __call__(self, params: Params, x: Array) -> Array:
+        return x.reshape(x.shape[0], *self.shape)
+
+
 class Lambda(Layer):
     """Any parameter-free callable on batches, e.g. ``Lambda(jnp.tanh)``."""
 

@@ -4,6 +4,7 @@ from ._base import Batch as Batch
 from ._base import Metrics as Metrics
 from ._base import Rule as Rule
 from ._base import check_batch as check_batch
+from ._bipc import BiPC as BiPC
 from ._bp import BP as BP
 from ._check import exact_gradient as exact_gradient
 from ._check import gradient_check as gradient_check

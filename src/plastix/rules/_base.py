@@ -36,6 +36,10 @@ class Rule(eqx.Module):
         if batch is not None:
             check_batch(net, batch)
 
+    def init_params(self, net: Network, *, key: PRNGKeyArray) -> Any:
+        """Initial parameters (default: the network's; rules with extra weights add them)."""
+        return net.init(key=key)
+
     def predict(self, net: Network, params: Any, x: Array) -> Array:
         """The network's output for inputs ``x`` as this rule reads it (default: a
         feedforward pass; energy-based rules with a free phase use its equilibrium)."""

@@ -11,6 +11,7 @@ import optax
 from .._errors import ConfigError
 from ..inference import Inference
 from ._base import Rule
+from ._bipc import BiPC
 from ._bp import BP
 from ._costs import Cost, CrossEntropy, SquaredError
 from ._ep import CHL, EP
@@ -101,6 +102,16 @@ _EP_DOCS = {
     "state_lr": "step size of the state relaxation",
 }
 
+
+def _build_bipc(o: dict[str, Any]) -> Rule:
+    return BiPC(
+        alpha_f=o["alpha_f"],
+        alpha_b=o["alpha_b"],
+        down_activation=_rho(o["down_activation"]),
+        inference=_inference(o),
+    )
+
+
 RULES: dict[str, RuleSpec] = {
     "bp": RuleSpec(
         "bp",
@@ -147,6 +158,29 @@ RULES: dict[str, RuleSpec] = {
         {k: v for k, v in _EP_DEFAULTS.items() if k not in ("beta", "sign")},
         lambda o: _build_ep({**_EP_DEFAULTS, **o}, CHL),
         {k: v for k, v in _EP_DOCS.items() if k not in ("beta", "sign")},
+    ),
+    "bipc": RuleSpec(
+        "bipc",
+        "bidirectional predictive coding (bottom-up and top-down weights; classify and generate)",
+        {
+            "alpha_f": 1.0,
+            "alpha_b": 0.1,
+            "down_activation": "gelu",
+            "steps": 20,
+            "state_lr": 0.1,
+            "state_momentum": 0.5,
+            "tol": None,
+        },
+        _build_bipc,
+        {
+            "alpha_f": "weight of the bottom-up (discriminative) errors",
+            "alpha_b": "weight of the top-down (generative) errors",
+            "down_activation": "activation of the top-down layers (identity into the input)",
+            "steps": "inference steps T (the maximum when tol is set)",
+            "state_lr": "learning rate of the SGD on the states",
+            "state_momentum": "momentum of the SGD on the states (0 for none)",
+            "tol": "stop inference once every sample's residual is below tol (null: T steps)",
+        },
     ),
 }
 

@@ -7,6 +7,7 @@ from ._optim import OPTIMIZER_DEFAULTS as OPTIMIZER_DEFAULTS
 from ._optim import OPTIMIZER_DOCS as OPTIMIZER_DOCS
 from ._optim import make_optimizer as make_optimizer
 from ._plot import plot_curves as plot_curves
+from ._plot import plot_image_grid as plot_image_grid
 from ._presets import PRESET_HELP as PRESET_HELP
 from ._presets import PRESETS as PRESETS
 from ._trainer import Trainer as Trainer

@@ -57,6 +57,7 @@ PRESETS["bp-mnist-mlp"] = {
 # symmetric nudging (Laborieux et al. 2021); CHL on the same network.
 PRESETS["ep-mnist-mlp"] = {
     "data.name": "mnist",
+    "data.normalize": False,  # states live in [0, 1]: so do the inputs (pixels / 255)
     "model.name": "mlp",
     "model.hidden": [500],
     "model.activation": "identity",

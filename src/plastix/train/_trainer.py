@@ -153,7 +153,7 @@ class Trainer:
 
     def init(self) -> tuple[Any, Any]:
         """Initial parameters (from ``seed``) and optimizer state."""
-        params = self.net.init(key=jax.random.key(self.seed))
+        params = self.rule.init_params(self.net, key=jax.random.key(self.seed))
         return params, self.optimizer.init(params)
 
     # --- the loop -----------------------------------------------------------------------------

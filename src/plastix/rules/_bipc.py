@@ -1,0 +1,174 @@
+r"""Bidirectional predictive coding (BiPC; Oliviers, Tang & Bogacz 2025).
+
+Every edge :math:`e` of the network (source :math:`s`, destination :math:`d`) is a bottom-up
+(discriminative) prediction :math:`f_e(z_s)` of :math:`z_d`; BiPC adds a top-down (generative)
+layer :math:`g_e(z_d)` predicting :math:`z_s`. The energy is
+
+.. math:: F = \alpha_f \sum_{n \ne \mathrm{in}} \tfrac12 \lVert z_n - \textstyle\sum_{e \to n} f_e(z_{s(e)}) \rVert^2
+          + \alpha_b \sum_{n \ne \mathrm{out}} \tfrac12 \lVert z_n - \textstyle\sum_{e: s(e)=n} g_e(z_{d(e)}) \rVert^2 .
+
+Training clamps the input and the label and relaxes the hidden states; both sets of weights
+follow :math:`-\nabla F`. Classification clamps the input and infers the label; generation
+clamps the label and infers the input.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import optax
+from jaxtyping import Array, PRNGKeyArray
+
+from .._errors import ConfigError, GraphError
+from ..graph import Network
+from ..inference import Inference
+from ..nn import GELU, Flatten, Identity, Layer, Linear, Reshape, Sequential
+from ._base import Batch, Metrics, Rule, check_batch
+from ._costs import SquaredError, accuracy
+
+
+def _default_inference() -> Inference:
+    return Inference(steps=20, optimizer=optax.sgd(0.1, momentum=0.5))
+
+
+class BiPC(Rule):
+    """Bidirectional predictive coding; see the module docstring for the energy.
+
+    The top-down layer of an edge is ``Flatten, Linear, Reshape`` to the source's shape,
+    followed by ``down_activation`` (identity into the input node). Parameters are
+    ``{"up": <the network's>, "down": <one per edge>}`` (:meth:`init_params`).
+    """
+
+    name: ClassVar[str] = "bipc"
+    alpha_f: float = eqx.field(static=True, default=1.0)
+    alpha_b: float = eqx.field(static=True, default=0.1)
+    down_activation: Layer = eqx.field(static=True, default_factory=GELU)
+    inference: Inference = eqx.field(static=True, default_factory=_default_inference)
+    cost: SquaredError = eqx.field(static=True, default_factory=SquaredError)
+
+    def __check_init__(self) -> None:
+        if self.alpha_f < 0 or self.alpha_b < 0 or self.alpha_f + self.alpha_b == 0:
+            raise ConfigError(
+                f"BiPC(alpha_f={self.alpha_f}, alpha_b={self.alpha_b}): the weights must be >= 0 "
+                "and not both 0."
+            )
+
+    # --- structure -------------------------------------------------------------------------
+
+    def check(self, net: Network, batch: Batch | None = None) -> None:
+        net.require_dag("BiPC, which starts from a feedforward pass,")
+        for i, e in enumerate(net.edges):
+            if len(e.dst) != 1:
+                raise GraphError(
+                    f"BiPC needs one destination per edge (its top-down layer predicts the "
+                    f"source from it); edge {i} ({e!r}) has {len(e.dst)}: split it into edges."
+                )
+        super().check(net, batch)
+
+    def down_layers(self, net: Network) -> tuple[Layer, ...]:
+        """The top-down layer of each edge: destination state -> prediction of the source."""
+        layers = []
+        for e in net.edges:
+            shape = net.node_shapes[e.src]
+            act = Identity() if e.src == net.input else self.down_activation
+            layers.append(Sequential([Flatten(), Linear(math.prod(shape)), Reshape(shape), act]))
+        return tuple(layers)
+
+    def init_params(self, net: Network, *, key: PRNGKeyArray) -> Any:
+        self.check(net)
+        kup, kdown = jax.random.split(key)
+        keys = jax.random.split(kdown, len(net.edges))
+        down = tuple(
+            layer.init(net.node_shapes[e.dst[0]], key=k)
+            for layer, e, k in zip(self.down_layers(net), net.edges, keys)
+        )
+        return {"up": net.init(key=kup), "down": down}
+
+    # --- energy ----------------------------------------------------------------------------
+
+    def energy(self, net: Network, params: Any, states: tuple[Array, ...]) -> Array:
+        """:math:`F`, summed over the batch, for all node states (input and output included)."""
+        up = net.predictions(params["up"], states)
+        down: list[Array | None] = [None] * net.num_nodes
+        for layer, p, e in zip(self.down_layers(net), params["down"], net.edges):
+            g = layer(p, states[e.dst[0]])
+            prev = down[e.src]
+            down[e.src] = g if prev is None else prev + g
+        f = jnp.zeros((), states[net.output].dtype)
+        for n, z in enumerate(states):
+            mu_up, mu_down = up[n], down[n]
+            if mu_up is not None:
+                f = f + 0.5 * self.alpha_f * jnp.sum((z - mu_up) ** 2)
+            if mu_down is not None:
+                f = f + 0.5 * self.alpha_b * jnp.sum((z - mu_down) ** 2)
+        return f
+
+    def relax(
+        self, net: Network, params: Any, states: tuple[Array, ...], free: tuple[int, ...]
+    ) -> tuple[tuple[Array, ...], Any]:
+        """Relax the nodes in ``free`` (the others stay clamped) from ``states``."""
+
+        def full(fs: tuple[Array, ...]) -> tuple[Array, ...]:
+            s = list(states)
+            for n, z in zip(free, fs):
+                s[n] = z
+            return tuple(s)
+
+        grad_fn = jax.value_and_grad(lambda fs: self.energy(net, params, full(fs)))
+        relaxed, info = self.inference.run(grad_fn, tuple(states[n] for n in free))
+        return full(relaxed), info
+
+    # --- the rule contract -----------------------------------------------------------------
+
+    def grads(
+        self, net: Network, params: Any, batch: Batch, *, key: PRNGKeyArray | None = None
+    ) -> tuple[Any, Metrics]:
+        check_batch(net, batch)
+        x, y = batch
+        ff = net.feedforward(params["up"], x)
+        states = list(ff)
+        states[net.output] = y
+        hidden = tuple(n for n in range(net.num_nodes) if n not in (net.input, net.output))
+        relaxed, info = self.relax(net, params, tuple(states), hidden)
+        g = jax.grad(lambda p: self.energy(net, p, relaxed))(params)
+        g = jax.tree.map(lambda a: a / x.shape[0], g)
+        out = ff[net.output]
+        return g, {
+            "loss": jnp.mean(self.cost(out, y)),
+            "accuracy": accuracy(out, y),
+            "energy": info.energy / x.shape[0],
+            "residual": jnp.mean(info.residual),
+            "not_converged": info.not_converged,
+        }
+
+    def predict(self, net: Network, params: Any, x: Array) -> Array:
+        """Classify: clamp the input, start from the feedforward pass, infer every other node,
+        read the output node."""
+        ff = net.feedforward(params["up"], x)
+        free = tuple(n for n in range(net.num_nodes) if n != net.input)
+        relaxed, _ = self.relax(net, params, ff, free)
+        return relaxed[net.output]
+
+    def generate(self, net: Network, params: Any, y: Array) -> Array:
+        """Generate inputs for one-hot labels ``y``: clamp the output, start every other node
+        from a top-down pass, infer them, return the input node's states."""
+        order = net.topological_order
+        assert order is not None
+        states: list[Array | None] = [None] * net.num_nodes
+        states[net.output] = y
+        downs = self.down_layers(net)
+        for n in reversed(order):  # top-down initialisation
+            if states[n] is not None:
+                continue
+            terms = [
+                downs[i](params["down"][i], states[net.edges[i].dst[0]])  # type: ignore[arg-type]
+                for i in net.outgoing[n]
+            ]
+            states[n] = sum(terms[1:], terms[0])
+        free = tuple(n for n in range(net.num_nodes) if n != net.output)
+        relaxed, _ = self.relax(net, params, tuple(states), free)  # type: ignore[arg-type]
+        return relaxed[net.input]
