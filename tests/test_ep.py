@@ -175,3 +175,48 @@ def test_ep_family_from_the_cli(rule, tmp_path):
 
     summary = json.loads((out / "summary.json").read_text())
     assert summary["rule"] == rule and summary["config"]["rule"]["free_steps"] == 10
+
+
+def test_cross_entropy_readout_matches_the_exact_gradient(problem):
+    """Laborieux et al.'s variant: the output is a read-out with a cross-entropy cost; the
+    read-out weights get dC/dtheta at the nudged states, the others EP's estimate."""
+    net, params, batch = problem
+    rule = px.EP(rho=px.nn.Sigmoid(), cost=px.CrossEntropy(), readout=True, beta=0.05,
+                 free=SMOOTH, nudged=SMOOTH)  # fmt: skip
+    check = px.rules.gradient_check(rule, net, params, batch)
+    assert float(check["cosine"]) >= 0.99, check
+    assert all(float(c) >= 0.99 for c in check["cosine_per_edge"]), check
+    out = rule.predict(net, params, batch[0])
+    assert out.shape == (6, 3)
+    with pytest.raises(px.ConfigError, match="cannot use readout"):
+        px.CHL(readout=True)
+
+
+def _write_cifar(folder, n, seed):
+    """CIFAR-10's binary format: records of 1 label byte + 3072 bytes (CHW)."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]:
+        labels = rng.integers(0, 10, n, dtype=np.uint8)
+        pixels = rng.integers(0, 256, (n, 3072), dtype=np.uint8)
+        (folder / name).write_bytes(np.concatenate([labels[:, None], pixels], 1).tobytes())
+
+
+def test_laborieux_cifar10_preset_runs_on_a_small_slice(tmp_path):
+    """The preset's network (conv 128-256-512-512, CE read-out) trains one step and evaluates,
+    on a few records written in CIFAR-10's binary format; fewer relaxation steps than the
+    preset so that it runs in seconds on a CPU."""
+    from plastix.cli import main
+
+    _write_cifar(tmp_path / "data" / "cifar-10-batches-bin", 4, 0)
+    out = tmp_path / "run"
+    args = ["train", "--preset", "ep-cifar10-conv4", "--data-dir", str(tmp_path / "data"),
+            "--epochs", "1", "--batch-size", "4", "--set", "data.train_limit=4",
+            "--set", "data.test_limit=4", "--set", "rule.free_steps=3",
+            "--set", "rule.nudged_steps=2", "--out", str(out), "--no-progress"]  # fmt: skip
+    assert main(args) == 0
+    import json
+
+    s = json.loads((out / "summary.json").read_text())
+    assert s["model"] == "conv-pool" and s["config"]["model"]["channels"] == [128, 256, 512, 512]
+    assert s["config"]["rule"]["readout"] is True and 0.0 <= s["test_accuracy"] <= 1.0

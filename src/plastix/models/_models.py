@@ -85,16 +85,39 @@ def conv_demo(num_classes: int = 10) -> list[Edge]:
     ]
 
 
+def conv_pool(
+    num_classes: int = 10,
+    channels: Sequence[int] = (128, 256, 512, 512),
+    activation: str | nn.Layer = "identity",
+) -> list[Edge]:
+    """A chain of ``conv 3x3 (padding 1) -> [activation] -> max-pool 2x2`` edges, then a linear
+    layer: with the default channels and no activation in the edges, the 4-conv-layer
+    network of Laborieux et al. (2021) for equilibrium propagation on CIFAR-10 (EP applies its
+    own activation to the states)."""
+    act = globals()["activation"](activation)
+    edges = []
+    for i, c in enumerate(channels):
+        layers = [nn.Conv2d(int(c), 3, padding=1), nn.MaxPool(2)]
+        if not isinstance(act, nn.Identity):
+            layers.insert(1, act)
+        edges.append(edge(nn.Sequential(layers), [i, i + 1]))
+    n = len(channels)
+    edges.append(edge(nn.Sequential([nn.Flatten(), nn.Linear(num_classes)]), [n, n + 1]))
+    return edges
+
+
 MODELS: dict[str, Callable[..., list[Edge]]] = {
     "mlp": mlp,
     "skip-mlp": skip_mlp,
     "conv-demo": conv_demo,
+    "conv-pool": conv_pool,
 }
 
 MODEL_OPTIONS: dict[str, dict[str, Any]] = {
     "mlp": {"hidden": [128, 128, 128], "activation": "gelu"},
     "skip-mlp": {"activation": "tanh"},
     "conv-demo": {},
+    "conv-pool": {"channels": [128, 256, 512, 512], "activation": "identity"},
 }
 
 

@@ -50,6 +50,11 @@ class EP(Rule):
     For a dense edge :math:`\partial_W E = -\rho(s_{src}) \rho(s_d)^\top`, so the update is
     local and Hebbian. The prediction is the output state at the free equilibrium. Override
     :meth:`energy` for a variant.
+
+    With ``readout=True`` (Laborieux et al. 2021's cross-entropy variant) the output node is
+    not a state: it reads out :math:`\hat y = \sum_{e \to \mathrm{out}} f_e(\rho(s_{src}))`
+    and the cost is :math:`C(\hat y, y)` (use ``CrossEntropy()``); its weights get the same
+    estimator applied to :math:`F_\beta`, i.e. :math:`\partial_\theta C` at the nudged states.
     """
 
     name: ClassVar[str] = "ep"
@@ -59,6 +64,7 @@ class EP(Rule):
     sign: NudgeSign = eqx.field(static=True, default=NudgeSign.CENTRED)
     free: Inference = eqx.field(static=True, default_factory=lambda: _default_relaxation(30))
     nudged: Inference = eqx.field(static=True, default_factory=lambda: _default_relaxation(10))
+    readout: bool = eqx.field(static=True, default=False)
 
     def __check_init__(self) -> None:
         if not self.beta > 0:
@@ -84,13 +90,28 @@ class EP(Rule):
         cache = cache or {}
         e = jnp.zeros((), states[net.output].dtype)
         for n, s in enumerate(states):
-            if n != net.input:
+            if n != net.input and not (self.readout and n == net.output):
                 e = e + 0.5 * jnp.sum(s * s)
         for i, (edge, p) in enumerate(zip(net.edges, params)):
+            if self.readout and net.output in edge.dst:
+                continue
             out = cache[i] if i in cache else edge.layer(p, r[edge.src])
             for d in edge.dst:
                 e = e - jnp.sum(r[d] * out)
-        return e + beta * jnp.sum(self.cost(states[net.output], target))
+        return e + beta * jnp.sum(self.cost(self.output_value(net, params, states), target))
+
+    def output_value(self, net: Network, params: Any, states: tuple[Array, ...]) -> Array:
+        """The output: its state, or with ``readout`` the read-out of its sources' states."""
+        if not self.readout:
+            return states[net.output]
+        terms = [
+            net.edges[i].layer(params[i], self._rho_of(net, states, net.edges[i].src))
+            for i in net.incoming[net.output]
+        ]
+        return sum(terms[1:], terms[0])
+
+    def _rho_of(self, net: Network, states: tuple[Array, ...], n: int) -> Array:
+        return states[n] if n == net.input else self.rho(None, states[n])
 
     # --- phases ----------------------------------------------------------------------------
 
@@ -137,14 +158,25 @@ class EP(Rule):
             if n != net.input
         )
 
-    def _theta_grad(self, net: Network, params: Any, x: Array, free: tuple[Array, ...]) -> Any:
+    def _theta_grad(
+        self,
+        net: Network,
+        params: Any,
+        x: Array,
+        free: tuple[Array, ...],
+        y: Array,
+        beta: float,
+    ) -> Any:
+        r""":math:`\partial_\theta F_\beta` at the given states."""
+        states = self._states(net, x, free)
+        return jax.grad(lambda p: self.energy(net, p, states, y, beta))(params)
+
+    def _states(self, net: Network, x: Array, free: tuple[Array, ...]) -> tuple[Array, ...]:
         nodes = [n for n in range(net.num_nodes) if n != net.input]
         states: list[Array] = [x] * net.num_nodes
         for n, s in zip(nodes, free):
             states[n] = s
-        return jax.grad(lambda p: self.energy(net, p, tuple(states), states[net.output], 0.0))(
-            params
-        )
+        return tuple(states)
 
     def free_phase(self, net: Network, params: Any, x: Array) -> tuple[tuple[Array, ...], Any]:
         """States of every non-input node (in node order) at the free equilibrium, and the
@@ -153,10 +185,9 @@ class EP(Rule):
         return self._relax(net, params, x, dummy, self._init_states(net, x), 0.0, self.free)
 
     def predict(self, net: Network, params: Any, x: Array) -> Array:
-        """The output state at the free equilibrium."""
+        """The output (state or read-out) at the free equilibrium."""
         free, _ = self.free_phase(net, params, x)
-        nodes = [n for n in range(net.num_nodes) if n != net.input]
-        return free[nodes.index(net.output)]
+        return self.output_value(net, params, self._states(net, x, free))
 
     def check(self, net: Network, batch: Batch | None = None) -> None:
         super().check(net, batch)
@@ -183,7 +214,7 @@ class EP(Rule):
                 states = free
             else:
                 states, nudged_info = self._relax(net, params, x, y, free, beta, self.nudged)
-            g = self._theta_grad(net, params, x, states)
+            g = self._theta_grad(net, params, x, states, y, beta)
             total = jax.tree.map(lambda t, gi, w=weight: t + (w / bsz) * gi, total, g)
         return total, self._metrics(net, params, x, y, free, info, nudged_info)
 
@@ -197,8 +228,7 @@ class EP(Rule):
         info: Any,
         nudged_info: Any,
     ) -> Metrics:
-        nodes = [n for n in range(net.num_nodes) if n != net.input]
-        out = free[nodes.index(net.output)]
+        out = self.output_value(net, params, self._states(net, x, free))
         m = {
             "loss": jnp.mean(self.cost(out, y)),
             "accuracy": accuracy(out, y),
@@ -221,6 +251,10 @@ class CHL(EP):
 
     name: ClassVar[str] = "chl"
 
+    def __check_init__(self) -> None:
+        if self.readout:
+            raise ConfigError("CHL clamps the output state, so it cannot use readout=True.")
+
     def grads(
         self, net: Network, params: Any, batch: Batch, *, key: PRNGKeyArray | None = None
     ) -> tuple[Any, Metrics]:
@@ -229,7 +263,7 @@ class CHL(EP):
         bsz = x.shape[0]
         free, info = self.free_phase(net, params, x)
         clamped, cinfo = self._relax(net, params, x, y, free, 0.0, self.nudged, clamp_output=True)
-        g_c = self._theta_grad(net, params, x, clamped)
-        g_f = self._theta_grad(net, params, x, free)
+        g_c = self._theta_grad(net, params, x, clamped, y, 0.0)
+        g_f = self._theta_grad(net, params, x, free, y, 0.0)
         g = jax.tree.map(lambda a, b: (a - b) / bsz, g_c, g_f)
         return g, self._metrics(net, params, x, y, free, info, cinfo)

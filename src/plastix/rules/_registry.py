@@ -80,6 +80,7 @@ def _build_ep(o: dict[str, Any], cls: type[EP] = EP) -> Rule:
         sign=choice("nudging sign", o["sign"], {s.value: s for s in NudgeSign}),
         free=_relaxation(o["free_steps"], o["state_lr"], clip),
         nudged=_relaxation(o["nudged_steps"], o["state_lr"], clip),
+        readout=o["readout"],
     )
 
 
@@ -91,6 +92,7 @@ _EP_DEFAULTS = {
     "free_steps": 30,
     "nudged_steps": 10,
     "state_lr": 0.5,
+    "readout": False,
 }
 _EP_DOCS = {
     "activation": "rho applied to the states (hard-sigmoid keeps states in [0, 1])",
@@ -100,6 +102,7 @@ _EP_DOCS = {
     "free_steps": "free-phase relaxation steps T1",
     "nudged_steps": "nudged (CHL: clamped) phase relaxation steps T2",
     "state_lr": "step size of the state relaxation",
+    "readout": "the output is a read-out of its sources, not a state (use cost cross-entropy)",
 }
 
 
@@ -155,9 +158,9 @@ RULES: dict[str, RuleSpec] = {
     "chl": RuleSpec(
         "chl",
         "contrastive Hebbian learning (a free and a clamped phase)",
-        {k: v for k, v in _EP_DEFAULTS.items() if k not in ("beta", "sign")},
+        {k: v for k, v in _EP_DEFAULTS.items() if k not in ("beta", "sign", "readout")},
         lambda o: _build_ep({**_EP_DEFAULTS, **o}, CHL),
-        {k: v for k, v in _EP_DOCS.items() if k not in ("beta", "sign")},
+        {k: v for k, v in _EP_DOCS.items() if k not in ("beta", "sign", "readout")},
     ),
     "bipc": RuleSpec(
         "bipc",

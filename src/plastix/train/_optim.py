@@ -21,7 +21,7 @@ OPTIMIZER_DEFAULTS = {
 OPTIMIZER_DOCS = {
     "name": "adam | adamw | sgd",
     "lr": "learning rate (the base of the schedule)",
-    "weight_decay": "decoupled weight decay (adamw only)",
+    "weight_decay": "weight decay (adamw: decoupled; sgd: added to the gradient; not for adam)",
     "momentum": "momentum (sgd only; 0 for none)",
     "schedule": "constant | warmup-cosine",
     "warmup_fraction": "warmup-cosine: fraction of all steps spent warming up",
@@ -73,7 +73,6 @@ def make_optimizer(
             raise ConfigError("optimizer 'adam' has no weight decay; use name 'adamw' for it.")
         return optax.adam(lr_s)
     if name == "sgd":
-        if weight_decay:
-            raise ConfigError("optimizer 'sgd' has no weight decay here; use name 'adamw' for it.")
-        return optax.sgd(lr_s, momentum=momentum or None)
+        sgd = optax.sgd(lr_s, momentum=momentum or None)
+        return optax.chain(optax.add_decayed_weights(weight_decay), sgd) if weight_decay else sgd
     raise ConfigError(f"unknown optimizer {name!r}; choose one of ['adam', 'adamw', 'sgd'].")

@@ -82,10 +82,42 @@ PRESETS["chl-mnist-mlp"] = {
     **{k: v for k, v in PRESETS["ep-mnist-mlp"].items() if k not in ("rule.beta", "rule.sign")},
     "rule.name": "chl",
 }
+# The 4-conv-layer CIFAR-10 network of Laborieux et al. (2021): conv 128-256-512-512 with
+# 2x2 max-pooling, a cross-entropy read-out, symmetric nudging beta = 0.5, T1 = 250, T2 = 25,
+# SGD with momentum, weight decay, cosine schedule, batch 128, 120 epochs. (The paper's
+# per-layer learning rates are replaced by one rate.) Needs a GPU-class machine.
+PRESETS["ep-cifar10-conv4"] = {
+    "data.name": "cifar10",
+    "data.augment": "crop-flip",
+    "model.name": "conv-pool",
+    "model.channels": [128, 256, 512, 512],
+    "model.activation": "identity",
+    "rule.name": "ep",
+    "rule.activation": "hard-sigmoid",
+    "rule.cost": "cross-entropy",
+    "rule.readout": True,
+    "rule.beta": 0.5,
+    "rule.sign": "centred",
+    "rule.free_steps": 250,
+    "rule.nudged_steps": 25,
+    "rule.state_lr": 0.5,
+    "optimizer.name": "sgd",
+    "optimizer.lr": 0.1,
+    "optimizer.momentum": 0.9,
+    "optimizer.weight_decay": 3e-4,
+    "optimizer.schedule": "warmup-cosine",
+    "optimizer.warmup_fraction": 0.0,
+    "optimizer.start_factor": 1.0,
+    "optimizer.peak_factor": 1.0,
+    "optimizer.end_factor": 0.01,
+    "train.epochs": 120,
+    "train.batch_size": 128,
+}
 PRESET_HELP = {
     "digits-pc": "PC on the embedded UCI digits (the default job, under a minute on a laptop CPU)",
     "pcx-mnist-mlp": "PCX's MNIST MLP benchmark: 784-128x3-10 gelu, T=8, AdamW warmup-cosine, 25 epochs",
     "bp-mnist-mlp": "the PCX MNIST MLP trained by backprop (the baseline)",
     "ep-mnist-mlp": "EP, symmetric nudging, 784-500-10 hard-sigmoid MLP (Scellier & Bengio's net)",
     "chl-mnist-mlp": "CHL on the same 784-500-10 network",
+    "ep-cifar10-conv4": "EP on Laborieux et al. 2021's 4-conv CIFAR-10 net (CE read-out; GPU-class)",
 }
