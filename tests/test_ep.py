@@ -220,3 +220,38 @@ def test_laborieux_cifar10_preset_runs_on_a_small_slice(tmp_path):
     s = json.loads((out / "summary.json").read_text())
     assert s["model"] == "conv-pool" and s["config"]["model"]["channels"] == [128, 256, 512, 512]
     assert s["config"]["rule"]["readout"] is True and 0.0 <= s["test_accuracy"] <= 1.0
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        px.PC(
+            mode=px.PCMode.FIXED_PREDICTION,
+            inference=px.Inference(steps=3, optimizer=optax.sgd(1.0)),
+        ),
+        px.EP(rho=px.nn.Sigmoid(), beta=0.02, free=SMOOTH, nudged=SMOOTH),
+    ],
+    ids=["pc-fixed-prediction", "ep-symmetric"],
+)
+def test_trainer_logs_the_gradient_check(rule):
+    tr = px.data.load_dataset("digits", "train").subset(slice(0, 64))
+    net = px.Network.from_example(px.models.mlp(10, hidden=(16,), activation="identity"), tr.x[:1])
+    t = px.Trainer(net, rule, optax.sgd(0.01), tr, epochs=1, batch_size=32, progress=False,
+                   gradient_check=16)  # fmt: skip
+    rec = t.fit()["history"][-1]
+    assert rec["grad_cosine"] > 0.99, rec
+    assert len(rec["grad_cosine_per_edge"]) == 2 and min(rec["grad_cosine_per_edge"]) > 0.99
+
+
+def test_readout_edge_feeding_other_nodes_is_rejected():
+    x = jnp.zeros((2, 5))
+    edges = [
+        px.edge(px.nn.Linear(4), [0, 1]),
+        px.edge(px.nn.Linear(4), [[1, 2], [1, 3]]),  # feeds the output (3) and node 2
+        px.edge(px.nn.Linear(4), [2, 3]),
+    ]
+    net = px.Network.from_example(edges, x)
+    params = net.init(key=jax.random.key(0))
+    rule = px.EP(readout=True, cost=px.CrossEntropy())
+    with pytest.raises(px.GraphError, match="give the read-out its own edge"):
+        rule.grads(net, params, (x, jnp.eye(4)[:2]))

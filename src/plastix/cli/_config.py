@@ -31,6 +31,7 @@ FIXED_SECTIONS: dict[str, dict[str, Any]] = {
         "seed": 0,
         "steps_per_call": 64,
         "eval_batch_size": 1000,
+        "gradient_check": 0,
     },
     "optimizer": dict(OPTIMIZER_DEFAULTS),
 }
@@ -47,6 +48,8 @@ DOCS = {
     "train.seed": "seed of the initial parameters, the batch order and every random draw",
     "train.steps_per_call": "training steps per compiled call (progress-bar refresh interval)",
     "train.eval_batch_size": "batch size of evaluation",
+    "train.gradient_check": "log each epoch the cosine of the rule's update with the exact "
+    "gradient on the first N training samples (0: off)",
 }
 
 

@@ -182,6 +182,7 @@ def run_train(
         augment=augment,
         steps_per_call=tr["steps_per_call"],
         eval_batch_size=tr["eval_batch_size"],
+        gradient_check=tr["gradient_check"],
         progress=progress,
         config=config,
     )

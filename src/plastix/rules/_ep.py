@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import optax
 from jaxtyping import Array, PRNGKeyArray
 
-from .._errors import ConfigError
+from .._errors import ConfigError, GraphError
 from ..graph import Network
 from ..inference import Inference
 from ..nn import HardSigmoid, Layer
@@ -113,6 +113,17 @@ class EP(Rule):
     def _rho_of(self, net: Network, states: tuple[Array, ...], n: int) -> Array:
         return states[n] if n == net.input else self.rho(None, states[n])
 
+    def check(self, net: Network, batch: Batch | None = None) -> None:
+        if self.readout:
+            for i in net.incoming[net.output]:
+                if len(net.edges[i].dst) > 1:
+                    raise GraphError(
+                        f"EP with readout=True reads the output out of its incoming edges, but "
+                        f"edge {i} ({net.edges[i]!r}) also feeds other nodes; give the read-out "
+                        "its own edge."
+                    )
+        super().check(net, batch)
+
     # --- phases ----------------------------------------------------------------------------
 
     def _relax(
@@ -189,15 +200,12 @@ class EP(Rule):
         free, _ = self.free_phase(net, params, x)
         return self.output_value(net, params, self._states(net, x, free))
 
-    def check(self, net: Network, batch: Batch | None = None) -> None:
-        super().check(net, batch)
-
     # --- the update ------------------------------------------------------------------------
 
     def grads(
         self, net: Network, params: Any, batch: Batch, *, key: PRNGKeyArray | None = None
     ) -> tuple[Any, Metrics]:
-        check_batch(net, batch)
+        self.check(net, batch)
         x, y = batch
         bsz = x.shape[0]
         free, info = self.free_phase(net, params, x)

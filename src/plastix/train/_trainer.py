@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from .._errors import ConfigError, DivergenceError, ShapeError
 from ..data import ArrayDataset, DataLoader
 from ..graph import Network
-from ..rules import Rule
+from ..rules import Rule, gradient_check
 from ..rules._costs import CrossEntropy
 from ._checkpoint import atomic_write_text, latest_checkpoint, load_checkpoint, save_checkpoint
 from ._plot import plot_curves
@@ -57,6 +57,10 @@ class Trainer:
     eval_batch_size: int = 1000
     progress: bool = True
     keep_checkpoints: int = 2
+    gradient_check: int = 0
+    """If > 0, after every epoch compare the rule's update with the exact gradient
+    (:func:`plastix.rules.gradient_check`) on the first ``gradient_check`` training samples and
+    log ``grad_cosine``, ``grad_relative_norm`` and their per-edge lists."""
     config: dict[str, Any] = field(default_factory=dict)
     """The resolved configuration, recorded in ``summary.json`` (``rule.name`` and
     ``model.name`` name the run)."""
@@ -87,6 +91,11 @@ class Trainer:
         self._num_classes = self.train.num_classes
         self._chunk = jax.jit(self._run_chunk, donate_argnums=(0, 1))
         self._eval = jax.jit(self._evaluate)
+        if self.gradient_check < 0 or self.gradient_check > len(self.train):
+            raise ConfigError(
+                f"gradient_check must be in 0..{len(self.train)} (samples), got {self.gradient_check}."
+            )
+        self._check = jax.jit(lambda p, x, y: gradient_check(self.rule, self.net, p, (x, y)))
 
     # --- compiled pieces ----------------------------------------------------------------------
 
@@ -150,6 +159,18 @@ class Trainer:
         """Test loss (the rule's cost) and accuracy of a forward pass over ``data``."""
         m = self._eval(params, jnp.asarray(data.x), jnp.asarray(data.y))
         return {k: float(v) for k, v in m.items()}
+
+    def _gradient_check(self, params: Any) -> dict[str, Any]:
+        n = self.gradient_check
+        x = jnp.asarray(self.train.x[:n])
+        y = jax.nn.one_hot(jnp.asarray(self.train.y[:n]), self._num_classes, dtype=jnp.float32)
+        c = jax.device_get(self._check(params, x, y))
+        return {
+            "grad_cosine": float(c["cosine"]),
+            "grad_relative_norm": float(c["relative_norm"]),
+            "grad_cosine_per_edge": [float(v) for v in c["cosine_per_edge"]],
+            "grad_relative_norm_per_edge": [float(v) for v in c["relative_norm_per_edge"]],
+        }
 
     def init(self) -> tuple[Any, Any]:
         """Initial parameters (from ``seed``) and optimizer state."""
@@ -238,6 +259,8 @@ class Trainer:
                     rec.update(
                         {f"test_{k}": v for k, v in self.evaluate(params, self.test).items()}
                     )
+                if self.gradient_check:
+                    rec.update(self._gradient_check(params))
                 rec["train_seconds"] = train_seconds
                 records.append(rec)
                 if self.test is not None:
