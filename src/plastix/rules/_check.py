@@ -43,7 +43,7 @@ def exact_gradient(
         return jax.grad(lambda f: rule.energy(net, p, states(f), y, 0.0))(f)
 
     g0 = grad_s(free, params)
-    scale = max(float(jnp.max(jnp.abs(l))) for l in jax.tree.leaves(free)) + 1.0
+    scale = jnp.max(jnp.stack([jnp.max(jnp.abs(l)) for l in jax.tree.leaves(free)])) + 1.0
     mask = tuple(
         (jnp.abs(g) < 1e-3 * scale).astype(g.dtype)
         * (0.0 if rule.readout and n == net.output else 1.0)
