@@ -142,12 +142,9 @@ class EP(Rule):
         out_pos = nodes.index(net.output)
 
         def full(f: tuple[Array, ...]) -> tuple[Array, ...]:
-            states: list[Array] = [x] * net.num_nodes
-            for n, s in zip(nodes, f):
-                states[n] = s
             if clamp_output:
-                states[net.output] = y
-            return tuple(states)
+                f = tuple(y if i == out_pos else s for i, s in enumerate(f))
+            return self._states(net, x, f)
 
         def grad_fn(f: tuple[Array, ...]) -> tuple[Array, Any]:
             e, g = jax.value_and_grad(lambda f: self.energy(net, params, full(f), y, beta, cache))(
