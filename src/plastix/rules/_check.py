@@ -31,13 +31,10 @@ def exact_gradient(
     if not isinstance(rule, EP):
         return BP(cost=getattr(rule, "cost", BP().cost)).grads(net, params, batch)[0]
     free, _ = rule.free_phase(net, params, x)
-    nodes = [n for n in range(net.num_nodes) if n != net.input]
+    nodes = rule.state_nodes(net)
 
     def states(f: tuple[Any, ...]) -> tuple[Any, ...]:
-        s: list[Any] = [x] * net.num_nodes
-        for n, v in zip(nodes, f):
-            s[n] = v
-        return tuple(s)
+        return rule._states(net, x, f)
 
     def grad_s(f: tuple[Any, ...], p: Any) -> tuple[Any, ...]:
         return jax.grad(lambda f: rule.energy(net, p, states(f), y, 0.0))(f)

@@ -137,9 +137,8 @@ class EP(Rule):
         inference: Inference,
         clamp_output: bool = False,
     ) -> tuple[tuple[Array, ...], Any]:
-        nodes = [n for n in range(net.num_nodes) if n != net.input]
         cache = net.input_edge_outputs(params, x)
-        out_pos = nodes.index(net.output)
+        out_pos = self.state_nodes(net).index(net.output)
 
         def full(f: tuple[Array, ...]) -> tuple[Array, ...]:
             if clamp_output:
@@ -161,9 +160,7 @@ class EP(Rule):
 
     def _init_states(self, net: Network, x: Array) -> tuple[Array, ...]:
         return tuple(
-            jnp.zeros((x.shape[0], *net.node_shapes[n]), x.dtype)
-            for n in range(net.num_nodes)
-            if n != net.input
+            jnp.zeros((x.shape[0], *net.node_shapes[n]), x.dtype) for n in self.state_nodes(net)
         )
 
     def _theta_grad(
@@ -179,10 +176,14 @@ class EP(Rule):
         states = self._states(net, x, free)
         return jax.grad(lambda p: self.energy(net, p, states, y, beta))(params)
 
+    @staticmethod
+    def state_nodes(net: Network) -> tuple[int, ...]:
+        """The nodes with a state (all but the input), in the order of the state tuples."""
+        return tuple(n for n in range(net.num_nodes) if n != net.input)
+
     def _states(self, net: Network, x: Array, free: tuple[Array, ...]) -> tuple[Array, ...]:
-        nodes = [n for n in range(net.num_nodes) if n != net.input]
         states: list[Array] = [x] * net.num_nodes
-        for n, s in zip(nodes, free):
+        for n, s in zip(self.state_nodes(net), free):
             states[n] = s
         return tuple(states)
 

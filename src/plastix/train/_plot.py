@@ -7,6 +7,19 @@ from pathlib import Path
 from typing import Any
 
 
+def _save(fig: Any, path: str | Path, title: str) -> Path:
+    """Title, lay out, write the PNG and free the figure."""
+    import matplotlib.pyplot as plt
+
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
 def plot_curves(records: Sequence[dict[str, Any]], path: str | Path, title: str = "") -> Path:
     """Loss and accuracy per epoch (train and test) from metric records, saved as a PNG."""
     import matplotlib
@@ -31,13 +44,7 @@ def plot_curves(records: Sequence[dict[str, Any]], path: str | Path, title: str 
         ax.set_ylabel(what)
         ax.grid(alpha=0.3)
         ax.legend()
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save(fig, path, title)
 
 
 def plot_image_grid(
@@ -69,10 +76,4 @@ def plot_image_grid(
         ax.imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap="gray")
         if titles is not None:
             ax.set_title(titles[k], fontsize=9)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save(fig, path, title)
