@@ -86,3 +86,24 @@ def test_bipc_bad_input(problem):
     skip = px.Network.from_example(px.models.skip_mlp(4), x)
     with pytest.raises(px.GraphError, match="one destination per edge"):
         px.BiPC().init_params(skip, key=jax.random.key(0))
+
+
+def test_generation_quality_from_its_definition():
+    """Class means score RMSE 0 and all classes right; the means handed to the wrong labels
+    (a cyclic shift) score no class right; mismatched shapes are refused."""
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(4, 3, 3, 1)) * 3
+    y = np.repeat(np.arange(4), 25)
+    x = centres[y] + rng.normal(size=(100, 3, 3, 1)) * 0.1
+    means = np.stack([x[y == c].mean(0) for c in range(4)])
+    q = px.train.generation_quality(means, x, y)
+    assert q["rmse_to_class_mean"] == pytest.approx(0.0, abs=1e-12)
+    assert q["nearest_mean_accuracy"] == 1.0
+    assert q["reference_rmse"] == pytest.approx(0.1, rel=0.2)  # the noise's standard deviation
+    shifted = px.train.generation_quality(np.roll(means, 1, axis=0), x, y)
+    assert shifted["nearest_mean_accuracy"] == 0.0
+    assert shifted["rmse_to_class_mean"] > 1.0
+    with pytest.raises(px.ShapeError, match="transformed"):
+        px.train.generation_quality(means[:, :2], x, y)
+    with pytest.raises(px.ShapeError, match=r"class\(es\) \[3\]"):
+        px.train.generation_quality(means, x[y < 3], y[y < 3])

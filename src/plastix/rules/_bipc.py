@@ -10,6 +10,16 @@ layer :math:`g_e(z_d)` predicting :math:`z_s`. The energy is
 Training clamps the input and the label and relaxes the hidden states; both sets of weights
 follow :math:`-\nabla F`. Classification clamps the input and infers the label; generation
 clamps the label and infers the input.
+
+Balancing the two terms: at equilibrium a hidden node's bottom-up error carries the label's
+signal (of the order of the backpropagated gradient, small once the network fits) plus the
+top-down pull, :math:`\alpha_b` times errors summed over every input pixel. On MNIST
+:math:`\alpha_b = 10^{-4}` keeps the label's signal in charge (classification as PC's) while the
+top-down weights, trained by an adaptive optimizer whatever the scale of their gradient, learn
+to generate clean digits; larger :math:`\alpha_b` trades accuracy for a more generative
+representation (``BENCHMARKS.md``). Relax to equilibrium (e.g. 20 steps of 0.1): with PC's few
+tiny steps the deep errors stay of order :math:`\mathrm{lr}^{\mathrm{depth}}` and any top-down
+pull swamps them.
 """
 
 from __future__ import annotations
@@ -41,11 +51,20 @@ class BiPC(Rule):
     The top-down layer of an edge is ``Flatten, Linear, Reshape`` to the source's shape,
     followed by ``down_activation`` (identity into the input node). Parameters are
     ``{"up": <the network's>, "down": <one per edge>}`` (:meth:`init_params`).
+
+    >>> import jax, jax.numpy as jnp, plastix as px
+    >>> x, y = jnp.ones((4, 6)), jax.nn.one_hot(jnp.arange(4) % 2, 2)
+    >>> net = px.Network.from_example(px.models.mlp(2, hidden=(8,)), x)
+    >>> rule = px.BiPC()
+    >>> params = rule.init_params(net, key=jax.random.key(0))
+    >>> grads, metrics = rule.grads(net, params, (x, y))
+    >>> sorted(grads), rule.predict(net, params, x).shape, rule.generate(net, params, y).shape
+    (['down', 'up'], (4, 2), (4, 6))
     """
 
     name: ClassVar[str] = "bipc"
     alpha_f: float = eqx.field(static=True, default=1.0)
-    alpha_b: float = eqx.field(static=True, default=0.1)
+    alpha_b: float = eqx.field(static=True, default=1e-4)
     down_activation: Layer = eqx.field(static=True, default_factory=GELU)
     inference: Inference = eqx.field(static=True, default_factory=_default_inference)
     cost: SquaredError = eqx.field(static=True, default_factory=SquaredError)
