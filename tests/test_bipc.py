@@ -28,13 +28,13 @@ def test_without_top_down_errors_bipc_is_pc(problem):
     net, batch = problem
     rule = px.BiPC(alpha_b=0.0, inference=INF)
     params = rule.init_params(net, key=jax.random.key(0))
-    g, _ = rule.grads(net, params, batch)
-    g_pc, _ = px.PC(inference=INF).grads(net, params["up"], batch)
+    g, _ = jax.jit(lambda p: rule.grads(net, p, batch))(params)
+    g_pc, _ = jax.jit(lambda p: px.PC(inference=INF).grads(net, p, batch))(params["up"])
     for a, b in zip(jax.tree.leaves(g["up"]), jax.tree.leaves(g_pc), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
     assert all(float(jnp.max(jnp.abs(l))) == 0.0 for l in jax.tree.leaves(g["down"]))
     # and classification by inference is the feedforward pass (all errors can vanish)
-    out = rule.predict(net, params, batch[0])
+    out = jax.jit(lambda p: rule.predict(net, p, batch[0]))(params)
     np.testing.assert_allclose(out, net(params["up"], batch[0]), atol=1e-5)
 
 
@@ -56,7 +56,7 @@ def test_generation_without_bottom_up_errors_is_the_top_down_pass(problem):
     net, (x, y) = problem
     rule = px.BiPC(alpha_f=0.0, alpha_b=1.0, inference=INF)
     params = rule.init_params(net, key=jax.random.key(3))
-    gen = rule.generate(net, params, y)
+    gen = jax.jit(lambda p: rule.generate(net, p, y))(params)
     downs = rule.down_layers(net)
     z2 = downs[2](params["down"][2], y)
     z1 = downs[1](params["down"][1], z2)

@@ -16,6 +16,8 @@ SUBPACKAGES = [
     "plastix.train",
     "plastix.models",
     "plastix.cli",
+    "plastix.hebbian",
+    "plastix.bench",
 ]
 
 
@@ -33,6 +35,7 @@ def test_public_names():
         "edge",
         "PC",
         "BP",
+        "FF",
         "PCMode",
         "Nudging",
         "NudgeSign",
@@ -42,5 +45,11 @@ def test_public_names():
         "CrossEntropy",
         "PlastixError",
         "__version__",
+        "FA",
+        "DFA",
+        "DRTP",
+        "SignSymmetry",
+        "TP",
+        "DTP",
     ]:
         assert hasattr(px, name), name

@@ -110,3 +110,37 @@ def test_trainer_rejects_mismatched_data(setup):
         px.ShapeError, match="10 classes but the network's output node has shape \\(3,\\)"
     ):
         px.Trainer(wrong, rule, optax.adam(1e-3), tr, te)
+
+
+def test_divergence_mid_run_keeps_the_last_good_checkpoint(setup, tmp_path):
+    """A loss that turns NaN in epoch 2 stops training with a clear message; epoch 1's
+    checkpoint and log stay intact and equal those of a healthy run."""
+    import equinox as eqx
+    import jax.numpy as jnp
+
+    class NaNAfter(px.PC):
+        after: int = eqx.field(static=True, default=15)  # steps; 10 steps per epoch here
+
+        def step(self, net, params, opt_state, optimizer, batch, *, key=None):
+            p, o, m = super().step(net, params, opt_state, optimizer, batch, key=key)
+            count = o[0].count  # adamw's step counter
+            return p, o, {**m, "loss": jnp.where(count > self.after, jnp.nan, m["loss"])}
+
+    net, rule, tr, te = setup
+    bad = NaNAfter(inference=rule.inference)
+    trainer = px.Trainer(
+        net, bad, optax.adamw(1e-3), tr, te, epochs=3, batch_size=32,
+        out_dir=tmp_path / "bad", progress=False, steps_per_call=3,
+    )  # fmt: skip
+    with pytest.raises(px.DivergenceError, match="loss became nan at epoch 2, step 5"):
+        trainer.fit()
+    ckpts = sorted(p.name for p in (tmp_path / "bad" / "checkpoints").glob("*.npz"))
+    assert ckpts == ["epoch-0001.npz"]
+    metrics = (tmp_path / "bad" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(l)["epoch"] for l in metrics] == [1]
+    good = _trainer(setup, tmp_path / "good", 1)
+    good.fit()
+    like = good.init()
+    (p_bad, _), _ = load_checkpoint(tmp_path / "bad" / "checkpoints" / "epoch-0001.npz", like)
+    for a, b in zip(jax.tree.leaves(p_bad), jax.tree.leaves(good.params), strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -3,6 +3,7 @@
 import importlib.metadata
 
 from . import data as data
+from . import hebbian as hebbian
 from . import models as models
 from . import nn as nn
 from . import rules as rules
@@ -21,14 +22,21 @@ from .inference import Inference as Inference
 from .inference import InferenceInfo as InferenceInfo
 from .rules import BP as BP
 from .rules import CHL as CHL
+from .rules import DFA as DFA
+from .rules import DRTP as DRTP
+from .rules import DTP as DTP
 from .rules import EP as EP
+from .rules import FA as FA
+from .rules import FF as FF
 from .rules import PC as PC
+from .rules import TP as TP
 from .rules import BiPC as BiPC
 from .rules import CrossEntropy as CrossEntropy
 from .rules import NudgeSign as NudgeSign
 from .rules import Nudging as Nudging
 from .rules import PCMode as PCMode
 from .rules import Rule as Rule
+from .rules import SignSymmetry as SignSymmetry
 from .rules import SquaredError as SquaredError
 from .train import Trainer as Trainer
 

@@ -32,6 +32,7 @@ FIXED_SECTIONS: dict[str, dict[str, Any]] = {
         "steps_per_call": 64,
         "eval_batch_size": 1000,
         "gradient_check": 0,
+        "devices": 0,
     },
     "optimizer": dict(OPTIMIZER_DEFAULTS),
 }
@@ -48,6 +49,8 @@ DOCS = {
     "train.seed": "seed of the initial parameters, the batch order and every random draw",
     "train.steps_per_call": "training steps per compiled call (progress-bar refresh interval)",
     "train.eval_batch_size": "batch size of evaluation",
+    "train.devices": "split each batch over the first N devices (0: every device JAX sees; "
+    "on CPU JAX_NUM_CPU_DEVICES=N makes N)",
     "train.gradient_check": "log each epoch the cosine of the rule's update with the exact "
     "gradient on the first N training samples (0: off)",
 }
@@ -144,6 +147,13 @@ def resolve(overrides: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         merged.update(layer)
     rule = merged.get("rule.name", "pc")
     model = merged.get("model.name", "mlp")
+    for key, name in (
+        ("rule.name", rule),
+        ("model.name", model),
+        ("data.name", merged.get("data.name", "")),
+    ):
+        if not isinstance(name, str):
+            raise ConfigError(f"{key} must be a name (a string), got {name!r}.")
     if rule not in RULES:
         raise ConfigError(f"unknown rule {rule!r}; choose one of {sorted(RULES)}.")
     if model not in MODEL_OPTIONS:

@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--batch-size", type=int, metavar="B", help="minibatch size (train.batch_size)")
     t.add_argument("--seed", type=int, metavar="S", help="random seed (train.seed)")
     t.add_argument(
+        "--devices", type=int, metavar="N", help="devices to split each batch over (train.devices)"
+    )
+    t.add_argument(
         "--out", metavar="DIR", help="run directory (default runs/<rule>-<model>-<dataset>-<time>)"
     )
     t.add_argument("--preset", metavar="NAME", help=f"a published setup: {', '.join(PRESETS)}")
@@ -91,8 +94,34 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     t.add_argument(
+        "--coordinator",
+        metavar="HOST:PORT",
+        help="many processes (hosts): the address of process 0, for jax.distributed.initialize",
+    )
+    t.add_argument("--num-processes", type=int, metavar="N", help="with --coordinator")
+    t.add_argument("--process-id", type=int, metavar="I", help="with --coordinator: 0..N-1")
+    t.add_argument(
         "--print-config", action="store_true", help="print the resolved configuration and exit"
     )
+    b = sub.add_parser(
+        "bench",
+        help="run every rule of a suite (same data, per-rule presets) and write one table",
+        description="Run a benchmark suite: one `plastix train` per rule and seed into "
+        "OUT/<rule>/seed-<k> (finished runs are reused, killed ones resumed), then write "
+        "OUT/results.md, results.csv, accuracy.png and time.png.",
+    )
+    b.add_argument("--suite", required=True, help="suite name (see `plastix list`)")
+    b.add_argument("--seeds", type=int, default=1, metavar="K", help="seeds 0..K-1 per rule")
+    b.add_argument("--epochs", type=int, metavar="N", help="override every preset's epochs")
+    b.add_argument("--out", metavar="DIR", help="output folder (default runs/bench-<suite>)")
+    b.add_argument("--data-dir", metavar="DIR", help="folder with the data files")
+    b.add_argument(
+        "--only", action="append", metavar="LABEL", help="run only this entry (repeatable)"
+    )
+    b.add_argument(
+        "--set", metavar="KEY=VALUE", action="append", default=[], help="set a key in every run"
+    )
+    b.add_argument("--no-progress", action="store_true", help="no progress bar")
     sub.add_parser("list", help="list rules, models, datasets and presets with their options")
     d = sub.add_parser(
         "download", help="download a dataset into the data folder (checksums verified)"
@@ -123,6 +152,7 @@ def resolve_config(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
         "train.epochs": args.epochs,
         "train.batch_size": args.batch_size,
         "train.seed": args.seed,
+        "train.devices": args.devices,
     }
     layers.append({k: v for k, v in flags.items() if v is not None})
     return cfg.resolve(layers)
@@ -167,6 +197,12 @@ def run_train(
     rule = make_rule(r["name"], **{k: v for k, v in r.items() if k != "name"})
     steps_per_epoch = len(train) // tr["batch_size"] if tr["batch_size"] > 0 else 0
     optimizer = make_optimizer(steps_per_epoch=steps_per_epoch, epochs=tr["epochs"], **o)
+    n_dev = tr["devices"]
+    if not 0 <= n_dev <= jax.device_count():
+        raise cfg.ConfigError(
+            f"train.devices is {n_dev} but JAX sees {jax.device_count()} device(s); use 0 (all) "
+            f"or 1..{jax.device_count()} (on CPU, JAX_NUM_CPU_DEVICES=N makes N devices)."
+        )
     if out is None:
         out = f"runs/{r['name']}-{m['name']}-{d['name']}-{time.strftime('%Y%m%d-%H%M%S')}"
     trainer = Trainer(
@@ -183,6 +219,7 @@ def run_train(
         steps_per_call=tr["steps_per_call"],
         eval_batch_size=tr["eval_batch_size"],
         gradient_check=tr["gradient_check"],
+        devices=jax.devices()[:n_dev] if n_dev else None,
         progress=progress,
         config=config,
     )
@@ -192,12 +229,20 @@ def run_train(
     if generate is not None and trainer.epochs > 0:  # generative rules: one sample per class
         import jax.numpy as jnp
 
-        from ..train import plot_image_grid
+        from ..train import generation_quality, plot_image_grid
 
         images = generate(net, trainer.params, jnp.eye(train.num_classes))
         title = f"{r['name']}: generated from each class label"
         plot_image_grid(
             images, Path(out) / "generated.png", titles=list(train.classes), title=title
+        )
+        quality = generation_quality(images, test.x, test.y)
+        summary["generation"] = quality
+        (Path(out) / "generation.json").write_text(json.dumps(quality, indent=2) + "\n")
+        print(
+            f"generated digits: RMSE to the class mean {quality['rmse_to_class_mean']:.3f} "
+            f"(real test images: {quality['reference_rmse']:.3f}); nearest class mean = the "
+            f"label for {quality['nearest_mean_accuracy']:.0%} of the classes"
         )
     return summary
 
@@ -213,6 +258,57 @@ def _list() -> None:
     print("presets:")
     for name in PRESETS:
         print(f"  {name}: {PRESET_HELP.get(name, '')}")
+    from ..bench import SUITES
+
+    print("bench suites:")
+    for name, suite in SUITES.items():
+        print(f"  {name}: {suite.help} ({len(suite.entries)} entries)")
+
+
+def _bench(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from ..bench import SUITES, run_suite, write_report
+
+    if args.suite not in SUITES:
+        raise cfg.ConfigError(f"unknown suite {args.suite!r}; choose one of {sorted(SUITES)}.")
+    suite = SUITES[args.suite]
+    sets = {}
+    for item in args.set:
+        if "=" not in item:
+            raise cfg.ConfigError(f"--set {item!r}: use KEY=VALUE, e.g. --set train.seed=1.")
+        k, v = item.split("=", 1)
+        sets[k.strip()] = cfg.parse_value(v.strip())
+    out = Path(args.out or f"runs/bench-{suite.name}")
+    results = run_suite(
+        suite, out, seeds=args.seeds, epochs=args.epochs, data_dir=args.data_dir, sets=sets,
+        only=args.only, progress=not args.no_progress,
+    )  # fmt: skip
+    paths = write_report(suite, results, out, "plastix " + " ".join(argv))
+    print(paths["markdown"].read_text())
+    failed = [r for r in results if r.error]
+    for r in failed:
+        print(f"plastix bench: {r.entry.label} seed {r.seed} failed ({r.out / 'train.log'})")
+    return 1 if failed else 0
+
+
+def _initialize_distributed(args: argparse.Namespace) -> None:
+    """Join a multi-process run (``jax.distributed``): every process runs the same command with
+    its own ``--process-id``; each batch is then split over the devices of all processes."""
+    import jax
+
+    if args.num_processes is None or args.process_id is None:
+        raise cfg.ConfigError("--coordinator needs --num-processes N and --process-id I.")
+    if not 0 <= args.process_id < args.num_processes:
+        raise cfg.ConfigError(
+            f"--process-id {args.process_id} is not in 0..{args.num_processes - 1}."
+        )
+    # CPU devices of different processes talk through gloo (no effect on GPU/TPU backends);
+    # set before any backend starts
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    jax.distributed.initialize(
+        coordinator_address=args.coordinator,
+        num_processes=args.num_processes,
+        process_id=args.process_id,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -226,6 +322,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "list":
             _list()
             return 0
+        if args.command == "bench":
+            return _bench(args, argv)
         if args.command == "download":
             path = download_dataset(args.dataset, root=args.data_dir)
             print(f"{args.dataset} is in {path}")
@@ -234,6 +332,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.print_config:
             print(json.dumps(config, indent=2))
             return 0
+        if getattr(args, "coordinator", None):
+            _initialize_distributed(args)
         if args.resume and not args.out:
             raise cfg.ConfigError("--resume needs --out DIR: the run directory to continue.")
         summary = run_train(config, out=args.out, resume=args.resume, progress=not args.no_progress)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import io
 import tarfile
+import warnings
 import zlib
 from collections.abc import Collection
 from pathlib import Path, PurePosixPath
@@ -150,7 +151,9 @@ def parse_digits_csv(data: bytes, source: Path | str) -> tuple[np.ndarray, np.nd
     Returns ``(pixels, labels)``: uint8 of shape (N, 8, 8) and (N,).
     """
     try:
-        table = np.loadtxt(io.BytesIO(data), delimiter=",", dtype=np.int64, ndmin=2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # an empty file is reported below, not warned of
+            table = np.loadtxt(io.BytesIO(data), delimiter=",", dtype=np.int64, ndmin=2)
     except ValueError as exc:
         raise DataError(f"{source}: cannot parse digits CSV: {exc}") from exc
     if table.shape[1] != 65 or table.min() < 0 or table[:, :64].max() > 16:

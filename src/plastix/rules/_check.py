@@ -67,7 +67,10 @@ def gradient_check(rule: Rule, net: Network, params: Any, batch: Batch) -> dict[
     """Cosine similarity and relative norm ``|g_rule| / |g_exact|`` per edge (lists, edge
     order; ``nan`` for parameter-free edges) and overall, between the rule's update and
     :func:`exact_gradient`. Jit-able; the trainer can log it as a metric."""
-    g = rule.grads(net, params, batch)[0]
+    g = rule.grads(net, params, batch, key=jax.random.key(0))[0]  # a key for stochastic rules
+    fwd = getattr(rule, "forward_params", None)  # rules with extra (e.g. feedback) weights
+    if fwd is not None:
+        g, params = fwd(g), fwd(params)
     ref = exact_gradient(rule, net, params, batch)
 
     def stats(a: Any, b: Any) -> tuple[Any, Any]:

@@ -15,7 +15,10 @@ from ._bipc import BiPC
 from ._bp import BP
 from ._costs import Cost, CrossEntropy, SquaredError
 from ._ep import CHL, EP
+from ._fa import DFA, DRTP, FA, SignSymmetry
+from ._ff import FF, FFInit, FFLoss, FFNorm, FFPrediction, Goodness, LabelEncoding, Supervision
 from ._pc import PC, NudgeSign, Nudging, PCMode
+from ._tp import DTP, TP, FeedbackLoss
 
 COSTS: dict[str, Callable[[], Cost]] = {
     "squared-error": SquaredError,
@@ -167,7 +170,7 @@ RULES: dict[str, RuleSpec] = {
         "bidirectional predictive coding (bottom-up and top-down weights; classify and generate)",
         {
             "alpha_f": 1.0,
-            "alpha_b": 0.1,
+            "alpha_b": 1e-4,
             "down_activation": "gelu",
             "steps": 20,
             "state_lr": 0.1,
@@ -186,6 +189,160 @@ RULES: dict[str, RuleSpec] = {
         },
     ),
 }
+
+
+def _build_ff(o: dict[str, Any]) -> Rule:
+    return FF(
+        supervision=choice("FF supervision", o["supervision"], {s.value: s for s in Supervision}),
+        label=choice("FF label encoding", o["label"], {e.value: e for e in LabelEncoding}),
+        label_value=o["label_value"],
+        goodness=choice("FF goodness", o["goodness"], {g.value: g for g in Goodness}),
+        threshold=o["threshold"],
+        loss=choice("FF loss", o["loss"], {f.value: f for f in FFLoss}),
+        symba_alpha=o["symba_alpha"],
+        norm=choice("FF normalisation", o["norm"], {n.value: n for n in FFNorm}),
+        eps=o["eps"],
+        prediction=choice("FF prediction", o["prediction"], {p.value: p for p in FFPrediction}),
+        skip_first=o["skip_first"],
+        peer_weight=o["peer_weight"],
+        peer_momentum=o["peer_momentum"],
+        greedy_steps=o["greedy_steps"],
+        relu_full_grad=o["relu_full_grad"],
+        classifier_scale=o["classifier_scale"],
+        classifier_weight_decay=o["classifier_weight_decay"],
+        blur_steps=o["blur_steps"],
+        init=choice("FF init", o["init"], {i.value: i for i in FFInit}),
+    )
+
+
+RULES["ff"] = RuleSpec(
+    "ff",
+    "Forward-Forward (Hinton 2022): per-layer goodness losses, supervised or unsupervised",
+    {
+        "supervision": "supervised",
+        "label": "overlay",
+        "label_value": 1.0,
+        "goodness": "sum",
+        "threshold": None,
+        "loss": "softplus",
+        "symba_alpha": 4.0,
+        "norm": "rms",
+        "eps": 1e-8,
+        "prediction": "linear",
+        "skip_first": True,
+        "peer_weight": 0.03,
+        "peer_momentum": 0.9,
+        "greedy_steps": 0,
+        "relu_full_grad": True,
+        "classifier_scale": 10.0,
+        "classifier_weight_decay": 3e-3,
+        "blur_steps": 8,
+        "init": "normal",
+    },
+    _build_ff,
+    {
+        "supervision": "supervised (wrong-label negatives) | unsupervised (hybrid-image negatives)",
+        "label": "overlay (first C inputs) | fixed-embedding | learned-embedding",
+        "label_value": "overlay: value of the label's pixel; embeddings: std of their entries",
+        "goodness": "sum | mean of the squared activities",
+        "threshold": "goodness threshold (null: one per unit, i.e. the width for sum, 1 for mean)",
+        "loss": "softplus (Hinton) | symba (symmetric, softplus(-alpha (G+ - G-)))",
+        "symba_alpha": "SymBa's scale alpha",
+        "norm": "length | rms normalisation of each layer's input",
+        "eps": "added to the norm",
+        "prediction": "linear (classifier on a neutral-label input) | goodness (argmax over labels)",
+        "skip_first": "leave layer 1 out of the goodness score and the classifier's features",
+        "peer_weight": "weight of the peer-normalisation loss (0: off)",
+        "peer_momentum": "momentum of the running mean of the peer normalisation",
+        "greedy_steps": "train one layer at a time for this many steps each (0: all layers each step)",
+        "relu_full_grad": "pass the gradient of a ReLU ending an edge straight through",
+        "classifier_scale": "the classifier's gradient scale (its lr relative to the layers')",
+        "classifier_weight_decay": "extra L2 on the classifier (before the scale)",
+        "blur_steps": "unsupervised: blurring passes of the noise that makes the hybrid masks",
+        "init": "normal (W ~ N(0, 1/out), b = 0, as the best port) | network (the layers' own)",
+    },
+)
+
+
+_FA_RULES: dict[str, tuple[type[Rule], str]] = {
+    "fa": (FA, "feedback alignment (Lillicrap et al. 2016): fixed random feedback weights"),
+    "sign-symmetry": (SignSymmetry, "sign symmetry (Liao et al. 2016): feedback sign(W)"),
+    "dfa": (DFA, "direct feedback alignment (Nokland 2016): random projection of the error"),
+    "drtp": (DRTP, "direct random target projection (Frenkel et al. 2021): projects the target"),
+}
+
+
+def _fa_builder(cls: type[Rule]) -> Callable[[dict[str, Any]], Rule]:
+    def build(o: dict[str, Any]) -> Rule:
+        return cls(cost=choice("cost", o["cost"], COSTS)(), seed=int(o["seed"]))  # type: ignore[call-arg]
+
+    return build
+
+
+for _name, (_cls, _help) in _FA_RULES.items():
+    RULES[_name] = RuleSpec(
+        _name,
+        _help,
+        {"cost": "cross-entropy", "seed": 0},
+        _fa_builder(_cls),
+        {
+            "cost": f"output cost: {' | '.join(COSTS)}",
+            "seed": "seed of the fixed random feedback weights",
+        },
+    )
+
+
+def _tp_builder(
+    cls: type[TP], loss: FeedbackLoss | None = None
+) -> Callable[[dict[str, Any]], Rule]:
+    def build(o: dict[str, Any]) -> Rule:
+        fl = loss or choice("feedback loss", o["feedback_loss"], {f.value: f for f in FeedbackLoss})
+        return cls(
+            cost=choice("cost", o["cost"], COSTS)(),
+            target_lr=o["target_lr"],
+            noise=o["noise"],
+            feedback_loss=fl,
+            feedback_activation=_rho(o["feedback_activation"]),
+        )
+
+    return build
+
+
+_TP_DEFAULTS = {
+    "cost": "cross-entropy",
+    "target_lr": 0.1,
+    "noise": 0.1,
+    "feedback_loss": "reconstruction",
+    "feedback_activation": "tanh",
+}
+_TP_DOCS = {
+    "cost": f"output cost: {' | '.join(COSTS)}",
+    "target_lr": "eta: output target h_L - eta dC/dh_L; layer losses are scaled by 1/eta",
+    "noise": "std of the noise that drives the feedback-weight training",
+    "feedback_loss": "reconstruction (Lee et al. 2015) | difference (L-DRL, Ernoult et al. 2022)",
+    "feedback_activation": "activation of the feedback decoders g(h) = act(h V + c)",
+}
+RULES["tp"] = RuleSpec(
+    "tp",
+    "target propagation: targets through learned inverses, g(target)",
+    dict(_TP_DEFAULTS),
+    _tp_builder(TP),
+    dict(_TP_DOCS),
+)
+RULES["dtp"] = RuleSpec(
+    "dtp",
+    "difference target propagation (Lee et al. 2015): h + g(target) - g(h)",
+    dict(_TP_DEFAULTS),
+    _tp_builder(DTP),
+    dict(_TP_DOCS),
+)
+RULES["ldrl"] = RuleSpec(
+    "ldrl",
+    "DTP with feedback trained by difference reconstruction (L-DRL, Ernoult et al. 2022)",
+    {k: v for k, v in _TP_DEFAULTS.items() if k != "feedback_loss"},
+    _tp_builder(DTP, FeedbackLoss.DIFFERENCE),
+    {k: v for k, v in _TP_DOCS.items() if k != "feedback_loss"},
+)
 
 
 def make_rule(name: str, **options: Any) -> Rule:

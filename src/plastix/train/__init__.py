@@ -3,6 +3,9 @@
 from ._checkpoint import latest_checkpoint as latest_checkpoint
 from ._checkpoint import load_checkpoint as load_checkpoint
 from ._checkpoint import save_checkpoint as save_checkpoint
+from ._ff_plot import ff_layer_report as ff_layer_report
+from ._ff_plot import plot_ff_layers as plot_ff_layers
+from ._generation import generation_quality as generation_quality
 from ._optim import OPTIMIZER_DEFAULTS as OPTIMIZER_DEFAULTS
 from ._optim import OPTIMIZER_DOCS as OPTIMIZER_DOCS
 from ._optim import make_optimizer as make_optimizer

@@ -39,7 +39,9 @@ def generation_quality(images: Any, x: Any, y: Any) -> dict[str, float]:
         )
     missing = sorted(set(range(k)) - set(np.unique(y).tolist()))
     if missing:
-        raise ShapeError(f"no real images of class(es) {missing} to compare the generated ones with.")
+        raise ShapeError(
+            f"no real images of class(es) {missing} to compare the generated ones with."
+        )
     means = np.stack([x[y == c].mean(0) for c in range(k)])
     g2, m2, x2 = g.reshape(k, -1), means.reshape(k, -1), x.reshape(len(x), -1)
     dist = np.sqrt(((g2[:, None, :] - m2[None, :, :]) ** 2).mean(-1))  # (generated, mean)

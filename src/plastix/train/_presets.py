@@ -82,6 +82,19 @@ PRESETS["chl-mnist-mlp"] = {
     **{k: v for k, v in PRESETS["ep-mnist-mlp"].items() if k not in ("rule.beta", "rule.sign")},
     "rule.name": "chl",
 }
+# BiPC on the PCX MLP. PC's T = 8 tiny steps leave the deep errors of order lr^depth, which any
+# top-down pull swamps; BiPC relaxes to equilibrium (T = 20, lr 0.1), where its errors are
+# first order, and weighs the top-down errors by alpha_b = 1e-4 (the input's 784 pixels).
+PRESETS["bipc-mnist-mlp"] = {
+    **{k: v for k, v in PRESETS["pcx-mnist-mlp"].items() if not k.startswith("rule.")},
+    "rule.name": "bipc",
+    "rule.alpha_f": 1.0,
+    "rule.alpha_b": 1e-4,
+    "rule.steps": 20,
+    "rule.state_lr": 0.1,
+    "rule.state_momentum": 0.5,
+    "train.epochs": 10,
+}
 # The 4-conv-layer CIFAR-10 network of Laborieux et al. (2021): conv 128-256-512-512 with
 # 2x2 max-pooling, a cross-entropy read-out, symmetric nudging beta = 0.5, T1 = 250, T2 = 25,
 # SGD with momentum, weight decay, cosine schedule, batch 128, 120 epochs. (The paper's
@@ -119,5 +132,143 @@ PRESET_HELP = {
     "bp-mnist-mlp": "the PCX MNIST MLP trained by backprop (the baseline)",
     "ep-mnist-mlp": "EP, symmetric nudging, 784-500-10 hard-sigmoid MLP (Scellier & Bengio's net)",
     "chl-mnist-mlp": "CHL on the same 784-500-10 network",
+    "bipc-mnist-mlp": "BiPC on the PCX MNIST MLP (classifies and generates digits), 10 epochs",
     "ep-cifar10-conv4": "EP on Laborieux et al. 2021's 4-conv CIFAR-10 net (CE read-out; GPU-class)",
 }
+# Forward-Forward, the recipe of the best public port (loeweX/Forward-Forward): 3 x 1000 ReLU,
+# un-standardised pixels, label overlay (1 on the label's pixel, 0.1 each for the neutral
+# label), RMS normalisation, sum-of-squares goodness with threshold = width, softplus loss,
+# peer normalisation 0.03, a linear classifier on layers 2-3 (lr x10, weight decay 3e-3),
+# SGD(1e-3, momentum 0.9, weight decay 3e-4), batch 100, 100 epochs. The port keeps the lr
+# constant for half the epochs then decays it linearly; here a cosine decay to 0.
+PRESETS["ff-mnist"] = {
+    "data.name": "mnist",
+    "data.normalize": False,
+    "model.name": "mlp",
+    "model.hidden": [1000, 1000, 1000],
+    "model.activation": "relu",
+    "rule.name": "ff",
+    "rule.label": "overlay",
+    "rule.label_value": 1.0,
+    "rule.goodness": "sum",
+    "rule.loss": "softplus",
+    "rule.norm": "rms",
+    "rule.prediction": "linear",
+    "rule.skip_first": True,
+    "rule.peer_weight": 0.03,
+    "rule.peer_momentum": 0.9,
+    "rule.relu_full_grad": True,
+    "rule.classifier_scale": 10.0,
+    "rule.classifier_weight_decay": 2.97e-3,
+    "optimizer.name": "sgd",
+    "optimizer.lr": 1e-3,
+    "optimizer.momentum": 0.9,
+    "optimizer.weight_decay": 3e-4,
+    "optimizer.schedule": "warmup-cosine",
+    "optimizer.warmup_fraction": 0.0,
+    "optimizer.start_factor": 1.0,
+    "optimizer.peak_factor": 1.0,
+    "optimizer.end_factor": 0.0,
+    "train.epochs": 100,
+    "train.batch_size": 100,
+}
+# The seed's small setup (784-512-512 ReLU): standardised pixels with the label written as the
+# image maximum (2.8215), length normalisation, mean-of-squares goodness, threshold 3,
+# softplus loss, Adam(0.03), the layers' own (PyTorch-like uniform) init, goodness prediction
+# over both layers, greedy: layer 1 then layer 2. The seed trains each layer for 1000
+# full-batch steps on 50000 images; here 600 steps (10 epochs) of minibatches of 1000 each.
+PRESETS["ff-mnist-seed"] = {
+    "data.name": "mnist",
+    "data.normalize": True,
+    "model.name": "mlp",
+    "model.hidden": [512, 512],
+    "model.activation": "relu",
+    "rule.name": "ff",
+    "rule.label": "overlay",
+    "rule.label_value": 2.8215,
+    "rule.goodness": "mean",
+    "rule.threshold": 3.0,
+    "rule.loss": "softplus",
+    "rule.norm": "length",
+    "rule.eps": 1e-4,
+    "rule.prediction": "goodness",
+    "rule.skip_first": False,
+    "rule.relu_full_grad": False,
+    "rule.init": "network",
+    "rule.greedy_steps": 600,
+    "optimizer.name": "adam",
+    "optimizer.lr": 0.03,
+    "train.epochs": 20,
+    "train.batch_size": 1000,
+}
+PRESET_HELP["ff-mnist"] = (
+    "Forward-Forward, the best public port's recipe: 3x1000 ReLU, peer norm, SGD, 100 epochs"
+)
+PRESET_HELP["ff-mnist-seed"] = "Forward-Forward on the seed's 784-512-512 net (goodness prediction)"
+# The feedback alignment and target propagation family on Nøkland (2016)'s 784-800-800-10 tanh
+# MLP (standardised pixels, cross-entropy on the logits, Adam with a cosine decay to 0, 20
+# epochs). FA and sign symmetry want a smaller step than DFA (their error passes through
+# several random matrices); BP baselines on the same network with each batch size.
+_FA_NET = {
+    "data.name": "mnist",
+    "data.normalize": True,
+    "model.name": "mlp",
+    "model.hidden": [800, 800],
+    "model.activation": "tanh",
+    "rule.cost": "cross-entropy",
+    "optimizer.name": "adam",
+    "optimizer.weight_decay": 0.0,
+    "optimizer.schedule": "warmup-cosine",
+    "optimizer.warmup_fraction": 0.0,
+    "optimizer.start_factor": 1.0,
+    "optimizer.peak_factor": 1.0,
+    "optimizer.end_factor": 0.0,
+    "train.epochs": 20,
+}
+_FA_B64 = {**_FA_NET, "optimizer.lr": 2e-4, "train.batch_size": 64}
+_FA_B32 = {**_FA_NET, "optimizer.lr": 1e-3, "train.batch_size": 32}
+PRESETS["fa-mnist-mlp"] = {**_FA_B64, "rule.name": "fa"}
+PRESETS["sign-symmetry-mnist-mlp"] = {**_FA_B64, "rule.name": "sign-symmetry"}
+PRESETS["bp-mnist-2x800-b64"] = {**_FA_B64, "rule.name": "bp"}
+PRESETS["dfa-mnist-mlp"] = {**_FA_B32, "rule.name": "dfa"}
+PRESETS["drtp-mnist-mlp"] = {**_FA_B32, "rule.name": "drtp"}
+PRESETS["bp-mnist-2x800-b32"] = {**_FA_B32, "rule.name": "bp"}
+PRESETS["dtp-mnist-mlp"] = {
+    **_FA_NET,
+    "optimizer.lr": 5e-4,
+    "train.batch_size": 64,
+    "rule.name": "dtp",
+    "rule.target_lr": 0.1,
+    "rule.noise": 0.1,
+}
+PRESETS["ldrl-mnist-mlp"] = {
+    **{k: v for k, v in PRESETS["dtp-mnist-mlp"].items() if k != "rule.name"},
+    "rule.name": "ldrl",
+}
+PRESETS["tp-mnist-mlp"] = {**PRESETS["dtp-mnist-mlp"], "rule.name": "tp"}
+# DFA on a conv net (the seed's ConvDemo: two conv layers, then dense), a short run.
+PRESETS["dfa-mnist-conv"] = {
+    "data.name": "mnist",
+    "model.name": "conv-demo",
+    "rule.name": "dfa",
+    "rule.cost": "cross-entropy",
+    "optimizer.name": "adam",
+    "optimizer.weight_decay": 0.0,
+    "optimizer.lr": 1e-3,
+    "train.epochs": 3,
+    "train.batch_size": 64,
+}
+PRESET_HELP.update(
+    {
+        "fa-mnist-mlp": "feedback alignment, 784-800-800-10 tanh (Nøkland's net), Adam, 20 epochs",
+        "sign-symmetry-mnist-mlp": "sign symmetry on the same net as fa-mnist-mlp",
+        "bp-mnist-2x800-b64": "backprop on the same net and optimizer as fa-mnist-mlp",
+        "dfa-mnist-mlp": "direct feedback alignment, 784-800-800-10 tanh, Adam, 20 epochs",
+        "drtp-mnist-mlp": "direct random target projection on the same net as dfa-mnist-mlp",
+        "bp-mnist-2x800-b32": "backprop on the same net and optimizer as dfa-mnist-mlp",
+        "dtp-mnist-mlp": "difference target propagation (Lee et al. 2015), 784-800-800-10 tanh",
+        "ldrl-mnist-mlp": "DTP with L-DRL feedback training (Ernoult et al. 2022), same net",
+        "tp-mnist-mlp": "target propagation (no difference correction), same net as dtp-mnist-mlp",
+        "dfa-mnist-conv": "DFA on a conv net (the seed's ConvDemo) on MNIST, 3 epochs",
+    }
+)

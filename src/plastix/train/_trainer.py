@@ -7,7 +7,7 @@ import math
 import platform
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
 from tqdm.auto import tqdm
 
 from .._errors import ConfigError, DivergenceError, ShapeError
@@ -60,7 +62,13 @@ class Trainer:
     gradient_check: int = 0
     """If > 0, after every epoch compare the rule's update with the exact gradient
     (:func:`plastix.rules.gradient_check`) on the first ``gradient_check`` training samples and
-    log ``grad_cosine``, ``grad_relative_norm`` and their per-edge lists."""
+    log ``grad_cosine``, ``grad_relative_norm`` and their per-edge lists (plotted as angles in
+    ``alignment.png``)."""
+    devices: Sequence[jax.Device] | None = None
+    """Data parallelism: each batch is split over these devices (a one-axis ``jax.sharding``
+    mesh named ``"data"``; parameters and optimizer state are replicated and XLA inserts the
+    all-reduces). Default: every device JAX sees (``jax.devices()``); one device trains
+    unsharded. ``batch_size`` must be a multiple of their number."""
     config: dict[str, Any] = field(default_factory=dict)
     """The resolved configuration, recorded in ``summary.json`` (``rule.name`` and
     ``model.name`` name the run)."""
@@ -85,6 +93,16 @@ class Trainer:
                     f"shape {out}; build the model with num_classes={ds.num_classes}."
                 )
         self.rule.check(self.net)
+        devices = list(jax.devices() if self.devices is None else self.devices)
+        if not devices:
+            raise ConfigError("devices is empty; pass None (every device) or at least one device.")
+        self._mesh = Mesh(np.array(devices), ("data",)) if len(devices) > 1 else None
+        if self.batch_size % len(devices):
+            raise ConfigError(
+                f"batch_size {self.batch_size} does not split over {len(devices)} devices; use a "
+                f"multiple of {len(devices)} or pass fewer devices (Trainer(devices=...), CLI "
+                "--devices N)."
+            )
         # the batch order of each epoch depends only on (seed, epoch): exact resume
         self._loader = DataLoader(self.train, self.batch_size, seed=self.seed)
         self.steps_per_epoch = len(self._loader)
@@ -112,10 +130,10 @@ class Trainer:
             p, o = carry
             bidx, key = inp
             akey, rkey = jax.random.split(key)
-            x = xs[bidx]
+            x = self._split(xs[bidx])
             if self.augment is not None:
                 x = self.augment(x, key=akey)
-            y = jax.nn.one_hot(ys[bidx], self._num_classes, dtype=jnp.float32)
+            y = self._split(jax.nn.one_hot(ys[bidx], self._num_classes, dtype=jnp.float32))
             p, o, m = self.rule.step(self.net, p, o, self.optimizer, (x, y), key=rkey)
             return (p, o), m
 
@@ -136,7 +154,7 @@ class Trainer:
 
         def body(carry: Any, inp: Any) -> tuple[Any, None]:
             x, y, m = inp
-            out = self.rule.predict(self.net, params, x)
+            out = self.rule.predict(self.net, params, self._split(x))
             yy = jax.nn.one_hot(y, self._num_classes, dtype=jnp.float32)
             loss = jnp.sum(cost(out, yy) * m)
             correct = jnp.sum((jnp.argmax(out, -1) == y) * m)
@@ -146,6 +164,18 @@ class Trainer:
         return {"loss": loss / n, "accuracy": correct / n}
 
     # --- helpers ------------------------------------------------------------------------------
+
+    def _split(self, a: jax.Array) -> jax.Array:
+        """Shard ``a``'s leading (batch) axis over the devices (no-op on one device)."""
+        if self._mesh is None or a.shape[0] % self._mesh.size:
+            return a
+        return jax.lax.with_sharding_constraint(a, NamedSharding(self._mesh, P("data")))
+
+    def _replicate(self, tree: Any) -> Any:
+        """Place ``tree`` on every device (no-op on one device)."""
+        if self._mesh is None:
+            return tree
+        return jax.device_put(tree, NamedSharding(self._mesh, P()))
 
     def _keys(self, epoch: int) -> jax.Array:
         base = jax.random.fold_in(jax.random.key(self.seed), 1_000_003)
@@ -157,7 +187,7 @@ class Trainer:
 
     def evaluate(self, params: Any, data: ArrayDataset) -> dict[str, float]:
         """Test loss (the rule's cost) and accuracy of a forward pass over ``data``."""
-        m = self._eval(params, jnp.asarray(data.x), jnp.asarray(data.y))
+        m = self._eval(params, *self._replicate((jnp.asarray(data.x), jnp.asarray(data.y))))
         return {k: float(v) for k, v in m.items()}
 
     def _gradient_check(self, params: Any) -> dict[str, Any]:
@@ -185,8 +215,10 @@ class Trainer:
         With ``resume=True`` and a checkpoint in the run directory, training continues from
         the last completed epoch and ends with the same parameters as an uninterrupted run."""
         out = Path(self.out_dir) if self.out_dir is not None else None
+        lead = jax.process_index() == 0  # with many processes, only the first writes files
         params, opt_state = self.init()
-        start, records = 0, []
+        start = 0
+        records: list[dict[str, Any]] = []
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
             ckpt = latest_checkpoint(out / "checkpoints")
@@ -195,12 +227,20 @@ class Trainer:
                     f"{out} already holds a run (checkpoint {ckpt.name}); pass resume=True "
                     "(--resume) to continue it, or choose another output directory."
                 )
+            for stale in [*out.glob(".*.tmp"), *(out / "checkpoints").glob(".*.tmp")]:
+                if lead:
+                    stale.unlink(missing_ok=True)  # a write cut short by a kill (never renamed)
             if ckpt is not None:
                 (params, opt_state), meta = load_checkpoint(ckpt, (params, opt_state))
                 start = int(meta["epoch"])
-                records = [r for r in _read_jsonl(out / "metrics.jsonl") if r["epoch"] <= start]
-        xs = jax.device_put(jnp.asarray(self.train.x))
-        ys = jax.device_put(jnp.asarray(self.train.y))
+                # the checkpoint carries the log up to its epoch: a kill between writing it and
+                # rewriting metrics.jsonl loses no epoch
+                records = meta.get("records") or [
+                    r for r in _read_jsonl(out / "metrics.jsonl") if r["epoch"] <= start
+                ]
+        params, opt_state = self._replicate((params, opt_state))
+        xs = self._replicate(jax.device_put(jnp.asarray(self.train.x)))
+        ys = self._replicate(jax.device_put(jnp.asarray(self.train.y)))
 
         # compile once per chunk length, outside the timed epochs
         t0 = time.perf_counter()
@@ -211,14 +251,15 @@ class Trainer:
                 params, opt_state, xs, ys, idx, self._keys(0)[a:b]
             ).compile()
         if self.test is not None:
-            self._eval.lower(params, jnp.asarray(self.test.x), jnp.asarray(self.test.y)).compile()
+            test_xy = self._replicate((jnp.asarray(self.test.x), jnp.asarray(self.test.y)))
+            self._eval.lower(params, *test_xy).compile()
         compile_seconds = time.perf_counter() - t0
 
         epoch_seconds = [r["train_seconds"] for r in records]
         bar = tqdm(
             total=self.epochs * self.steps_per_epoch,
             initial=start * self.steps_per_epoch,
-            disable=not self.progress,
+            disable=not (self.progress and lead),
             unit="step",
             dynamic_ncols=True,
             desc=f"{self.rule.name}",
@@ -269,17 +310,25 @@ class Trainer:
                         f" | test loss {rec['test_loss']:.4f} acc {rec['test_accuracy']:.4f}"
                         f" | {train_seconds:.2f}s"
                     )
-                if out is not None:
+                if out is not None and lead:
                     self._save_epoch(out, epoch, params, opt_state, records)
         finally:
             bar.close()
         self.params, self.opt_state = params, opt_state
         summary = self._summary(records, epoch_seconds, compile_seconds)
-        if out is not None:
+        if out is not None and lead:
             atomic_write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
             if records:
                 plot_curves(
                     records, out / "curves.png", title=f"{self.rule.name} on {self.train.name}"
+                )
+            if self.gradient_check and records:
+                from ..rules import plot_alignment
+
+                plot_alignment(
+                    records,
+                    out / "alignment.png",
+                    title=f"{self.rule.name}: angle of the update to the exact gradient",
                 )
         return summary
 
@@ -290,7 +339,7 @@ class Trainer:
         save_checkpoint(
             ckdir / f"epoch-{epoch:04d}.npz",
             (params, opt_state),
-            {"epoch": epoch, "seed": self.seed},
+            {"epoch": epoch, "seed": self.seed, "records": records},
         )
         # the log is rewritten whole, atomically: after a kill it matches a checkpoint, never
         # holding a duplicated or half-written epoch
@@ -324,6 +373,8 @@ class Trainer:
                 "jax": jax.__version__,
                 "backend": jax.default_backend(),
                 "devices": len(jax.devices()),
+                "data_parallel_devices": 1 if self._mesh is None else self._mesh.size,
+                "processes": jax.process_count(),
                 "python": platform.python_version(),
                 "machine": platform.machine(),
             },

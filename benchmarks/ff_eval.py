@@ -1,0 +1,89 @@
+"""Evaluate a finished Forward-Forward run both ways and plot its layers.
+
+Usage: python benchmarks/ff_eval.py RUN_DIR
+
+Loads the last checkpoint of a ``plastix train --rule ff`` run directory, prints (and writes to
+``RUN_DIR/ff_eval.json``) the test error of the linear classifier on a neutral-label input and
+of the goodness prediction (over all layers but the first, and over all layers), and writes
+``RUN_DIR/ff_layers.png``: per-layer goodness histograms of positive and negative test data
+with each layer's accuracies.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from plastix.data import Normalize, dataset_info, load_dataset
+from plastix.graph import Network
+from plastix.models import make_model
+from plastix.rules import FFPrediction, Supervision, make_rule
+from plastix.train import (
+    ff_layer_report,
+    latest_checkpoint,
+    load_checkpoint,
+    make_optimizer,
+    plot_ff_layers,
+)
+
+
+def main(run: Path) -> dict[str, object]:
+    summary = json.loads((run / "summary.json").read_text())
+    cfg = summary["config"]
+    d, m, r, o, t = cfg["data"], cfg["model"], cfg["rule"], cfg["optimizer"], cfg["train"]
+    train = load_dataset(d["name"], "train", root=d["dir"])
+    test = load_dataset(d["name"], "test", root=d["dir"])
+    if d["normalize"]:
+        info = dataset_info(d["name"])
+        norm = Normalize(info.mean, info.std)
+        test = dataclasses.replace(test, x=norm(test.x))
+    net = Network.from_example(
+        make_model(m["name"], test.num_classes, **{k: v for k, v in m.items() if k != "name"}),
+        test.x[:1],
+    )
+    opts = {k: v for k, v in r.items() if k != "name"}
+    rule = make_rule("ff", **opts)
+    optimizer = make_optimizer(
+        steps_per_epoch=len(train) // t["batch_size"], epochs=t["epochs"], **o
+    )
+    params = rule.init_params(net, key=jax.random.key(0))
+    ckpt = latest_checkpoint(run / "checkpoints")
+    assert ckpt is not None, f"no checkpoint in {run}"
+    (params, _), meta = load_checkpoint(ckpt, (params, optimizer.init(params)))
+    x, y = jnp.asarray(test.x), np.asarray(test.y)
+
+    def error(rule_variant: object) -> float:
+        pred = jax.jit(lambda p, xb: rule_variant.predict(net, p, xb))  # type: ignore[attr-defined]
+        out = np.concatenate(
+            [np.asarray(pred(params, x[s : s + 1000])) for s in range(0, len(x), 1000)]
+        )
+        return float(np.mean(np.argmax(out, -1) != y))
+
+    res: dict[str, object] = {"run": str(run), "epoch": meta["epoch"]}
+    res["linear_error"] = error(make_rule("ff", **{**opts, "prediction": "linear"}))
+    if rule.supervision is Supervision.SUPERVISED:
+        for skip in (True, False):
+            v = make_rule(
+                "ff", **{**opts, "prediction": FFPrediction.GOODNESS.value, "skip_first": skip}
+            )
+            res[f"goodness_error_{'skip_first' if skip else 'all_layers'}"] = error(v)
+    report = ff_layer_report(rule, net, params, x, jnp.asarray(y), key=jax.random.key(7))
+    res["layers"] = [
+        {k: v for k, v in rec.items() if k not in ("goodness_pos", "goodness_neg")}
+        for rec in report["layers"]
+    ]
+    res["train_seconds_per_epoch"] = summary["train_seconds_per_epoch"]
+    plot_ff_layers(report, run / "ff_layers.png", title=f"FF on {d['name']} test data ({run.name})")
+    (run / "ff_eval.json").write_text(json.dumps(res, indent=2) + "\n")
+    print(json.dumps(res, indent=2))
+    return res
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))

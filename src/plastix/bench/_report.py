@@ -1,0 +1,156 @@
+"""Tables (markdown, CSV) and plots of a suite's results."""
+
+from __future__ import annotations
+
+import csv
+import io
+import platform
+import statistics
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ._runner import RunResult
+from ._suites import Suite
+
+COLUMNS = [
+    "rule", "preset", "seeds", "test_accuracy_mean", "test_accuracy_std", "bar", "meets_bar",
+    "seconds_per_epoch", "ratio_to_bp", "peak_rss_mib", "cosine_to_bp", "epochs",
+]  # fmt: skip
+
+
+def _mean(xs: Sequence[float]) -> float | None:
+    return statistics.fmean(xs) if xs else None
+
+
+def aggregate(suite: Suite, results: Sequence[RunResult]) -> list[dict[str, Any]]:
+    """One row per entry: accuracy mean and spread over seeds, median seconds per epoch, the
+    ratio to the backprop entry on the same network, peak memory, last-epoch cosine with the
+    exact gradient (backprop's, for gradient-free rules) when logged."""
+    rows: dict[str, dict[str, Any]] = {}
+    for e in suite.entries:
+        ok = [r for r in results if r.entry.label == e.label and r.summary is not None]
+        if not any(r.entry.label == e.label for r in results):
+            continue
+        accs = [float(r.summary["test_accuracy"]) for r in ok if r.summary]
+        secs = [float(r.summary["train_seconds_per_epoch"]) for r in ok if r.summary]
+        cos = [
+            float(r.summary["history"][-1]["grad_cosine"])
+            for r in ok
+            if r.summary and r.summary["history"] and "grad_cosine" in r.summary["history"][-1]
+        ]
+        rss = [r.peak_rss_bytes for r in ok if r.peak_rss_bytes]
+        mean = _mean(accs)
+        rows[e.label] = {
+            "rule": e.label,
+            "preset": e.preset,
+            "seeds": len(ok),
+            "test_accuracy_mean": mean,
+            "test_accuracy_std": statistics.stdev(accs) if len(accs) > 1 else (0.0 if accs else None),
+            "bar": e.bar,
+            "meets_bar": None if e.bar is None or mean is None else mean >= e.bar,
+            "seconds_per_epoch": statistics.median(secs) if secs else None,
+            "ratio_to_bp": None,
+            "peak_rss_mib": max(rss) / 2**20 if rss else None,
+            "cosine_to_bp": _mean(cos),
+            "epochs": ok[0].summary["epochs"] if ok and ok[0].summary else None,
+            "failed": [r.error for r in results if r.entry.label == e.label and r.error],
+        }  # fmt: skip
+    for e in suite.entries:
+        row, base = rows.get(e.label), rows.get(e.baseline or "")
+        if row and base and row["seconds_per_epoch"] and base["seconds_per_epoch"]:
+            row["ratio_to_bp"] = row["seconds_per_epoch"] / base["seconds_per_epoch"]
+    return list(rows.values())
+
+
+def _fmt(v: Any, kind: str = "") -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, bool):
+        return "yes" if v else "**no**"
+    if kind == "acc":
+        return f"{v:.4f}"
+    if isinstance(v, float):
+        return f"{v:.3g}" if abs(v) < 100 else f"{v:.0f}"
+    return str(v)
+
+
+def markdown(suite: Suite, rows: Sequence[dict[str, Any]], command: str) -> str:
+    import jax
+
+    lines = [
+        f"### Suite `{suite.name}`: {suite.help}",
+        "",
+        f"Command: `{command}`  ",
+        f"Machine: {platform.machine()}, {jax.default_backend()} ({jax.device_count()} device(s)), "
+        f"Python {platform.python_version()}, JAX {jax.__version__}",
+        "",
+        "| rule | preset | seeds | test accuracy | bar | s/epoch | x BP (same net) | peak RSS MiB | cosine to BP |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in rows:
+        acc = _fmt(r["test_accuracy_mean"], "acc")
+        if r["seeds"] > 1:
+            acc += f" ± {r['test_accuracy_std']:.4f}"
+        bar = "—" if r["bar"] is None else f"{r['bar']:.3f} ({_fmt(r['meets_bar'])})"
+        lines.append(
+            f"| {r['rule']} | `{r['preset']}` | {r['seeds']} | {acc} | {bar} | "
+            f"{_fmt(r['seconds_per_epoch'])} | {_fmt(r['ratio_to_bp'])} | "
+            f"{_fmt(r['peak_rss_mib'])} | {_fmt(r['cosine_to_bp'])} |"
+        )
+    failed = [(r["rule"], err) for r in rows for err in r["failed"]]
+    if failed:
+        lines += ["", "Failed runs:", ""] + [f"- {k}: `{e.splitlines()[0]}`" for k, e in failed]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(
+    suite: Suite, results: Sequence[RunResult], out: str | Path, command: str
+) -> dict[str, Path]:
+    """Write ``results.md``, ``results.csv``, ``accuracy.png`` (test accuracy per epoch, mean
+    over seeds, every rule) and ``time.png`` (seconds per epoch) into ``out``."""
+    out = Path(out)
+    rows = aggregate(suite, results)
+    paths = {"markdown": out / "results.md", "csv": out / "results.csv"}
+    paths["markdown"].write_text(markdown(suite, rows, command))
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=COLUMNS, extrasaction="ignore")
+    w.writeheader()
+    w.writerows(rows)
+    paths["csv"].write_text(buf.getvalue())
+    paths.update(_plots(suite, results, rows, out))
+    return paths
+
+
+def _plots(
+    suite: Suite, results: Sequence[RunResult], rows: Sequence[dict[str, Any]], out: Path
+) -> dict[str, Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..train._plot import _save
+
+    fig, ax = plt.subplots(figsize=(9, 5))
+    for e in suite.entries:
+        hists = [r.summary["history"] for r in results if r.entry.label == e.label and r.summary]
+        if not hists:
+            continue
+        n = min(len(h) for h in hists)
+        acc = [statistics.fmean(h[i]["test_accuracy"] for h in hists) for i in range(n)]
+        ax.plot(range(1, n + 1), acc, marker="o", ms=3, label=e.label)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("test accuracy (mean over seeds)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    acc_png = _save(fig, out / "accuracy.png", f"plastix bench {suite.name}")
+    timed = [r for r in rows if r["seconds_per_epoch"]]
+    fig, ax = plt.subplots(figsize=(9, 0.4 * len(timed) + 1.5))
+    ax.barh([r["rule"] for r in timed], [r["seconds_per_epoch"] for r in timed])
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlabel("seconds per epoch (median over epochs and seeds)")
+    ax.grid(alpha=0.3, axis="x")
+    time_png = _save(fig, out / "time.png", f"plastix bench {suite.name}: time per epoch")
+    return {"accuracy_png": acc_png, "time_png": time_png}

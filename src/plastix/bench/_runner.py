@@ -1,0 +1,128 @@
+"""Run a suite: one ``plastix train`` subprocess per (entry, seed), resumable."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from .._errors import ConfigError
+from ._suites import Entry, Suite
+
+
+def slug(label: str) -> str:
+    """A folder name for an entry label: ``"pc (strict)"`` -> ``"pc-strict"``."""
+    return re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One (entry, seed) run: its directory, summary (None if it failed) and peak memory."""
+
+    entry: Entry
+    seed: int
+    out: Path
+    summary: dict[str, Any] | None
+    peak_rss_bytes: int | None
+    error: str | None = None
+    reused: bool = False
+
+
+def _command(
+    entry: Entry,
+    out: Path,
+    seed: int,
+    epochs: int | None,
+    data_dir: str | None,
+    sets: Mapping[str, Any],
+    gradient_check: int,
+    resume: bool,
+) -> list[str]:
+    cmd = [sys.executable, "-m", "plastix", "train", "--preset", entry.preset, "--out", str(out)]
+    cmd += ["--seed", str(seed), "--no-progress"]
+    if epochs is not None:
+        cmd += ["--epochs", str(epochs)]
+    if data_dir is not None:
+        cmd += ["--data-dir", data_dir]
+    settings = {**entry.overrides, **sets}
+    if gradient_check:
+        settings.setdefault("train.gradient_check", gradient_check)
+    for k, v in settings.items():
+        cmd += ["--set", f"{k}={json.dumps(v)}"]
+    if resume:
+        cmd.append("--resume")
+    return cmd
+
+
+def _wait(proc: subprocess.Popen[bytes]) -> tuple[int, int]:
+    """Wait for ``proc``; its exit status and peak resident memory in bytes (wait4)."""
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
+    return proc.returncode, int(usage.ru_maxrss) * scale
+
+
+def run_suite(
+    suite: Suite,
+    out: str | Path,
+    *,
+    seeds: int = 1,
+    epochs: int | None = None,
+    data_dir: str | None = None,
+    sets: Mapping[str, Any] | None = None,
+    only: Sequence[str] | None = None,
+    progress: bool = True,
+) -> list[RunResult]:
+    """Run every entry of ``suite`` for seeds ``0..seeds-1`` into ``out/<entry>/seed-<k>``.
+
+    A run whose ``summary.json`` exists with the requested epochs is reused; one with
+    checkpoints but no summary (killed) is resumed; a failed run is reported, not fatal.
+    ``only`` restricts to the given entry labels.
+    """
+    if seeds < 1:
+        raise ConfigError(f"seeds must be >= 1, got {seeds}.")
+    entries = list(suite.entries)
+    if only:
+        unknown = sorted(set(only) - {e.label for e in entries})
+        if unknown:
+            raise ConfigError(
+                f"suite {suite.name!r} has no entries {unknown}; its entries: "
+                f"{[e.label for e in entries]}."
+            )
+        entries = [e for e in entries if e.label in only]
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    results = []
+    jobs = [(e, s) for e in entries for s in range(seeds)]
+    bar = tqdm(jobs, disable=not progress, unit="run", desc=f"bench {suite.name}")
+    for entry, seed in bar:
+        bar.set_postfix(rule=entry.label, seed=seed)
+        run = out / slug(entry.label) / f"seed-{seed}"
+        summary_path, info_path = run / "summary.json", run / "bench.json"
+        if summary_path.exists() and info_path.exists():
+            summary = json.loads(summary_path.read_text())
+            info = json.loads(info_path.read_text())
+            if epochs is None or summary["epochs"] == epochs:
+                results.append(RunResult(entry, seed, run, summary, info["peak_rss_bytes"], reused=True))  # fmt: skip
+                continue
+        resume = (run / "checkpoints").is_dir() and any((run / "checkpoints").glob("*.npz"))
+        cmd = _command(entry, run, seed, epochs, data_dir, sets or {}, suite.gradient_check, resume)
+        run.mkdir(parents=True, exist_ok=True)
+        with open(run / "train.log", "ab") as log:
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+            code, rss = _wait(proc)
+        if code != 0 or not summary_path.exists():
+            tail = (run / "train.log").read_text(errors="replace")[-1500:]
+            results.append(RunResult(entry, seed, run, None, rss, error=f"exit {code}: {tail}"))
+            continue
+        info_path.write_text(json.dumps({"peak_rss_bytes": rss, "command": cmd}, indent=2) + "\n")
+        results.append(RunResult(entry, seed, run, json.loads(summary_path.read_text()), rss))
+    return results

@@ -1,0 +1,90 @@
+"""Benchmark suites: which rules run, with which preset, against which backprop baseline."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One row of a suite: ``rule`` (a registry name) trained with ``preset`` plus
+    ``overrides`` (dotted config keys). ``baseline`` is the label of the backprop entry on the
+    same network (the speed ratio's denominator); ``bar`` the issue's test-accuracy bar."""
+
+    label: str
+    rule: str
+    preset: str
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    baseline: str | None = None
+    bar: float | None = None
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A named list of entries on one dataset; ``excluded`` names each registered rule the
+    suite leaves out and why (a test checks that no rule is silently missing)."""
+
+    name: str
+    help: str
+    entries: tuple[Entry, ...]
+    excluded: Mapping[str, str] = field(default_factory=dict)
+    gradient_check: int = 0
+
+    def __post_init__(self) -> None:
+        labels = [e.label for e in self.entries]
+        if len(set(labels)) != len(labels):
+            raise ConfigError(f"suite {self.name!r} repeats an entry label: {labels}.")
+        for e in self.entries:
+            if e.baseline is not None and e.baseline not in labels:
+                raise ConfigError(
+                    f"suite {self.name!r}: entry {e.label!r} names baseline {e.baseline!r}, "
+                    "which is not one of its entries."
+                )
+
+
+_BP_PCX = "bp (pcx mlp)"
+_BP_500 = "bp (784-500-10)"
+_BP_800_64 = "bp (2x800, batch 64)"
+_BP_800_32 = "bp (2x800, batch 32)"
+
+MNIST_MLP = Suite(
+    "mnist-mlp",
+    "every rule on MNIST MLPs with its published preset, next to backprop on the same net",
+    (
+        Entry(_BP_PCX, "bp", "bp-mnist-mlp", baseline=_BP_PCX),
+        Entry("pc (strict)", "pc", "pcx-mnist-mlp", baseline=_BP_PCX, bar=0.98),
+        Entry(
+            "ipc (incremental)",
+            "pc",
+            "pcx-mnist-mlp",
+            {"rule.mode": "incremental"},
+            baseline=_BP_PCX,
+        ),
+        Entry("bipc", "bipc", "bipc-mnist-mlp", baseline=_BP_PCX, bar=0.97),
+        Entry(
+            _BP_500,
+            "bp",
+            "ep-mnist-mlp",
+            {"rule.name": "bp", "model.activation": "hard-sigmoid"},
+            baseline=_BP_500,
+        ),
+        Entry("ep (centred)", "ep", "ep-mnist-mlp", baseline=_BP_500, bar=0.975),
+        Entry("chl", "chl", "chl-mnist-mlp", baseline=_BP_500, bar=0.97),
+        Entry(_BP_800_64, "bp", "bp-mnist-2x800-b64", baseline=_BP_800_64),
+        Entry("fa", "fa", "fa-mnist-mlp", baseline=_BP_800_64, bar=0.98),
+        Entry("sign-symmetry", "sign-symmetry", "sign-symmetry-mnist-mlp", baseline=_BP_800_64),
+        Entry(_BP_800_32, "bp", "bp-mnist-2x800-b32", baseline=_BP_800_32),
+        Entry("dfa", "dfa", "dfa-mnist-mlp", baseline=_BP_800_32, bar=0.98),
+        Entry("drtp", "drtp", "drtp-mnist-mlp", baseline=_BP_800_32),
+        Entry("dtp", "dtp", "dtp-mnist-mlp", bar=0.975),
+        Entry("ldrl", "ldrl", "ldrl-mnist-mlp"),
+        Entry("tp", "tp", "tp-mnist-mlp"),
+        Entry("ff", "ff", "ff-mnist", bar=0.984),
+    ),
+)
+
+SUITES: dict[str, Suite] = {s.name: s for s in (MNIST_MLP,)}

@@ -1,0 +1,375 @@
+r"""The feedback alignment family: backprop without weight transport.
+
+Backprop carries the error from layer :math:`l` down to layer :math:`l-1` through the transpose
+of the forward weights, :math:`\delta_{l-1} = (W_l^\top \delta_l) \odot f'(a_{l-1})`. The rules
+here replace :math:`W_l^\top` by something a neuron could have (Lillicrap et al. 2020's "weight
+transport problem"); every weight update keeps the local form :math:`\Delta W_l \propto
+-\delta_l h_{l-1}^\top`:
+
+* :class:`FA` (Lillicrap et al. 2016): a fixed random matrix :math:`B_l` of :math:`W_l`'s shape,
+  :math:`\delta_{l-1} = (B_l^\top \delta_l) \odot f'(a_{l-1})`;
+* :class:`SignSymmetry` (Liao et al. 2016): :math:`B_l = \overline{|W_l|}\,\mathrm{sign}(W_l)`,
+  the forward weights' signs only;
+* :class:`DFA` (Nøkland 2016): every hidden layer receives a fixed random projection of the
+  *output* error :math:`e = \partial C / \partial \hat y`,
+  :math:`\delta_l = (D_l e) \odot f'(a_l)`;
+* :class:`DRTP` (Frenkel et al. 2021): a fixed random projection of the *target*,
+  :math:`\delta_l = (D_l (-y)) \odot f'(a_l)` (no error is sent back at all; in classification
+  :math:`-y` has the sign of the error of the target unit).
+
+On the graph, the replacement happens at the weight layers (:class:`~plastix.nn.Linear`,
+:class:`~plastix.nn.Conv2d`, also inside :class:`~plastix.nn.Sequential` edges): the error still
+flows through activations, pooling and flattening as in backprop (those are local), while the
+output layer's update is backprop's. Other layers with parameters (e.g. wrapped Equinox modules)
+are backpropagated through unchanged. Feedback matrices are derived from the rule's ``seed`` when
+the step is traced, so they are compile-time constants: no optimizer (or weight decay) touches
+them and checkpoints need not store them.
+
+:func:`alignment_with_bp` measures the angle between a rule's update and backprop's gradient,
+per edge; ``Trainer(gradient_check=N)`` logs it every epoch and plots it (``alignment.png``).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any, ClassVar
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, PRNGKeyArray
+
+from .._errors import ConfigError
+from ..graph import Network
+from ..nn import Conv2d, Layer, Linear, Sequential
+from ._base import Batch, Metrics, Rule, check_batch
+from ._costs import Cost, CrossEntropy, accuracy
+
+_WEIGHT_LAYERS = (Linear, Conv2d)
+
+
+def has_weight_layer(layer: Layer) -> bool:
+    """Does ``layer`` contain a :class:`~plastix.nn.Linear` or :class:`~plastix.nn.Conv2d`
+    (itself or inside a :class:`~plastix.nn.Sequential`)?"""
+    if isinstance(layer, Sequential):
+        return any(has_weight_layer(l) for l in layer.layers)
+    return isinstance(layer, _WEIGHT_LAYERS)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
+def _feedback_call(layer: Layer, params: Any, feedback: Any, x: Array) -> Array:
+    return layer(params, x)
+
+
+def _feedback_fwd(layer: Layer, params: Any, feedback: Any, x: Array) -> tuple[Array, Any]:
+    return layer(params, x), (params, feedback, x)
+
+
+def _feedback_bwd(layer: Layer, res: Any, g: Array) -> tuple[Any, Any, Array]:
+    params, feedback, x = res
+    (dp,) = jax.vjp(lambda p: layer(p, x), params)[1](g)
+    # the layer is affine in x: its input-Jacobian at the feedback weights is theirs alone
+    (dx,) = jax.vjp(lambda z: layer(feedback, z), x)[1](g)
+    return dp, jax.tree.map(jnp.zeros_like, feedback), dx
+
+
+_feedback_call.defvjp(_feedback_fwd, _feedback_bwd)
+
+
+def apply_with_feedback(layer: Layer, params: Any, feedback: Any, x: Array) -> Array:
+    r"""``layer(params, x)``, whose backward pass sends the error to ``x`` through the
+    ``feedback`` weights (a pytree like ``params``) at every weight layer instead of the forward
+    weights: :math:`\partial x = B^\top \delta` for :math:`y = W x + b`. Parameter gradients are
+    backprop's. With ``feedback = params`` this is ordinary backprop.
+
+    >>> import jax, jax.numpy as jnp, plastix as px
+    >>> lin = px.nn.Linear(2)
+    >>> p, b = lin.init((3,), key=jax.random.key(0)), lin.init((3,), key=jax.random.key(1))
+    >>> dx = jax.grad(lambda x: px.rules.apply_with_feedback(lin, p, b, x).sum())(jnp.ones((1, 3)))
+    >>> bool(jnp.allclose(dx, b["w"].sum(1)[None]))
+    True
+    """
+    if isinstance(layer, Sequential):
+        for sub, p, f in zip(layer.layers, params, feedback):
+            x = apply_with_feedback(sub, p, f, x)
+        return x
+    if isinstance(layer, _WEIGHT_LAYERS):
+        return _feedback_call(layer, params, feedback, x)
+    return layer(params, x)
+
+
+def _forward(net: Network, params: Any, x: Array, apply: Any) -> tuple[Array, ...]:
+    """Every node's activity, edges applied by ``apply(i, p_i, x_src)``."""
+    net.require_dag("the feedback-alignment rules")
+    acts: list[Any] = [None] * net.num_nodes
+    acts[net.input] = x
+    outs: dict[int, Array] = {}
+    for n in net.topological_order:  # type: ignore[union-attr]
+        if n == net.input:
+            continue
+        for i in net.incoming[n]:
+            if i not in outs:
+                outs[i] = apply(i, params[i], acts[net.edges[i].src])
+        acts[n] = functools.reduce(jnp.add, [outs[i] for i in net.incoming[n]])
+    return tuple(acts)
+
+
+class _FeedbackRule(Rule):
+    """Shared by the rules of this module: a cost, a seed for the fixed feedback weights."""
+
+    cost: Cost = eqx.field(static=True, default_factory=CrossEntropy)
+    seed: int = eqx.field(static=True, default=0)
+
+    def check(self, net: Network, batch: Batch | None = None) -> None:
+        net.require_dag(type(self).__name__)
+        super().check(net, batch)
+
+    def _key(self) -> PRNGKeyArray:
+        return jax.random.fold_in(jax.random.key(self.seed), 0x5EED)
+
+
+class FA(_FeedbackRule):
+    r"""Feedback alignment (Lillicrap et al. 2016): the error reaches layer :math:`l-1`
+    through a fixed random matrix :math:`B_l` instead of :math:`W_l^\top`,
+
+    .. math:: \delta_{l-1} = (B_l^\top \delta_l) \odot f'(a_{l-1}), \qquad
+              \nabla_{W_l} \approx \delta_l h_{l-1}^\top ,
+
+    :math:`\delta_L = \partial C / \partial a_L`. :math:`B_l` has :math:`W_l`'s shape and
+    initialisation (a fresh draw of the layer's init from ``seed``); :meth:`feedback_params`
+    gives them (override it for other feedback). The forward weights come to align with
+    :math:`B_l^\top` and the update with backprop's gradient.
+
+    >>> import jax, jax.numpy as jnp, plastix as px
+    >>> net = px.Network.from_example(px.models.mlp(2, hidden=(8,)), jnp.zeros((1, 3)))
+    >>> params = net.init(key=jax.random.key(0))
+    >>> batch = (jnp.ones((4, 3)), jnp.eye(2)[jnp.array([0, 1, 0, 1])])
+    >>> grads, metrics = px.FA().grads(net, params, batch)
+    >>> sorted(metrics)
+    ['accuracy', 'loss']
+    """
+
+    name: ClassVar[str] = "fa"
+
+    def feedback_params(self, net: Network, params: Any) -> Any:
+        """The feedback weights, a pytree like ``params`` (only the weight layers' entries are
+        used): a fixed random draw of the network's initialisation."""
+        with jax.ensure_compile_time_eval():
+            return net.init(key=self._key())
+
+    def grads(
+        self, net: Network, params: Any, batch: Batch, *, key: PRNGKeyArray | None = None
+    ) -> tuple[Any, Metrics]:
+        check_batch(net, batch)
+        x, y = batch
+        fb = self.feedback_params(net, params)
+
+        def loss_fn(p: Any) -> tuple[Array, Array]:
+            acts = _forward(
+                net, p, x, lambda i, pi, xi: apply_with_feedback(net.edges[i].layer, pi, fb[i], xi)
+            )
+            out = acts[net.output]
+            return jnp.mean(self.cost(out, y)), out
+
+        (loss, out), g = jax.value_and_grad(loss_fn, has_aux=True)(params)
+        return g, {"loss": loss, "accuracy": accuracy(out, y)}
+
+
+class SignSymmetry(FA):
+    r"""Sign symmetry (Liao, Leibo & Poggio 2016): feedback alignment whose feedback weights
+    share the forward weights' signs but not their magnitudes,
+    :math:`B_l = \overline{|W_l|}\, \mathrm{sign}(W_l)` (one magnitude per layer, the mean
+    absolute weight, so the error keeps backprop's scale).
+
+    >>> import jax, jax.numpy as jnp, plastix as px
+    >>> net = px.Network.from_example(px.models.mlp(2, hidden=(8,)), jnp.zeros((1, 3)))
+    >>> params = net.init(key=jax.random.key(0))
+    >>> fb = px.SignSymmetry().feedback_params(net, params)
+    >>> bool(jnp.all(jnp.sign(fb[1]["w"]) == jnp.sign(params[1]["w"])))
+    True
+    """
+
+    name: ClassVar[str] = "sign-symmetry"
+
+    def feedback_params(self, net: Network, params: Any) -> Any:
+        def sign(w: Array) -> Array:
+            w = jax.lax.stop_gradient(w)
+            return jnp.mean(jnp.abs(w)) * jnp.sign(w) if w.ndim >= 2 else w
+
+        return jax.tree.map(sign, params)
+
+
+class _DirectRule(_FeedbackRule):
+    """Rules whose hidden layers receive a fixed random projection of an output-sized signal."""
+
+    def signal(self, out: Array, y: Array, error: Array) -> Array:
+        """The signal projected to the hidden layers (``error`` is ∂C/∂output)."""
+        raise NotImplementedError
+
+    def projections(self, net: Network) -> dict[int, Array]:
+        r"""The fixed random matrices :math:`D_i` ``(output size, source size)``, one per edge
+        that has weights and does not leave the input node: the error reaching that edge's
+        source node is ``signal @ D_i`` (reshaped). Entries
+        :math:`\sim U(-1/\sqrt{n_{out}}, 1/\sqrt{n_{out}})`."""
+        n_out = math.prod(net.node_shapes[net.output])
+        bound = 1.0 / math.sqrt(n_out)
+        mats = {}
+        with jax.ensure_compile_time_eval():
+            for i, e in enumerate(net.edges):
+                if e.src == net.input or not has_weight_layer(e.layer):
+                    continue
+                n_src = math.prod(net.node_shapes[e.src])
+                k = jax.random.fold_in(self._key(), i)
+                mats[i] = jax.random.uniform(k, (n_out, n_src), jnp.float32, -bound, bound)
+        return mats
+
+    def grads(
+        self, net: Network, params: Any, batch: Batch, *, key: PRNGKeyArray | None = None
+    ) -> tuple[Any, Metrics]:
+        check_batch(net, batch)
+        x, y = batch
+        net.require_dag(type(self).__name__)
+        order = net.topological_order
+        assert order is not None
+        acts: list[Any] = [None] * net.num_nodes
+        acts[net.input] = x
+        outs: dict[int, Array] = {}
+        vjps: dict[int, Any] = {}
+        for n in order:
+            if n == net.input:
+                continue
+            for i in net.incoming[n]:
+                if i not in outs:
+                    e = net.edges[i]
+                    outs[i], vjps[i] = jax.vjp(e.layer, params[i], acts[e.src])
+            acts[n] = functools.reduce(jnp.add, [outs[i] for i in net.incoming[n]])
+        out = acts[net.output]
+        loss, error = jax.value_and_grad(lambda o: jnp.mean(self.cost(o, y)))(out)
+        sig = self.signal(out, y, error).reshape(out.shape[0], -1)
+        proj = self.projections(net)
+        # the error arriving at each node, accumulated from its outgoing edges (reverse order)
+        cot: list[Any] = [None] * net.num_nodes
+        cot[net.output] = error
+        grads: list[Any] = [None] * len(net.edges)
+        for n in reversed(order):  # an edge's destinations all come after its source
+            for i in net.outgoing[n]:
+                e = net.edges[i]
+                g = functools.reduce(jnp.add, [cot[d] for d in e.dst if cot[d] is not None])
+                dp, dx = vjps[i](g)
+                grads[i] = dp
+                if e.src == net.input:
+                    continue
+                if i in proj:
+                    dx = (sig @ proj[i]).reshape(acts[e.src].shape)
+                cot[e.src] = dx if cot[e.src] is None else cot[e.src] + dx
+        return tuple(grads), {"loss": loss, "accuracy": accuracy(out, y)}
+
+
+class DFA(_DirectRule):
+    r"""Direct feedback alignment (Nøkland 2016): every hidden layer gets the output error
+    :math:`e = \partial C/\partial \hat y` through its own fixed random matrix,
+
+    .. math:: \delta_l = (D_l e) \odot f'(a_l), \qquad \nabla_{W_l} \approx \delta_l h_{l-1}^\top,
+
+    so no error passes through another layer's weights; the output layer's update is
+    backprop's. On a graph, the error reaching the source node of each weighted edge is
+    :math:`D_i e`; it flows through that edge's parameter-free part (activation, pooling) as in
+    backprop. Works on conv edges (:math:`D_i` maps to the flattened feature map).
+
+    >>> import jax, jax.numpy as jnp, plastix as px
+    >>> net = px.Network.from_example(px.models.mlp(2, hidden=(8, 8)), jnp.zeros((1, 3)))
+    >>> params = net.init(key=jax.random.key(0))
+    >>> batch = (jnp.ones((4, 3)), jnp.eye(2)[jnp.array([0, 1, 0, 1])])
+    >>> grads, metrics = px.DFA().grads(net, params, batch)
+    >>> [g["w"].shape for g in (grads[0][1], grads[1][0], grads[2])]
+    [(3, 8), (8, 8), (8, 2)]
+    """
+
+    name: ClassVar[str] = "dfa"
+
+    def signal(self, out: Array, y: Array, error: Array) -> Array:
+        return error
+
+
+class DRTP(_DirectRule):
+    r"""Direct random target projection (Frenkel, Lefebvre & Bol 2021): the hidden layers get a
+    fixed random projection of the *target*, not of the error,
+
+    .. math:: \delta_l = (D_l\, (-y^*/B)) \odot f'(a_l),
+
+    (:math:`B` the batch size, as in the mean cost; :math:`-y^*` has the sign of the error of
+    the target class), so the hidden updates need no backward pass and can be made before the
+    output is known. The output layer is trained with its own error.
+
+    >>> import jax, jax.numpy as jnp, plastix as px
+    >>> net = px.Network.from_example(px.models.mlp(2, hidden=(8,)), jnp.zeros((1, 3)))
+    >>> params = net.init(key=jax.random.key(0))
+    >>> batch = (jnp.ones((4, 3)), jnp.eye(2)[jnp.array([0, 1, 0, 1])])
+    >>> sorted(px.DRTP().grads(net, params, batch)[1])
+    ['accuracy', 'loss']
+    """
+
+    name: ClassVar[str] = "drtp"
+
+    def signal(self, out: Array, y: Array, error: Array) -> Array:
+        return -y / y.shape[0]
+
+
+def alignment_with_bp(rule: Rule, net: Network, params: Any, batch: Batch) -> dict[str, Any]:
+    r"""The angle between ``rule``'s update and backprop's gradient (of the rule's cost), per
+    edge (lists in edge order, ``nan`` for parameter-free edges) and overall:
+    ``cosine``, ``angle`` (degrees, :math:`\arccos` of the cosine), ``cosine_per_edge``,
+    ``angle_per_edge``, ``relative_norm`` and ``relative_norm_per_edge``
+    (:math:`|g_{rule}| / |g_{BP}|`). An angle below 90° means the update descends the loss.
+    Jit-able.
+
+    >>> import jax, jax.numpy as jnp, plastix as px
+    >>> net = px.Network.from_example(px.models.mlp(2, hidden=(8,)), jnp.zeros((1, 3)))
+    >>> params = net.init(key=jax.random.key(0))
+    >>> batch = (jnp.ones((4, 3)), jnp.eye(2)[jnp.array([0, 1, 0, 1])])
+    >>> a = px.rules.alignment_with_bp(px.DFA(), net, params, batch)
+    >>> round(float(a["angle_per_edge"][1]), 3)  # the output layer: backprop's update
+    0.0
+    """
+    from ._check import gradient_check
+
+    c = gradient_check(rule, net, params, batch)
+
+    def angle(v: Any) -> Any:
+        return jnp.degrees(jnp.arccos(jnp.clip(v, -1.0, 1.0)))
+
+    c["angle"] = angle(c["cosine"])
+    c["angle_per_edge"] = [angle(v) for v in c["cosine_per_edge"]]
+    return c
+
+
+def plot_alignment(records: Any, path: Any, title: str = "") -> Any:
+    """Per-edge angle (degrees) between the rule's update and backprop's gradient over the
+    epochs, from trainer records holding ``grad_cosine_per_edge``; saved as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..train._plot import _save
+
+    recs = [r for r in records if "grad_cosine_per_edge" in r]
+    if not recs:
+        raise ConfigError("no alignment in the records: train with gradient_check > 0.")
+    epochs = [r["epoch"] for r in recs]
+    cos = np.array([r["grad_cosine_per_edge"] for r in recs], np.float64)
+    ang = np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for j in range(ang.shape[1]):
+        if np.all(np.isnan(ang[:, j])):
+            continue
+        ax.plot(epochs, ang[:, j], marker="o", ms=3, label=f"edge {j}")
+    ax.axhline(90.0, color="grey", lw=0.8, ls="--")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("angle to the exact gradient (deg)")
+    ax.set_ylim(0, 100)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return _save(fig, path, title)

@@ -1,0 +1,277 @@
+r"""The target propagation family: errors carried by differences of activity (NGRAD).
+
+Each layer :math:`h_l = f_l(h_{l-1})` of a chain is trained towards a *target*
+:math:`\hat h_l` by a local loss, :math:`\frac{1}{2\eta}\lVert f_l(h_{l-1}) - \hat h_l\rVert^2`
+(gradient in :math:`\theta_l` only), and targets travel down through learned feedback
+(decoder) functions :math:`g_l: h_l \mapsto h_{l-1}`:
+
+* output target: :math:`\hat h_L = h_L - \eta\, \partial C/\partial h_L` (with the
+  :math:`1/\eta` in the layer loss, the output layer's update is backprop's);
+* :class:`TP` (Bengio 2014): :math:`\hat h_{l-1} = g_l(\hat h_l)`;
+* :class:`DTP` (Lee et al. 2015): :math:`\hat h_{l-1} = h_{l-1} + g_l(\hat h_l) - g_l(h_l)`,
+  which corrects for :math:`g_l` not being an exact inverse (when :math:`\hat h_l = h_l` the
+  target is :math:`h_{l-1}`, whatever :math:`g_l`);
+  for small :math:`\eta`, :math:`(h_{l-1} - \hat h_{l-1})/\eta \approx J_{g_l}\, (h_l - \hat
+  h_l)/\eta`: backprop when :math:`J_{g_l} = J_{f_l}^\top`.
+
+The feedback weights are trained at the same time by a noise-driven local loss
+(:class:`FeedbackLoss`): Lee et al.'s *reconstruction*
+:math:`\lVert g_l(f_l(h_{l-1} + \sigma\epsilon)) - (h_{l-1} + \sigma\epsilon)\rVert^2`, or
+Ernoult et al. (2022)'s *difference reconstruction* loss (L-DRL)
+
+.. math:: \tfrac{1}{\sigma^2}\Big[-2\sigma\epsilon^\top\big(r(h_{l-1} + \sigma\epsilon) -
+          r(h_{l-1})\big) + \lVert g_l(h_l + \sigma\xi) - g_l(h_l)\rVert^2\Big],
+          \quad r = g_l \circ f_l,
+
+whose expectation for small :math:`\sigma` is
+:math:`\lVert J_{g_l} - J_{f_l}^\top\rVert_F^2 - \lVert J_{f_l}\rVert_F^2`: it trains the
+feedback Jacobian towards the forward one's transpose, so DTP's targets approach backprop's.
+
+Parameters are ``{"forward": <the network's>, "feedback": <one decoder per edge>}``; the
+feedback part of the update is the feedback loss's gradient (so one optimizer trains both).
+:meth:`TP.targets` returns every layer's activity and target, for inspection.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from typing import Any, ClassVar
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, PRNGKeyArray
+
+from .._errors import ConfigError, GraphError, ShapeError
+from ..graph import Network
+from ..nn import Layer, Linear, Tanh
+from ._base import Batch, Metrics, Rule, check_batch
+from ._costs import Cost, CrossEntropy, accuracy
+
+
+class FeedbackLoss(enum.Enum):
+    """How the feedback (decoder) weights are trained."""
+
+    RECONSTRUCTION = "reconstruction"
+    """Lee et al. 2015: reconstruct the noise-corrupted layer below, ``g(f(h + s e)) ~ h + s e``."""
+    DIFFERENCE = "difference"
+    """Ernoult et al. 2022 (L-DRL): train ``J_g`` towards ``J_f^T``."""
+
+
+def _chain(net: Network, who: str) -> tuple[int, ...]:
+    """Edge indices of a chain network input -> ... -> output, in order; else GraphError."""
+    net.require_dag(who)
+    for n in range(net.num_nodes):
+        if len(net.incoming[n]) > 1 or len(net.outgoing[n]) > 1:
+            raise GraphError(
+                f"{who} needs a chain of layers (each node fed by one edge and feeding one), but "
+                f"node {n} has {len(net.incoming[n])} incoming and {len(net.outgoing[n])} "
+                "outgoing edges; use a chain network such as models.mlp, or DFA for general "
+                "graphs."
+            )
+    order, n = [], net.input
+    while net.outgoing[n]:
+        (i,) = net.outgoing[n]
+        if len(net.edges[i].dst) != 1:
+            raise GraphError(f"{who} needs edges with one destination; edge {i} has several.")
+        order.append(i)
+        n = net.edges[i].dst[0]
+    return tuple(order)
+
+
+class TP(Rule):
+    r"""Target propagation (Bengio 2014): targets pass down through learned approximate
+    inverses, :math:`\hat h_{l-1} = g_l(\hat h_l)`, from the output target
+    :math:`\hat h_L = h_L - \eta\,\partial C/\partial h_L`; each layer's forward weights descend
+    :math:`\frac{1}{2\eta}\lVert f_l(h_{l-1}) - \hat h_l\rVert^2` and the feedback weights the
+    :class:`FeedbackLoss` (noise scale ``noise``). The decoders are
+    :math:`g_l(h) = \sigma(V_l h + c_l)` with :math:`\sigma` = ``feedback_activation``; a chain
+    network with flat hidden nodes is required. Override :meth:`feedback` for other decoders.
+
+    >>> import jax, jax.numpy as jnp, plastix as px
+    >>> net = px.Network.from_example(px.models.mlp(2, hidden=(8, 8), activation="tanh"),
+    ...                               jnp.zeros((1, 3)))
+    >>> rule = px.TP()
+    >>> params = rule.init_params(net, key=jax.random.key(0))
+    >>> batch = (jnp.ones((4, 3)), jnp.eye(2)[jnp.array([0, 1, 0, 1])])
+    >>> grads, metrics = rule.grads(net, params, batch, key=jax.random.key(1))
+    >>> sorted(metrics)
+    ['accuracy', 'feedback_loss', 'loss']
+    """
+
+    name: ClassVar[str] = "tp"
+    stochastic: ClassVar[bool] = True
+
+    cost: Cost = eqx.field(static=True, default_factory=CrossEntropy)
+    target_lr: float = eqx.field(static=True, default=0.1)
+    noise: float = eqx.field(static=True, default=0.1)
+    feedback_loss: FeedbackLoss = eqx.field(static=True, default=FeedbackLoss.RECONSTRUCTION)
+    feedback_activation: Layer = eqx.field(static=True, default_factory=Tanh)
+
+    def __check_init__(self) -> None:
+        if not self.target_lr > 0:
+            raise ConfigError(f"target_lr must be > 0, got {self.target_lr}.")
+        if not self.noise > 0:
+            raise ConfigError(f"noise must be > 0 (the feedback loss needs it), got {self.noise}.")
+        if not isinstance(self.feedback_loss, FeedbackLoss):
+            raise ConfigError(
+                f"feedback_loss must be a FeedbackLoss, got {self.feedback_loss!r}; use one of "
+                f"{[f.value for f in FeedbackLoss]}."
+            )
+
+    # --- structure -----------------------------------------------------------------------
+
+    def check(self, net: Network, batch: Batch | None = None) -> None:
+        order = _chain(net, type(self).__name__)
+        for i in order[1:]:
+            shape = net.node_shapes[net.edges[i].src]
+            if len(shape) != 1:
+                raise ShapeError(
+                    f"{type(self).__name__} needs flat hidden nodes (dense decoders), but node "
+                    f"{net.edges[i].src} has shape {shape}; flatten inside the first edge."
+                )
+        super().check(net, batch)
+
+    def init_params(self, net: Network, *, key: PRNGKeyArray) -> Any:
+        """``{"forward": net.init(...), "feedback": (V_i or None per edge)}``: a dense decoder
+        for each edge whose source is a hidden node."""
+        self.check(net)
+        kf, kb = jax.random.split(key)
+        fb: list[Any] = []
+        for i, e in enumerate(net.edges):
+            if e.src == net.input:
+                fb.append(None)
+                continue
+            n_src = net.node_shapes[e.src][0]
+            n_dst = math.prod(net.node_shapes[e.dst[0]])
+            fb.append(Linear(n_src).init((n_dst,), key=jax.random.fold_in(kb, i)))
+        return {"forward": net.init(key=kf), "feedback": tuple(fb)}
+
+    def forward_params(self, params: Any) -> Any:
+        """The network's parameters (or their gradients) within this rule's ``params``."""
+        return params["forward"]
+
+    def predict(self, net: Network, params: Any, x: Array) -> Array:
+        return net(params["forward"], x)
+
+    def feedback(self, net: Network, params: Any, i: int, h: Array) -> Array:
+        """The decoder of edge ``i``: maps the activity of its destination to its source,
+        :math:`g(h) = \\sigma(h V + c)`."""
+        v = params["feedback"][i]
+        h = h.reshape(h.shape[0], -1)
+        return self.feedback_activation(None, h @ v["w"] + v["b"][None, :])
+
+    # --- targets -------------------------------------------------------------------------
+
+    def _propagate(
+        self, net: Network, params: Any, i: int, target: Array, h_dst: Array, h_src: Array
+    ) -> Array:
+        return self.feedback(net, params, i, target)
+
+    def targets(
+        self, net: Network, params: Any, batch: Batch
+    ) -> tuple[tuple[Array, ...], tuple[Array | None, ...]]:
+        """Every node's forward activity and target (``None`` for the input), for a batch."""
+        x, y = batch
+        order = _chain(net, type(self).__name__)
+        fwd = params["forward"]
+        acts = net.feedforward(fwd, x)
+        out = acts[net.output]
+        e = jax.grad(lambda o: jnp.sum(self.cost(o, y)))(out)  # per-sample dC/dh_L
+        tgts: list[Array | None] = [None] * net.num_nodes
+        tgts[net.output] = out - self.target_lr * e
+        for i in reversed(order[1:]):
+            src, dst = net.edges[i].src, net.edges[i].dst[0]
+            t = self._propagate(net, params, i, tgts[dst], acts[dst], acts[src])  # type: ignore[arg-type]
+            tgts[src] = jax.lax.stop_gradient(t)
+        return acts, tuple(tgts)
+
+    # --- losses --------------------------------------------------------------------------
+
+    def layer_losses(self, net: Network, fwd: Any, acts: Any, tgts: Any) -> Array:
+        r"""Sum over edges of :math:`\frac{1}{2\eta B}\sum_b\lVert f_i(h_{src}) - \hat
+        h_{dst}\rVert^2`, each edge's input and target held fixed."""
+        total = jnp.zeros(())
+        for i, e in enumerate(net.edges):
+            h = jax.lax.stop_gradient(acts[e.src])
+            t = jax.lax.stop_gradient(tgts[e.dst[0]])
+            d = (e.layer(fwd[i], h) - t).reshape(h.shape[0], -1)
+            total = total + jnp.sum(d * d) / (2 * self.target_lr * h.shape[0])
+        return total
+
+    def feedback_losses(self, net: Network, params: Any, acts: Any, *, key: PRNGKeyArray) -> Array:
+        """The feedback loss summed over the decoders (gradient in the feedback weights only)."""
+        fwd = jax.lax.stop_gradient(params["forward"])
+        total = jnp.zeros(())
+        s = self.noise
+        for i, e in enumerate(net.edges):
+            if params["feedback"][i] is None:
+                continue
+            k1, k2 = jax.random.split(jax.random.fold_in(key, i))
+            h = jax.lax.stop_gradient(acts[e.src])
+            hd = jax.lax.stop_gradient(acts[e.dst[0]])
+            eps = jax.random.normal(k1, h.shape, h.dtype)
+            b = h.shape[0]
+
+            def g(z: Array, i: int = i) -> Array:
+                return self.feedback(net, params, i, z)
+
+            if self.feedback_loss is FeedbackLoss.RECONSTRUCTION:
+                hn = h + s * eps
+                d = g(net.edges[i].layer(fwd[i], hn)) - hn
+                total = total + jnp.sum(d * d) / (2 * b)
+            else:
+                xi = jax.random.normal(k2, hd.shape, hd.dtype)
+                r0 = g(hd)
+                r1 = g(net.edges[i].layer(fwd[i], h + s * eps))
+                d = g(hd + s * xi) - r0
+                term = -2 * s * jnp.sum(eps * (r1 - r0)) + jnp.sum(d * d)
+                total = total + term / (2 * s * s * b)
+        return total
+
+    def grads(
+        self, net: Network, params: Any, batch: Batch, *, key: PRNGKeyArray | None = None
+    ) -> tuple[Any, Metrics]:
+        check_batch(net, batch)
+        if key is None:
+            raise ConfigError(
+                f"{type(self).__name__} trains its feedback weights with noise: pass key=..."
+            )
+        y = batch[1]
+        acts, tgts = self.targets(net, params, batch)
+        g_fwd = jax.grad(lambda f: self.layer_losses(net, f, acts, tgts))(params["forward"])
+        fb_loss, g_all = jax.value_and_grad(lambda p: self.feedback_losses(net, p, acts, key=key))(
+            params
+        )
+        out = acts[net.output]
+        metrics = {
+            "loss": jnp.mean(self.cost(out, y)),
+            "accuracy": accuracy(out, y),
+            "feedback_loss": fb_loss,
+        }
+        return {"forward": g_fwd, "feedback": g_all["feedback"]}, metrics
+
+
+class DTP(TP):
+    r"""Difference target propagation (Lee et al. 2015):
+    :math:`\hat h_{l-1} = h_{l-1} + g_l(\hat h_l) - g_l(h_l)`; with
+    ``feedback_loss=FeedbackLoss.DIFFERENCE`` the feedback weights follow Ernoult et al.
+    (2022)'s difference reconstruction loss (L-DRL). Otherwise as :class:`TP`.
+
+    >>> import jax, jax.numpy as jnp, plastix as px
+    >>> net = px.Network.from_example(px.models.mlp(2, hidden=(8, 8), activation="tanh"),
+    ...                               jnp.zeros((1, 3)))
+    >>> rule = px.DTP(feedback_loss=px.rules.FeedbackLoss.DIFFERENCE)
+    >>> params = rule.init_params(net, key=jax.random.key(0))
+    >>> acts, targets = rule.targets(net, params, (jnp.ones((4, 3)), jnp.eye(2)[jnp.array([0, 1, 0, 1])]))
+    >>> [None if t is None else t.shape for t in targets]
+    [None, (4, 8), (4, 8), (4, 2)]
+    """
+
+    name: ClassVar[str] = "dtp"
+
+    def _propagate(
+        self, net: Network, params: Any, i: int, target: Array, h_dst: Array, h_src: Array
+    ) -> Array:
+        return h_src + self.feedback(net, params, i, target) - self.feedback(net, params, i, h_dst)

@@ -1,0 +1,65 @@
+"""plastix bench: suites cover every registered rule, runs are reused, tables and plots."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from plastix.bench import SUITES, Entry, Suite, run_suite, write_report
+from plastix.cli._config import preset, resolve
+from plastix.rules import RULES
+
+
+@pytest.mark.parametrize("name", sorted(SUITES))
+def test_suite_covers_every_rule_and_its_presets_resolve(name):
+    suite = SUITES[name]
+    covered = {e.rule for e in suite.entries}
+    missing = sorted(set(RULES) - covered - set(suite.excluded))
+    assert not missing, f"rules neither in suite {name!r} nor excluded with a reason: {missing}"
+    assert all(reason for reason in suite.excluded.values())
+    for e in suite.entries:
+        cfg = resolve([preset(e.preset), dict(e.overrides)])
+        assert cfg["rule"]["name"] == e.rule, e.label
+
+
+def test_bad_suites_are_refused():
+    from plastix import ConfigError
+
+    bp = Entry("bp", "bp", "digits-pc", {"rule.name": "bp"})
+    with pytest.raises(ConfigError, match="repeats an entry label"):
+        Suite("s", "", (bp, bp))
+    with pytest.raises(ConfigError, match="names baseline 'nope'"):
+        Suite("s", "", (Entry("pc", "pc", "digits-pc", baseline="nope"),))
+
+
+def test_a_tiny_suite_runs_reports_and_is_reused(tmp_path):
+    small = {"model.hidden": [16], "train.batch_size": 64}
+    suite = Suite(
+        "tiny",
+        "digits, two rules and a broken entry",
+        (
+            Entry("bp", "bp", "digits-pc", {**small, "rule.name": "bp"}, baseline="bp"),
+            Entry("pc", "pc", "digits-pc", small, baseline="bp", bar=0.5),
+            Entry("broken", "pc", "digits-pc", {"rule.nope": 1}),
+        ),
+    )
+    results = run_suite(suite, tmp_path, epochs=2, progress=False)
+    by = {r.entry.label: r for r in results}
+    assert by["broken"].summary is None and "rule.nope" in (by["broken"].error or "")
+    assert by["bp"].summary["epochs"] == 2 and by["pc"].summary["rule"] == "pc"
+    assert by["pc"].peak_rss_bytes > 50 * 2**20  # a Python + JAX process
+    paths = write_report(suite, results, tmp_path, "plastix bench --suite tiny")
+    rows = {r["rule"]: r for r in csv.DictReader(paths["csv"].open())}
+    assert set(rows) == {"bp", "pc", "broken"}
+    assert float(rows["bp"]["ratio_to_bp"]) == 1.0
+    pc_s, bp_s = by["pc"].summary, by["bp"].summary
+    ratio = pc_s["train_seconds_per_epoch"] / bp_s["train_seconds_per_epoch"]
+    assert float(rows["pc"]["ratio_to_bp"]) == pytest.approx(ratio)
+    assert float(rows["pc"]["test_accuracy_mean"]) == pytest.approx(pc_s["test_accuracy"])
+    md = paths["markdown"].read_text()
+    assert "| pc | `digits-pc` | 1 |" in md and "Failed runs" in md
+    for png in ("accuracy_png", "time_png"):
+        assert paths[png].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    again = run_suite(suite, tmp_path, epochs=2, progress=False, only=["bp", "pc"])
+    assert all(r.reused for r in again)

@@ -1,0 +1,227 @@
+"""Target propagation (TP, DTP, L-DRL), checked against its theory: exact inverses map targets
+back to the output target; with linear layers and transposed feedback DTP is backprop; the
+feedback losses train the decoders towards what they are meant to be."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import plastix as px
+from plastix.rules import FeedbackLoss
+
+
+def _close(a: Any, b: Any, rtol: float = 1e-4, atol: float = 1e-6) -> None:
+    for u, v in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+        np.testing.assert_allclose(u, v, rtol=rtol, atol=atol)
+
+
+def jgrads(rule: Any, net: px.Network, params: Any, batch: Any, key: Any = None) -> Any:
+    """``rule.grads`` compiled (much faster than op-by-op for these small checks)."""
+    return jax.jit(lambda p, b, k: rule.grads(net, p, b, key=k))(params, batch, key)
+
+
+def jalign(rule: Any, net: px.Network, params: Any, batch: Any) -> Any:
+    return jax.jit(lambda p, b: px.rules.alignment_with_bp(rule, net, p, b))(params, batch)
+
+
+def _inverse(net: px.Network, params: Any, i: int, h: jax.Array) -> jax.Array:
+    """f_i^{-1}: edge 0 is flatten-linear-tanh, the others linear-tanh (hidden) or linear
+    (output), all square and invertible."""
+    layer = net.edges[i].layer
+    p = params["forward"][i]
+    seq = isinstance(layer, px.nn.Sequential)
+    lin = next(q for q in p if q is not None) if seq else p
+    a = jnp.arctanh(h) if seq else h
+    return (a - lin["b"][None, :]) @ jnp.linalg.inv(lin["w"])
+
+
+class TPInverse(px.TP):
+    def feedback(self, net: px.Network, params: Any, i: int, h: jax.Array) -> jax.Array:
+        return _inverse(net, params, i, h)
+
+
+class DTPInverse(px.DTP):
+    def feedback(self, net: px.Network, params: Any, i: int, h: jax.Array) -> jax.Array:
+        return _inverse(net, params, i, h)
+
+
+@pytest.fixture(scope="module")
+def square():
+    d = 6
+    x = 0.5 * jax.random.normal(jax.random.key(1), (8, d))
+    y = jax.nn.one_hot(jnp.arange(8) % d, d)
+    net = px.Network.from_example(px.models.mlp(d, hidden=(d, d), activation="tanh"), x)
+    return net, (x, y)
+
+
+@pytest.mark.parametrize("cls", [TPInverse, DTPInverse])
+def test_exact_inverse_targets_map_forward_to_the_output_target(square, cls):
+    """With g_l = f_l^{-1}, the forward pass from any layer's target reaches the output
+    target (TP), and DTP's difference correction vanishes (same targets)."""
+    net, batch = square
+    rule = cls(target_lr=0.05)
+    params = rule.init_params(net, key=jax.random.key(0))
+    # well-conditioned (orthogonal) square weights, so that the inverses stay in tanh's range
+    qs = jnp.linalg.qr(jax.random.normal(jax.random.key(5), (3, 6, 6)))[0]
+    f = params["forward"]
+    fwd = (
+        (None, {**f[0][1], "w": qs[0]}, None),
+        ({**f[1][0], "w": qs[1]}, None),
+        {**f[2], "w": 3.0 * qs[2]},
+    )
+    params = {**params, "forward": fwd}
+    acts, tgts = rule.targets(net, params, batch)
+    fwd = params["forward"]
+    for start in (1, 2):
+        z = tgts[start]
+        for i in range(start, len(net.edges)):
+            z = net.edges[i].layer(fwd[i], z)
+        np.testing.assert_allclose(z, tgts[net.output], rtol=1e-3, atol=1e-4)
+    # the output target is a gradient step of the cost
+    out = acts[net.output]
+    e = jax.nn.softmax(out) - batch[1]
+    np.testing.assert_allclose(tgts[net.output], out - 0.05 * e, rtol=1e-5, atol=1e-6)
+
+
+class LinearTransposeDTP(px.DTP):
+    """Linear decoders with the forward weights' transposes: g(h) = h W^T."""
+
+    def feedback(self, net: px.Network, params: Any, i: int, h: jax.Array) -> jax.Array:
+        return h @ params["forward"][i]["w"].T
+
+
+@pytest.mark.parametrize("eta", [0.1, 1.0])
+def test_dtp_with_transposed_feedback_on_a_linear_net_is_backprop(eta):
+    """Linear layers: h_{l-1} - hat h_{l-1} = (h_l - hat h_l) W_l^T = eta * backprop's delta,
+    so the layer losses' gradients are backprop's exactly, for any eta."""
+    x = jax.random.normal(jax.random.key(3), (8, 5))
+    y = jax.nn.one_hot(jnp.arange(8) % 3, 3)
+    edges = [
+        px.edge(px.nn.Linear(7), [0, 1]),
+        px.edge(px.nn.Linear(6), [1, 2]),
+        px.edge(px.nn.Linear(3), [2, 3]),
+    ]
+    net = px.Network.from_example(edges, x)
+    rule = LinearTransposeDTP(target_lr=eta)
+    params = rule.init_params(net, key=jax.random.key(0))
+    g, m = jgrads(rule, net, params, (x, y), key=jax.random.key(1))
+    g_bp, m_bp = jgrads(px.BP(cost=px.CrossEntropy()), net, params["forward"], (x, y))
+    _close(g["forward"], g_bp, rtol=1e-3, atol=1e-5)  # float32: h - target loses digits
+    np.testing.assert_allclose(m["loss"], m_bp["loss"], rtol=1e-6)
+
+
+@pytest.mark.parametrize("cls", [px.TP, px.DTP])
+def test_output_layer_update_is_backprops(square, cls):
+    net, batch = square
+    rule = cls(target_lr=0.3)
+    params = rule.init_params(net, key=jax.random.key(0))
+    g, _ = jgrads(rule, net, params, batch, key=jax.random.key(1))
+    g_bp, _ = jgrads(px.BP(cost=px.CrossEntropy()), net, params["forward"], batch)
+    _close(g["forward"][2], g_bp[2])
+    a = jalign(rule, net, params, batch)  # forward part only
+    assert float(a["angle_per_edge"][2]) < 0.1
+
+
+def _train_feedback(rule: px.TP, net: px.Network, params: Any, x: jax.Array, steps: int):
+    """Gradient descent on the feedback loss alone (forward weights fixed)."""
+    acts = net.feedforward(params["forward"], x)
+    opt = optax.adam(3e-3)
+
+    @jax.jit
+    def step(fb: Any, state: Any, key: Any) -> Any:
+        def loss(fb: Any) -> Any:
+            return rule.feedback_losses(net, {**params, "feedback": fb}, acts, key=key)
+
+        val, g = jax.value_and_grad(loss)(fb)
+        upd, state = opt.update(g, state)
+        return optax.apply_updates(fb, upd), state, val
+
+    fb, state = params["feedback"], opt.init(params["feedback"])
+    vals = []
+    for k in range(steps):
+        fb, state, v = step(fb, state, jax.random.key(k))
+        vals.append(float(v))
+    return {**params, "feedback": fb}, vals
+
+
+def test_reconstruction_loss_is_reduced_by_training_the_feedback():
+    """Lee et al.'s decoders learn to invert the layer: the reconstruction loss (averaged over
+    the noise) falls well below its value at initialisation."""
+    x = jax.random.normal(jax.random.key(0), (64, 10))
+    net = px.Network.from_example(px.models.mlp(4, hidden=(16, 12), activation="tanh"), x)
+    rule = px.DTP(noise=0.1)
+    params = rule.init_params(net, key=jax.random.key(1))
+    _, vals = _train_feedback(rule, net, params, x, 300)
+    assert np.mean(vals[-20:]) < 0.5 * np.mean(vals[:20]), (vals[:3], vals[-3:])
+
+
+def test_difference_reconstruction_trains_the_feedback_to_the_forward_transpose():
+    """L-DRL's minimiser is J_g = J_f^T: for a linear layer 12 -> 8 and a linear decoder, the
+    decoder weights converge to the forward weights' transpose."""
+    x = jax.random.normal(jax.random.key(0), (256, 12))
+    edges = [px.edge(px.nn.Linear(12), [0, 1]), px.edge(px.nn.Linear(8), [1, 2])]
+    net = px.Network.from_example(edges, x)
+    rule = px.DTP(
+        noise=0.1, feedback_loss=FeedbackLoss.DIFFERENCE, feedback_activation=px.nn.Identity()
+    )
+    params = rule.init_params(net, key=jax.random.key(1))
+    w = params["forward"][1]["w"]  # (12, 8): f(h) = h W + b; g(h) = h V + c, V (8, 12)
+    err0 = float(jnp.linalg.norm(params["feedback"][1]["w"] - w.T) / jnp.linalg.norm(w))
+    trained, _ = _train_feedback(rule, net, params, x, 800)
+    v = trained["feedback"][1]["w"]
+    err = float(jnp.linalg.norm(v - w.T) / jnp.linalg.norm(w))
+    assert err < 0.1 and err < 0.2 * err0, (err0, err)
+
+
+def test_targets_are_inspectable_and_dtp_target_is_h_when_output_is_on_target(square):
+    """DTP: if the output target equals the output (zero error), every target is the activity."""
+    net, (x, _) = square
+    rule = px.DTP(cost=px.SquaredError())
+    params = rule.init_params(net, key=jax.random.key(0))
+    out = net(params["forward"], x)
+    acts, tgts = rule.targets(net, params, (x, out))
+    assert tgts[0] is None
+    for n in range(1, net.num_nodes):
+        np.testing.assert_allclose(tgts[n], acts[n], atol=1e-6)
+
+
+def test_bad_configurations_raise_clear_errors():
+    with pytest.raises(px.ConfigError, match="target_lr"):
+        px.TP(target_lr=0.0)
+    with pytest.raises(px.ConfigError, match="noise"):
+        px.DTP(noise=0.0)
+    with pytest.raises(px.ConfigError, match="difference"):
+        px.rules.make_rule("dtp", feedback_loss="backprop")
+    x = jnp.zeros((2, 20))
+    net = px.Network.from_example(px.models.skip_mlp(4), x)
+    with pytest.raises(px.GraphError, match="chain"):
+        px.DTP().init_params(net, key=jax.random.key(0))
+    conv = px.Network.from_example(
+        [
+            px.edge(px.nn.Conv2d(2, 3), [0, 1]),
+            px.edge(px.nn.Sequential([px.nn.Flatten(), px.nn.Linear(3)]), [1, 2]),
+        ],
+        jnp.zeros((1, 6, 6, 1)),
+    )
+    with pytest.raises(px.ShapeError, match="flat"):
+        px.DTP().check(conv)
+    net = px.Network.from_example(px.models.mlp(3, hidden=(4,)), jnp.zeros((2, 5)))
+    rule = px.TP()
+    params = rule.init_params(net, key=jax.random.key(0))
+    with pytest.raises(px.ConfigError, match="key"):
+        jgrads(rule, net, params, (jnp.zeros((2, 5)), jnp.eye(3)[:2]))
+
+
+def test_registry_builds_the_family():
+    assert type(px.rules.make_rule("tp")) is px.TP
+    dtp = px.rules.make_rule("dtp", target_lr=0.2)
+    assert type(dtp) is px.DTP and dtp.target_lr == 0.2
+    assert dtp.feedback_loss is FeedbackLoss.RECONSTRUCTION
+    ldrl = px.rules.make_rule("ldrl")
+    assert type(ldrl) is px.DTP and ldrl.feedback_loss is FeedbackLoss.DIFFERENCE
