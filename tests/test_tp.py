@@ -225,3 +225,31 @@ def test_registry_builds_the_family():
     assert dtp.feedback_loss is FeedbackLoss.RECONSTRUCTION
     ldrl = px.rules.make_rule("ldrl")
     assert type(ldrl) is px.DTP and ldrl.feedback_loss is FeedbackLoss.DIFFERENCE
+
+
+def test_gradient_top_target_is_a_step_through_the_output_layer(square):
+    """TopTarget.GRADIENT (Lee et al. 2015): with cross-entropy and a linear output layer
+    o = h W + b, the last hidden target is h - eta (softmax(o) - y) W^T (numpy below); the
+    layers beneath still get decoded targets."""
+    net, (x, _) = square
+    y = jax.nn.one_hot(
+        jnp.arange(x.shape[0]) % net.node_shapes[net.output][0], net.node_shapes[net.output][0]
+    )
+    rule = px.TP(top_target=px.rules.TopTarget.GRADIENT, target_lr=0.3)
+    params = rule.init_params(net, key=jax.random.key(0))
+    acts, tgts = jax.jit(lambda p: rule.targets(net, p, (x, y)))(params)
+    last = net.edges[-1]
+    w, b = np.asarray(params["forward"][-1]["w"]), np.asarray(params["forward"][-1]["b"])
+    h = np.asarray(acts[last.src], np.float64)
+    o = h @ w + b
+    sm = np.exp(o - o.max(1, keepdims=True))
+    sm /= sm.sum(1, keepdims=True)
+    np.testing.assert_allclose(
+        tgts[last.src], h - 0.3 * (sm - np.asarray(y)) @ w.T, rtol=1e-4, atol=1e-5
+    )
+    below = net.edges[-2]
+    np.testing.assert_allclose(
+        tgts[below.src], rule.feedback(net, params, len(net.edges) - 2, tgts[last.src]), atol=1e-5
+    )
+    with pytest.raises(px.ConfigError, match="top_target must be a TopTarget"):
+        px.TP(top_target="gradient")

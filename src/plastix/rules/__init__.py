@@ -42,3 +42,4 @@ from ._registry import make_rule as make_rule
 from ._tp import DTP as DTP
 from ._tp import TP as TP
 from ._tp import FeedbackLoss as FeedbackLoss
+from ._tp import TopTarget as TopTarget

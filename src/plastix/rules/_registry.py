@@ -18,7 +18,7 @@ from ._ep import CHL, EP
 from ._fa import DFA, DRTP, FA, SignSymmetry
 from ._ff import FF, FFInit, FFLoss, FFNorm, FFPrediction, Goodness, LabelEncoding, Supervision
 from ._pc import PC, NudgeSign, Nudging, PCMode
-from ._tp import DTP, TP, FeedbackLoss
+from ._tp import DTP, TP, FeedbackLoss, TopTarget
 
 COSTS: dict[str, Callable[[], Cost]] = {
     "squared-error": SquaredError,
@@ -303,6 +303,7 @@ def _tp_builder(
             noise=o["noise"],
             feedback_loss=fl,
             feedback_activation=_rho(o["feedback_activation"]),
+            top_target=choice("top target", o["top_target"], {t.value: t for t in TopTarget}),
         )
 
     return build
@@ -314,6 +315,7 @@ _TP_DEFAULTS = {
     "noise": 0.1,
     "feedback_loss": "reconstruction",
     "feedback_activation": "tanh",
+    "top_target": "decoder",
 }
 _TP_DOCS = {
     "cost": f"output cost: {' | '.join(COSTS)}",
@@ -321,6 +323,7 @@ _TP_DOCS = {
     "noise": "std of the noise that drives the feedback-weight training",
     "feedback_loss": "reconstruction (Lee et al. 2015) | difference (L-DRL, Ernoult et al. 2022)",
     "feedback_activation": "activation of the feedback decoders g(h) = act(h V + c)",
+    "top_target": "last hidden target: decoder (like the others) | gradient (Lee et al. 2015)",
 }
 RULES["tp"] = RuleSpec(
     "tp",

@@ -80,6 +80,17 @@ def _chain(net: Network, who: str) -> tuple[int, ...]:
     return tuple(order)
 
 
+class TopTarget(enum.Enum):
+    """How the last hidden layer's target is made."""
+
+    DECODER = "decoder"
+    """Through the output edge's decoder, like every other layer (Ernoult et al. 2022)."""
+    GRADIENT = "gradient"
+    r"""By a gradient step through the output layer alone (Lee et al. 2015):
+    :math:`\hat h_{L-1} = h_{L-1} - \eta\,\partial C(f_L(h_{L-1}), y)/\partial h_{L-1}`; the
+    layers below get decoded targets as usual."""
+
+
 class TP(Rule):
     r"""Target propagation (Bengio 2014): targets pass down through learned approximate
     inverses, :math:`\hat h_{l-1} = g_l(\hat h_l)`, from the output target
@@ -108,6 +119,7 @@ class TP(Rule):
     noise: float = eqx.field(static=True, default=0.1)
     feedback_loss: FeedbackLoss = eqx.field(static=True, default=FeedbackLoss.RECONSTRUCTION)
     feedback_activation: Layer = eqx.field(static=True, default_factory=Tanh)
+    top_target: TopTarget = eqx.field(static=True, default=TopTarget.DECODER)
 
     def __check_init__(self) -> None:
         if not self.target_lr > 0:
@@ -118,6 +130,11 @@ class TP(Rule):
             raise ConfigError(
                 f"feedback_loss must be a FeedbackLoss, got {self.feedback_loss!r}; use one of "
                 f"{[f.value for f in FeedbackLoss]}."
+            )
+        if not isinstance(self.top_target, TopTarget):
+            raise ConfigError(
+                f"top_target must be a TopTarget, got {self.top_target!r}; use one of "
+                f"{[t.value for t in TopTarget]}."
             )
 
     # --- structure -----------------------------------------------------------------------
@@ -183,7 +200,12 @@ class TP(Rule):
         tgts[net.output] = out - self.target_lr * e
         for i in reversed(order[1:]):
             src, dst = net.edges[i].src, net.edges[i].dst[0]
-            t = self._propagate(net, params, i, tgts[dst], acts[dst], acts[src])  # type: ignore[arg-type]
+            if dst == net.output and self.top_target is TopTarget.GRADIENT:
+                layer, w = net.edges[i].layer, fwd[i]
+                gh = jax.grad(lambda h: jnp.sum(self.cost(layer(w, h), y)))(acts[src])
+                t = acts[src] - self.target_lr * gh
+            else:
+                t = self._propagate(net, params, i, tgts[dst], acts[dst], acts[src])  # type: ignore[arg-type]
             tgts[src] = jax.lax.stop_gradient(t)
         return acts, tuple(tgts)
 
