@@ -14,6 +14,7 @@ import optax
 import pytest
 
 import plastix as px
+from _compiled import assert_trees_close, jalign, jgrads
 from plastix.rules._fa import has_weight_layer
 
 
@@ -31,17 +32,7 @@ def _batch(n: int = 8, d: int = 6, c: int = 4, seed: int = 1):
 
 
 def _close(a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-7) -> None:
-    for u, v in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
-        np.testing.assert_allclose(u, v, rtol=rtol, atol=atol)
-
-
-def jgrads(rule: Any, net: px.Network, params: Any, batch: Any, key: Any = None) -> Any:
-    """``rule.grads`` compiled (much faster than op-by-op for these small checks)."""
-    return jax.jit(lambda p, b, k: rule.grads(net, p, b, key=k))(params, batch, key)
-
-
-def jalign(rule: Any, net: px.Network, params: Any, batch: Any) -> Any:
-    return jax.jit(lambda p, b: px.rules.alignment_with_bp(rule, net, p, b))(params, batch)
+    assert_trees_close(a, b, rtol=rtol, atol=atol)
 
 
 NETS = {
