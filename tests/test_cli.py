@@ -585,3 +585,16 @@ def test_python_m_plastix_help():
                     assert f"{key} = " in text, key
     for preset in ("digits-pc", "pcx-mnist-mlp", "bp-mnist-mlp"):
         assert f"{preset}:" in text, preset
+
+
+def test_devices_and_distributed_flags_are_checked(capsys, tmp_path):
+    """The test session has 4 CPU devices: --devices 9 names them and the fix; --coordinator
+    without the process count and id is refused before anything starts."""
+    assert main(["train", *TINY, "--devices", "9", "--out", str(tmp_path / "a")]) == 2
+    err = _error(capsys)
+    assert "train.devices is 9 but JAX sees 4 device(s)" in err and "JAX_NUM_CPU_DEVICES" in err
+    assert main(["train", *TINY, "--coordinator", "localhost:1", "--out", str(tmp_path / "b")]) == 2
+    assert "--coordinator needs --num-processes N and --process-id I" in _error(capsys)
+    args = ["--coordinator", "localhost:1", "--num-processes", "2", "--process-id", "2"]
+    assert main(["train", *TINY, *args, "--out", str(tmp_path / "c")]) == 2
+    assert "--process-id 2 is not in 0..1" in _error(capsys)
