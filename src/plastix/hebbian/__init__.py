@@ -1,6 +1,7 @@
 """Hebbian and plasticity family: local rules (Hebb, Oja, Sanger, WTA, Krotov-Hopfield, BCM)
 as pure update functions in gradient form, STDP on LIF neurons, and Hopfield associative
-memory, with CANNs-style trainers (``train`` / ``predict`` / ``predict_batch``):
+memory, SoftHebb networks (:class:`SoftHebb` on :class:`HebbConv2d` / :class:`HebbDense`
+blocks, a Trainer rule), with CANNs-style trainers (``train`` / ``predict`` / ``predict_batch``):
 :class:`HopfieldTrainer` and :class:`LocalTrainer`."""
 
 from ._hopfield import Hopfield as Hopfield
@@ -33,4 +34,11 @@ from ._rules import sanger as sanger
 from ._rules import softhebb as softhebb
 from ._rules import triangle as triangle
 from ._rules import wta as wta
+from ._softhebb import HebbConv2d as HebbConv2d
+from ._softhebb import HebbDense as HebbDense
+from ._softhebb import HebbianLayer as HebbianLayer
+from ._softhebb import SoftHebb as SoftHebb
+from ._softhebb import neuron_norms as neuron_norms
+from ._softhebb import soft_wta as soft_wta
+from ._softhebb import softhebb_delta as softhebb_delta
 from ._trainer import LocalTrainer as LocalTrainer

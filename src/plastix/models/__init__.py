@@ -9,3 +9,5 @@ from ._models import conv_pool as conv_pool
 from ._models import make_model as make_model
 from ._models import mlp as mlp
 from ._models import skip_mlp as skip_mlp
+from ._models import softhebb_conv as softhebb_conv
+from ._models import softhebb_mlp as softhebb_mlp

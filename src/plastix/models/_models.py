@@ -106,7 +106,60 @@ def conv_pool(
     return edges
 
 
+def softhebb_conv(
+    num_classes: int = 10,
+    channels: Sequence[int] = (96, 384, 1536),
+    kernels: Sequence[int] = (5, 3, 3),
+    powers: Sequence[float] = (0.7, 1.4, 1.0),
+    pools: Sequence[str] = ("max", "max", "avg"),
+) -> list[Edge]:
+    """The SoftHebb network of Journé et al. (2022): Hebbian conv blocks (batch norm without
+    affine, conv with reflect padding ``k // 2``, triangle to the power ``p``, pooling: ``max``
+    = 4x4 stride 2 padding 1, ``avg`` = 2x2 stride 2), then ``Flatten -> Linear`` read-out.
+    The defaults are their CIFAR-10 network (96-384-1536 channels)."""
+    from ..hebbian import HebbConv2d
+
+    n = len(channels)
+    if not (len(kernels) == len(powers) == len(pools) == n) or n == 0:
+        raise ConfigError(
+            f"softhebb-conv: channels, kernels, powers and pools need one entry per block; got "
+            f"{len(channels)}, {len(kernels)}, {len(powers)}, {len(pools)}."
+        )
+    pool_layers = {"max": nn.MaxPool(4, stride=2, padding=1), "avg": nn.AvgPool(2, stride=2)}
+    edges = []
+    for i, (c, k, pw, pl) in enumerate(zip(channels, kernels, powers, pools)):
+        if pl not in pool_layers:
+            raise ConfigError(f"softhebb-conv: unknown pool {pl!r}; choose 'max' or 'avg'.")
+        block = HebbConv2d(
+            out_channels=int(c),
+            kernel_size=int(k),
+            padding=int(k) // 2,
+            power=float(pw),
+            pool=pool_layers[pl],
+        )
+        edges.append(edge(block, [i, i + 1]))
+    edges.append(edge(nn.Sequential([nn.Flatten(), nn.Linear(num_classes)]), [n, n + 1]))
+    return edges
+
+
+def softhebb_mlp(
+    num_classes: int = 10, hidden: Sequence[int] = (2000,), power: float = 1.0
+) -> list[Edge]:
+    """Dense SoftHebb blocks (batch norm without affine, no bias, triangle activation), then
+    a linear read-out."""
+    from ..hebbian import HebbDense
+
+    edges = [
+        edge(HebbDense(units=int(h), power=float(power)), [i, i + 1]) for i, h in enumerate(hidden)
+    ]
+    n = len(hidden)
+    edges.append(edge(nn.Linear(num_classes), [n, n + 1]))
+    return edges
+
+
 MODELS: dict[str, Callable[..., list[Edge]]] = {
+    "softhebb-conv": softhebb_conv,
+    "softhebb-mlp": softhebb_mlp,
     "mlp": mlp,
     "skip-mlp": skip_mlp,
     "conv-demo": conv_demo,
@@ -114,6 +167,13 @@ MODELS: dict[str, Callable[..., list[Edge]]] = {
 }
 
 MODEL_OPTIONS: dict[str, dict[str, Any]] = {
+    "softhebb-conv": {
+        "channels": [96, 384, 1536],
+        "kernels": [5, 3, 3],
+        "powers": [0.7, 1.4, 1.0],
+        "pools": ["max", "max", "avg"],
+    },
+    "softhebb-mlp": {"hidden": [2000], "power": 1.0},
     "mlp": {"hidden": [128, 128, 128], "activation": "gelu"},
     "skip-mlp": {"activation": "tanh"},
     "conv-demo": {},

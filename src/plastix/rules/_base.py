@@ -36,6 +36,12 @@ class Rule(eqx.Module):
         if batch is not None:
             check_batch(net, batch)
 
+    def bind(self, *, steps_per_epoch: int) -> Rule:
+        """This rule told the length of an epoch in steps (the :class:`~plastix.train.Trainer`
+        calls it); rules with phases counted in epochs (SoftHebb) return an updated copy."""
+        del steps_per_epoch
+        return self
+
     def init_params(self, net: Network, *, key: PRNGKeyArray) -> Any:
         """Initial parameters (default: the network's; rules with extra weights add them)."""
         return net.init(key=key)

@@ -348,6 +348,45 @@ RULES["ldrl"] = RuleSpec(
 )
 
 
+def _build_softhebb(o: dict[str, Any]) -> Rule:
+    from ..hebbian import SoftHebb  # plastix.hebbian builds on plastix.rules
+
+    return SoftHebb(
+        lr=tuple(o["lr"]),
+        inverse_temperature=tuple(o["inverse_temperature"]),
+        lr_power=o["lr_power"],
+        anti_hebbian=o["anti_hebbian"],
+        bn_momentum=o["bn_momentum"],
+        dropout=o["dropout"],
+        hebbian_epochs=o["hebbian_epochs"],
+    )
+
+
+RULES["softhebb"] = RuleSpec(
+    "softhebb",
+    "SoftHebb (Journe et al. 2022): Hebbian soft-WTA blocks, no feedback, then a linear read-out",
+    {
+        "lr": [0.08, 0.005, 0.01],
+        "inverse_temperature": [1.0, 0.65, 0.25],
+        "lr_power": 0.5,
+        "anti_hebbian": True,
+        "bn_momentum": 0.1,
+        "dropout": 0.5,
+        "hebbian_epochs": 1,
+    },
+    _build_softhebb,
+    {
+        "lr": "Hebbian learning rate per block (one value: the same for all)",
+        "inverse_temperature": "soft-WTA inverse temperature beta per block (one value: all)",
+        "lr_power": "per-neuron rate lr * |norm - 1|^lr_power",
+        "anti_hebbian": "non-winning units get -y (anti-Hebbian); false: all Hebbian",
+        "bn_momentum": "momentum of the running batch-norm statistics during the Hebbian pass",
+        "dropout": "dropout on the read-out's input features",
+        "hebbian_epochs": "unsupervised epochs before the read-out learns (the rest of the run)",
+    },
+)
+
+
 def make_rule(name: str, **options: Any) -> Rule:
     """Build rule ``name`` from options (defaults for those not given).
 

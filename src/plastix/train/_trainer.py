@@ -106,6 +106,7 @@ class Trainer:
         # the batch order of each epoch depends only on (seed, epoch): exact resume
         self._loader = DataLoader(self.train, self.batch_size, seed=self.seed)
         self.steps_per_epoch = len(self._loader)
+        self.rule = self.rule.bind(steps_per_epoch=self.steps_per_epoch)
         self._num_classes = self.train.num_classes
         self._chunk = jax.jit(self._run_chunk, donate_argnums=(0, 1))
         self._eval = jax.jit(self._evaluate)

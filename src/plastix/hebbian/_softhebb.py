@@ -1,0 +1,503 @@
+r"""SoftHebb networks (Journé, Rodriguez, Guo & Moraitis 2022, "Hebbian Deep Learning Without
+Feedback"): Hebbian layers trained in one unsupervised pass, then a linear read-out.
+
+A SoftHebb network is a chain of *Hebbian blocks* and a read-out edge into the output node.
+Block :math:`l` standardises its input with batch statistics (batch norm without affine
+parameters), computes the weighted input :math:`u = W * \hat x` (a convolution with reflect
+padding, or a dense product, no bias), and passes on
+:math:`\mathrm{pool}\big(\max(0, u - \bar u)^{p}\big)` (the triangle activation, mean over the
+channels, to the power :math:`p`). Its plasticity is a soft winner-take-all: at every position
+the channels compete through :math:`y = \mathrm{softmax}(\beta u)` (inverse temperature
+:math:`\beta`), the winner keeps :math:`+y_k` and every other channel gets the anti-Hebbian
+:math:`-y_j`, and
+
+.. math:: \Delta W_{:j} = \sum_{n,\text{pos}} y_j\,(\hat x_{\text{patch}} - u_j W_{:j})
+          = (y \star \hat x)_j - \Big(\sum y_j u_j\Big) W_{:j},
+
+:math:`y\star\hat x` being the correlation of the post-synaptic signal with the input patches
+(exactly the vector-Jacobian product of :math:`W \mapsto u` at :math:`y`). The step is scaled by
+its largest entry and applied with a per-neuron rate that shrinks as the neuron's norm nears 1,
+:math:`W_{:j} \leftarrow W_{:j} + \eta_l\,(|\lVert W_{:j}\rVert - 1| + 10^{-10})^{1/2}\,
+\Delta W_{:j} / \max|\Delta W|`. The weights start with norm ``init_radius`` (25) and converge
+to the unit sphere. Every block learns from the same forward pass; nothing flows backwards.
+
+After ``hebbian_epochs`` the blocks freeze (their batch norms then use the running statistics
+gathered during the pass) and the read-out edge learns by cross-entropy on the detached
+features, with dropout, through the trainer's optimizer.
+
+>>> import jax, jax.numpy as jnp, optax, plastix as px
+>>> from plastix.hebbian import HebbConv2d, SoftHebb
+>>> net = px.Network.from_example(
+...     [px.edge(HebbConv2d(8, 3, padding=1, pool=px.nn.MaxPool(2)), [0, 1]),
+...      px.edge(px.nn.Sequential([px.nn.Flatten(), px.nn.Linear(3)]), [1, 2])],
+...     jnp.zeros((1, 6, 6, 1)))
+>>> rule = SoftHebb(lr=0.05, inverse_temperature=1.0, hebbian_steps=10)
+>>> params = rule.init_params(net, key=jax.random.key(0))
+>>> x, y = jnp.ones((4, 6, 6, 1)), jnp.eye(3)[jnp.array([0, 1, 2, 0])]
+>>> opt = optax.adam(1e-3)  # for the read-out, after the Hebbian steps
+>>> p, o, m = rule.step(net, params, opt.init(params), opt, (x, y), key=jax.random.key(1))
+>>> int(m["hebbian"]), int(p["state"]["step"])
+(1, 1)
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import math
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import optax
+from jaxtyping import Array, PRNGKeyArray
+
+from .._errors import ConfigError, GraphError, ShapeError
+from ..graph import Network
+from ..nn import Layer
+from ..nn._layers import Params, Shape, _pair
+from ..rules._base import Batch, Metrics, Rule, check_batch
+
+
+class HebbianLayer(Layer):
+    """A Hebbian block: batch norm without affine parameters (optional), a weighted input
+    without bias, the triangle activation to a power, and optional pooling.
+
+    Parameters ``{"w", "mean", "var"}``: the weights and the running input statistics (used
+    outside training; gradient-based rules see them as constants)."""
+
+    power: float = eqx.field(static=True, default=1.0, kw_only=True)
+    pool: Layer | None = eqx.field(static=True, default=None, kw_only=True)
+    batch_norm: bool = eqx.field(static=True, default=True, kw_only=True)
+    init_radius: float = eqx.field(static=True, default=25.0, kw_only=True)
+    eps: float = eqx.field(static=True, default=1e-5, kw_only=True)
+
+    @abc.abstractmethod
+    def weight_shape(self, in_shape: Shape) -> Shape:
+        """Shape of ``w`` (output units/channels last) for per-sample inputs ``in_shape``."""
+
+    @abc.abstractmethod
+    def weighted_input(self, w: Array, xn: Array) -> Array:
+        """:math:`u`, linear in ``w``; units/channels on the last axis."""
+
+    def matrix_form(self, w: Array, xn: Array) -> tuple[Array, Array, tuple[int, ...]]:
+        """``(A, W_mat, u_shape)`` with ``u = (A @ W_mat).reshape(u_shape)``: the input as a
+        matrix of patches (one row per output position) and the weights as a matrix, so that
+        the Hebbian correlation is one matrix product, :math:`A^\top y`."""
+        return xn, w, (xn.shape[0], w.shape[-1])
+
+    def weights_from_matrix(self, m: Array, w_shape: tuple[int, ...]) -> Array:
+        """Inverse of the weight reshaping in :meth:`matrix_form`."""
+        return m.reshape(w_shape)
+
+    def stat_axes(self, x: Array) -> tuple[int, ...]:
+        """Axes of ``x`` the batch norm averages over (all but the channel axis)."""
+        return tuple(range(x.ndim - 1))
+
+    def prepare(self, x: Array) -> Array:
+        """The input as the weights see it (dense blocks flatten images)."""
+        return x
+
+    def init(self, in_shape: Shape, *, key: PRNGKeyArray) -> Params:
+        shape = self.weight_shape(in_shape)
+        fan_in = math.prod(shape[:-1])
+        w = self.init_radius / math.sqrt(fan_in) * jax.random.normal(key, shape, jnp.float32)
+        params: dict[str, Array] = {"w": w}
+        if self.batch_norm:
+            c = shape[-2] if len(shape) == 4 else shape[0]
+            params["mean"] = jnp.zeros((c,), jnp.float32)
+            params["var"] = jnp.ones((c,), jnp.float32)
+        return params
+
+    def normalise(
+        self, params: Params, x: Array, *, batch_stats: bool
+    ) -> tuple[Array, Array | None, Array | None]:
+        """``(x_hat, batch_mean, batch_var)``: ``x`` standardised with the batch's statistics
+        (``batch_stats``; the unbiased variance is returned for the running average) or the
+        running ones."""
+        x = self.prepare(x)
+        if not self.batch_norm:
+            return x, None, None
+        if batch_stats:
+            axes = self.stat_axes(x)
+            mean = jnp.mean(x, axes)
+            var = jnp.var(x, axes)
+            n = math.prod(x.shape[a] for a in axes)
+            xn = (x - _last(mean, x.ndim)) / _last(jnp.sqrt(var + self.eps), x.ndim)
+            return xn, mean, var * n / max(n - 1, 1)
+        mean = _last(jax.lax.stop_gradient(params["mean"]), x.ndim)
+        var = _last(jax.lax.stop_gradient(params["var"]), x.ndim)
+        return (x - mean) / jnp.sqrt(var + self.eps), None, None
+
+    def activate(self, u: Array) -> Array:
+        """Triangle activation :math:`\\max(0, u - \\bar u)^p` (mean over the channels), then
+        the pooling."""
+        a = jax.nn.relu(u - jnp.mean(u, axis=-1, keepdims=True))
+        if self.power != 1.0:
+            a = a**self.power
+        return a if self.pool is None else self.pool(None, a)
+
+    def __call__(self, params: Params, x: Array) -> Array:
+        xn, _, _ = self.normalise(params, x, batch_stats=False)
+        return self.activate(self.weighted_input(params["w"], xn))
+
+
+class HebbConv2d(HebbianLayer):
+    """A convolutional Hebbian block (NHWC, weights HWIO, no bias, ``reflect`` or zero
+    padding), e.g. SoftHebb's first CIFAR-10 layer
+    ``HebbConv2d(96, 5, padding=2, power=0.7, pool=MaxPool(4, stride=2, padding=1))``."""
+
+    out_channels: int = eqx.field(static=True, default=96)
+    kernel_size: int | tuple[int, int] = eqx.field(static=True, default=3)
+    padding: int | tuple[int, int] = eqx.field(static=True, default=0)
+    padding_mode: str = eqx.field(static=True, default="reflect")
+    stride: int | tuple[int, int] = eqx.field(static=True, default=1)
+
+    def __check_init__(self) -> None:
+        if not isinstance(self.out_channels, int) or self.out_channels <= 0:
+            raise ShapeError(
+                f"HebbConv2d(out_channels={self.out_channels!r}): need a positive int."
+            )
+        _pair(self.kernel_size, "kernel_size")
+        _pair(self.padding, "padding")
+        _pair(self.stride, "stride")
+        if self.padding_mode not in ("reflect", "zeros"):
+            raise ConfigError(
+                f"HebbConv2d padding_mode must be 'reflect' or 'zeros', got {self.padding_mode!r}."
+            )
+
+    def weight_shape(self, in_shape: Shape) -> Shape:
+        if len(in_shape) != 3:
+            raise ShapeError(
+                f"HebbConv2d expects per-sample images (height, width, channels), got {in_shape}."
+            )
+        kh, kw = _pair(self.kernel_size, "kernel_size")
+        return (kh, kw, in_shape[2], self.out_channels)
+
+    def _pad(self, xn: Array) -> Array:
+        ph, pw = _pair(self.padding, "padding")
+        if ph or pw:
+            mode = "reflect" if self.padding_mode == "reflect" else "constant"
+            xn = jnp.pad(xn, ((0, 0), (ph, ph), (pw, pw), (0, 0)), mode=mode)
+        return xn
+
+    def matrix_form(self, w: Array, xn: Array) -> tuple[Array, Array, tuple[int, ...]]:
+        kh, kw, _, cout = w.shape
+        patches = jax.lax.conv_general_dilated_patches(
+            self._pad(xn),
+            (kh, kw),
+            _pair(self.stride, "stride"),
+            "VALID",
+            dimension_numbers=("NHWC", "HWIO", "NHWC"),
+        )  # (N, H', W', cin * kh * kw), input channel major
+        n, h, wd, f = patches.shape
+        wm = jnp.transpose(w, (2, 0, 1, 3)).reshape(f, cout)
+        return patches.reshape(n * h * wd, f), wm, (n, h, wd, cout)
+
+    def weights_from_matrix(self, m: Array, w_shape: tuple[int, ...]) -> Array:
+        kh, kw, cin, cout = w_shape
+        return jnp.transpose(m.reshape(cin, kh, kw, cout), (1, 2, 0, 3))
+
+    def weighted_input(self, w: Array, xn: Array) -> Array:
+        xn = self._pad(xn)
+        return jax.lax.conv_general_dilated(
+            xn,
+            w,
+            window_strides=_pair(self.stride, "stride"),
+            padding="VALID",
+            dimension_numbers=("NHWC", "HWIO", "NHWC"),
+        )
+
+
+class HebbDense(HebbianLayer):
+    """A dense Hebbian block (images are flattened first), weights ``(in, units)``."""
+
+    units: int = eqx.field(static=True, default=2000)
+
+    def __check_init__(self) -> None:
+        if not isinstance(self.units, int) or self.units <= 0:
+            raise ShapeError(f"HebbDense(units={self.units!r}): need a positive int.")
+        if self.pool is not None:
+            raise ConfigError("HebbDense has no spatial axes to pool; pass pool=None.")
+
+    def prepare(self, x: Array) -> Array:
+        return x.reshape(x.shape[0], -1)
+
+    def weight_shape(self, in_shape: Shape) -> Shape:
+        return (math.prod(in_shape), self.units)
+
+    def weighted_input(self, w: Array, xn: Array) -> Array:
+        return xn @ w
+
+
+def soft_wta(u: Array, inverse_temperature: float, *, anti_hebbian: bool = True) -> Array:
+    r"""SoftHebb's post-synaptic signal: :math:`y = \mathrm{softmax}(\beta u)` over the last
+    (channel) axis; with ``anti_hebbian`` every channel but the winner gets :math:`-y_j`.
+
+    >>> import jax.numpy as jnp
+    >>> soft_wta(jnp.array([[0.0, jnp.log(3.0)]]), 1.0).round(4).tolist()
+    [[-0.25, 0.75]]
+    """
+    y = jax.nn.softmax(inverse_temperature * u, axis=-1)
+    if anti_hebbian:
+        win = jax.nn.one_hot(jnp.argmax(u, axis=-1), u.shape[-1], dtype=bool)
+        y = jnp.where(win, y, -y)
+    return y
+
+
+def softhebb_delta(layer: HebbianLayer, w: Array, xn: Array, u: Array, y: Array) -> Array:
+    r""":math:`\Delta W = (y \star \hat x) - (\sum y u)\,W` for a block with weighted input
+    ``u = layer.weighted_input(w, xn)`` and post-synaptic signal ``y`` (same shape as ``u``):
+    the correlation term is the vector-Jacobian product of :math:`W \mapsto u` at ``y``, so the
+    same code serves dense and convolutional blocks."""
+    _, vjp = jax.vjp(lambda ww: layer.weighted_input(ww, xn), w)
+    (yx,) = vjp(y)
+    yu = jnp.sum(y * u, axis=tuple(range(u.ndim - 1)))
+    return yx - _last(yu, w.ndim) * w
+
+
+def _last(v: Array, ndim: int) -> Array:
+    """``v`` (shape ``(C,)``) shaped to broadcast along the last axis of an ``ndim`` array."""
+    return v.reshape((1,) * (ndim - 1) + (-1,))
+
+
+def neuron_norms(w: Array) -> Array:
+    """The norm of each output unit's weights (all axes but the last)."""
+    return jnp.sqrt(jnp.sum(w * w, axis=tuple(range(w.ndim - 1))))
+
+
+def _per_layer(value: float | Sequence[float], n: int, name: str) -> tuple[float, ...]:
+    vals = (value,) if isinstance(value, (int, float)) else tuple(value)
+    if len(vals) == 1:
+        return vals * n
+    if len(vals) != n:
+        raise ConfigError(
+            f"SoftHebb {name} has {len(vals)} values but the network has {n} Hebbian blocks; "
+            f"pass one value, or one per block."
+        )
+    return tuple(float(v) for v in vals)
+
+
+class SoftHebb(Rule):
+    r"""SoftHebb: Hebbian blocks trained without feedback, then a linear read-out (see the
+    module docstring for the maths).
+
+    ``lr`` and ``inverse_temperature`` take one value or one per Hebbian block. The Hebbian
+    phase lasts ``hebbian_steps`` training steps, or ``hebbian_epochs`` epochs once a
+    :class:`~plastix.train.Trainer` has told the rule its epoch length (:meth:`bind`); the
+    read-out learns in every later step (``dropout`` on its input features).
+    """
+
+    name: ClassVar[str] = "softhebb"
+    stochastic: ClassVar[bool] = True
+
+    lr: float | tuple[float, ...] = eqx.field(static=True, default=(0.08, 0.005, 0.01))
+    inverse_temperature: float | tuple[float, ...] = eqx.field(
+        static=True, default=(1.0, 0.65, 0.25)
+    )
+    lr_power: float = eqx.field(static=True, default=0.5)
+    anti_hebbian: bool = eqx.field(static=True, default=True)
+    bn_momentum: float = eqx.field(static=True, default=0.1)
+    dropout: float = eqx.field(static=True, default=0.5)
+    hebbian_epochs: int = eqx.field(static=True, default=1)
+    hebbian_steps: int | None = eqx.field(static=True, default=None)
+
+    def __check_init__(self) -> None:
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"SoftHebb dropout must be in [0, 1), got {self.dropout}.")
+        if not 0 < self.bn_momentum <= 1:
+            raise ConfigError(f"SoftHebb bn_momentum must be in (0, 1], got {self.bn_momentum}.")
+        if self.hebbian_epochs < 0 or (self.hebbian_steps is not None and self.hebbian_steps < 0):
+            raise ConfigError("SoftHebb hebbian_epochs and hebbian_steps must be >= 0.")
+        for name in ("lr", "inverse_temperature"):
+            v = getattr(self, name)
+            vals = (v,) if isinstance(v, (int, float)) else tuple(v)
+            if not vals or any(not isinstance(a, (int, float)) or a <= 0 for a in vals):
+                raise ConfigError(f"SoftHebb {name} must be positive numbers, got {v!r}.")
+
+    # --- structure -----------------------------------------------------------------------------
+
+    def bind(self, *, steps_per_epoch: int) -> SoftHebb:
+        """This rule with ``hebbian_steps = hebbian_epochs * steps_per_epoch`` (unless
+        ``hebbian_steps`` was given)."""
+        if self.hebbian_steps is not None:
+            return self
+        return dataclasses.replace(self, hebbian_steps=self.hebbian_epochs * steps_per_epoch)
+
+    def blocks(self, net: Network) -> tuple[tuple[int, ...], int]:
+        """Edge indices of the Hebbian blocks along the chain, and of the read-out edge."""
+        edges: list[int] = []
+        node = net.input
+        while node != net.output:
+            out = net.outgoing[node]
+            if (
+                len(out) != 1
+                or len(net.edges[out[0]].dst) != 1
+                or len(net.incoming[net.edges[out[0]].dst[0]]) != 1
+            ):
+                raise GraphError(
+                    f"SoftHebb trains a chain (one edge into and out of each node); node {node} "
+                    "branches. Use models.softhebb_conv or softhebb_mlp."
+                )
+            edges.append(out[0])
+            node = net.edges[out[0]].dst[0]
+        *hebb, readout = edges
+        bad = [i for i in hebb if not isinstance(net.edges[i].layer, HebbianLayer)]
+        if not hebb or bad:
+            raise GraphError(
+                "SoftHebb needs Hebbian blocks (plastix.hebbian.HebbConv2d / HebbDense) on every "
+                f"edge before the read-out; edge(s) {bad or 'none'} are not. Use "
+                "models.softhebb_conv or softhebb_mlp."
+            )
+        if isinstance(net.edges[readout].layer, HebbianLayer):
+            raise GraphError(
+                "SoftHebb's last edge (into the output node) is the read-out and must be an "
+                "ordinary layer, e.g. Sequential([Flatten(), Linear(10)])."
+            )
+        return tuple(hebb), readout
+
+    def check(self, net: Network, batch: Batch | None = None) -> None:
+        hebb, _ = self.blocks(net)
+        _per_layer(self.lr, len(hebb), "lr")
+        _per_layer(self.inverse_temperature, len(hebb), "inverse_temperature")
+        super().check(net, batch)
+
+    def init_params(self, net: Network, *, key: PRNGKeyArray) -> Any:
+        self.check(net)
+        return {"layers": net.init(key=key), "state": {"step": jnp.zeros((), jnp.int32)}}
+
+    def _layers(self, params: Any) -> Any:
+        if not (isinstance(params, dict) and "layers" in params and "state" in params):
+            raise ConfigError(
+                "SoftHebb parameters are {'layers': ..., 'state': ...}; make them with "
+                "rule.init_params(net, key=...)."
+            )
+        return params["layers"]
+
+    def features(self, net: Network, params: Any, x: Array) -> Array:
+        """The frozen blocks' output (the read-out's input), running statistics."""
+        hebb, _ = self.blocks(net)
+        layers = self._layers(params)
+        for i in hebb:
+            x = net.edges[i].layer(layers[i], x)
+        return x
+
+    def predict(self, net: Network, params: Any, x: Array) -> Array:
+        return net(self._layers(params), x)
+
+    # --- learning ------------------------------------------------------------------------------
+
+    def hebbian_pass(self, net: Network, params: Any, x: Array) -> tuple[Any, Array, Metrics]:
+        """One unsupervised step: every block's SoftHebb update from the same forward pass
+        (batch statistics, which also update the running ones). Returns the new layer
+        parameters, the features and per-block metrics."""
+        hebb, _ = self.blocks(net)
+        lrs = _per_layer(self.lr, len(hebb), "lr")
+        betas = _per_layer(self.inverse_temperature, len(hebb), "inverse_temperature")
+        layers = list(self._layers(params))
+        metrics: Metrics = {}
+        m = self.bn_momentum
+        for l, i in enumerate(hebb):
+            layer = net.edges[i].layer
+            assert isinstance(layer, HebbianLayer)
+            p = layers[i]
+            xn, bmean, bvar = layer.normalise(p, x, batch_stats=True)
+            # as matrix products over patches: the same maths as softhebb_delta (tested), but
+            # XLA's CPU convolution gradient is ~50x slower than this
+            a, wm, u_shape = layer.matrix_form(p["w"], xn)
+            um = a @ wm
+            ym = soft_wta(um, betas[l], anti_hebbian=self.anti_hebbian)
+            dm = a.T @ ym - jnp.sum(ym * um, axis=0)[None, :] * wm
+            delta = layer.weights_from_matrix(dm, p["w"].shape)
+            u = um.reshape(u_shape)
+            delta = delta / (jnp.max(jnp.abs(delta)) + 1e-30)
+            norms = neuron_norms(p["w"])
+            rate = lrs[l] * (jnp.abs(norms - 1.0) + 1e-10) ** self.lr_power
+            new = {**p, "w": p["w"] + _last(rate, delta.ndim) * delta}
+            if bmean is not None and bvar is not None:
+                new["mean"] = (1 - m) * p["mean"] + m * bmean
+                new["var"] = (1 - m) * p["var"] + m * bvar
+            layers[i] = new
+            metrics[f"norm_gap_{l}"] = jnp.mean(jnp.abs(norms - 1.0))
+            x = layer.activate(u)
+        return tuple(layers), x, metrics
+
+    def _readout_loss(
+        self, net: Network, ro: Params, feats: Array, y: Array, key: PRNGKeyArray | None
+    ) -> tuple[Array, Array]:
+        _, readout = self.blocks(net)
+        if self.dropout and key is not None:
+            keep = jax.random.bernoulli(key, 1 - self.dropout, feats.shape)
+            feats = jnp.where(keep, feats / (1 - self.dropout), 0.0)
+        logits = net.edges[readout].layer(ro, feats)
+        loss = jnp.mean(-jnp.sum(y * jax.nn.log_softmax(logits, -1), -1))
+        return loss, logits
+
+    def grads(
+        self, net: Network, params: Any, batch: Batch, *, key: PRNGKeyArray | None = None
+    ) -> tuple[Any, Metrics]:
+        """The read-out's cross-entropy gradient on the frozen features (dropout when ``key``
+        is given); zeros for the Hebbian blocks, whose learning is :meth:`hebbian_pass`."""
+        check_batch(net, batch)
+        x, y = batch
+        _, readout = self.blocks(net)
+        layers = self._layers(params)
+        feats = jax.lax.stop_gradient(self.features(net, params, x))
+        (loss, logits), g = jax.value_and_grad(
+            lambda ro: self._readout_loss(net, ro, feats, y, key), has_aux=True
+        )(layers[readout])
+        zeros = jax.tree.map(jnp.zeros_like, params)
+        glayers = list(zeros["layers"])
+        glayers[readout] = g
+        metrics = {
+            "loss": loss,
+            "accuracy": jnp.mean(jnp.argmax(logits, -1) == jnp.argmax(y, -1)),
+        }
+        return {**zeros, "layers": tuple(glayers)}, metrics
+
+    def step(
+        self,
+        net: Network,
+        params: Any,
+        opt_state: optax.OptState,
+        optimizer: optax.GradientTransformation,
+        batch: Batch,
+        *,
+        key: PRNGKeyArray | None = None,
+    ) -> tuple[Any, optax.OptState, Metrics]:
+        """A Hebbian step while ``state.step < hebbian_steps``, a read-out step after."""
+        if self.hebbian_steps is None:
+            raise ConfigError(
+                "SoftHebb does not know how long its Hebbian phase is: pass hebbian_steps=..., "
+                "or train with plastix.train.Trainer (which calls rule.bind(steps_per_epoch=...))."
+            )
+        check_batch(net, batch)
+        x, y = batch
+        hebb, readout = self.blocks(net)
+        step = params["state"]["step"]
+        state = {**params["state"], "step": step + 1}
+
+        def hebbian(_: None) -> tuple[Any, Any, Metrics]:
+            layers, feats, m = self.hebbian_pass(net, params, x)
+            logits = net.edges[readout].layer(layers[readout], feats)
+            m["loss"] = jnp.mean(-jnp.sum(y * jax.nn.log_softmax(logits, -1), -1))
+            m["accuracy"] = jnp.mean(jnp.argmax(logits, -1) == jnp.argmax(y, -1))
+            m["hebbian"] = jnp.ones((), jnp.int32)
+            return {"layers": layers, "state": state}, opt_state, m
+
+        def read_out(_: None) -> tuple[Any, Any, Metrics]:
+            g, m = self.grads(net, params, batch, key=key)
+            updates, new_opt = optimizer.update(g, opt_state, params)
+            # moments of the integer step counter come back as floats: keep the state's types
+            new_opt = jax.tree.map(lambda n, o: n.astype(o.dtype), new_opt, opt_state)
+            new = optax.apply_updates(params, updates)
+            layers = list(params["layers"])
+            layers[readout] = new["layers"][readout]
+            for l, i in enumerate(hebb):
+                m[f"norm_gap_{l}"] = jnp.mean(jnp.abs(neuron_norms(layers[i]["w"]) - 1.0))
+            m["hebbian"] = jnp.zeros((), jnp.int32)
+            return {"layers": tuple(layers), "state": state}, new_opt, m
+
+        return jax.lax.cond(step < self.hebbian_steps, hebbian, read_out, None)

@@ -1,0 +1,293 @@
+"""SoftHebb networks against their maths: the plastic update against an explicit loop over
+patches, the fast matrix form against the vector-Jacobian form, the norm dynamics (weights
+converge to the unit sphere), the read-out gradient against backprop, the phases, the
+running batch statistics, the CLI on MNIST and the CIFAR-10 preset on a small slice."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import plastix as px
+from _compiled import assert_trees_close
+from plastix.cli import main
+from plastix.hebbian import (
+    HebbConv2d,
+    HebbDense,
+    SoftHebb,
+    neuron_norms,
+    soft_wta,
+    softhebb,
+    softhebb_delta,
+)
+from plastix.rules._costs import CrossEntropy
+
+
+def _conv_net(channels: int = 6) -> px.Network:
+    return px.Network.from_example(
+        [
+            px.edge(HebbConv2d(channels, 3, padding=1, pool=px.nn.MaxPool(2)), [0, 1]),
+            px.edge(HebbConv2d(channels, 3, padding=1, power=0.7), [1, 2]),
+            px.edge(px.nn.Sequential([px.nn.Flatten(), px.nn.Linear(3)]), [2, 3]),
+        ],
+        jnp.zeros((1, 6, 6, 2)),
+    )
+
+
+def _batch(
+    seed: int, n: int = 5, shape: tuple[int, ...] = (6, 6, 2)
+) -> tuple[jax.Array, jax.Array]:
+    k1, k2 = jax.random.split(jax.random.key(seed))
+    x = jax.random.normal(k1, (n, *shape))
+    y = jax.nn.one_hot(jax.random.randint(k2, (n,), 0, 3), 3)
+    return x, y
+
+
+def test_soft_wta_closed_form():
+    u = jnp.array([[1.0, 2.0, 0.5], [0.0, -1.0, 3.0]])
+    beta = 0.7
+    e = np.exp(beta * np.asarray(u))
+    sm = e / e.sum(1, keepdims=True)
+    expected = -sm
+    expected[np.arange(2), np.argmax(np.asarray(u), 1)] *= -1
+    np.testing.assert_allclose(soft_wta(u, beta), expected, rtol=1e-6)
+    np.testing.assert_allclose(soft_wta(u, beta, anti_hebbian=False), sm, rtol=1e-6)
+
+
+def test_conv_update_equals_an_explicit_loop_over_patches():
+    """dW[i,j,c,o] = sum_{n,h,w} y[n,h,w,o] xpad[n,h*s+i,w*s+j,c] - (sum y_o u_o) W[i,j,c,o],
+    reflect padding, computed here with numpy loops."""
+    layer = HebbConv2d(4, (3, 2), padding=1, stride=2)
+    x = np.asarray(jax.random.normal(jax.random.key(0), (2, 7, 6, 3)))
+    w = np.asarray(layer.init((7, 6, 3), key=jax.random.key(1))["w"])
+    xp = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="reflect")
+    kh, kw, _, cout = w.shape
+    ho, wo = (xp.shape[1] - kh) // 2 + 1, (xp.shape[2] - kw) // 2 + 1
+    u = np.zeros((2, ho, wo, cout))
+    for n in range(2):
+        for h in range(ho):
+            for v in range(wo):
+                patch = xp[n, 2 * h : 2 * h + kh, 2 * v : 2 * v + kw, :]
+                u[n, h, v] = np.tensordot(patch, w, axes=3)
+    np.testing.assert_allclose(
+        layer.weighted_input(jnp.asarray(w), jnp.asarray(x)), u, rtol=1e-4, atol=1e-4
+    )
+    y = np.asarray(soft_wta(jnp.asarray(u), 0.3))
+    dw = np.zeros_like(w)
+    for n in range(2):
+        for h in range(ho):
+            for v in range(wo):
+                patch = xp[n, 2 * h : 2 * h + kh, 2 * v : 2 * v + kw, :]
+                dw += patch[..., None] * y[n, h, v][None, None, None, :]
+    dw -= (y * u).sum((0, 1, 2)) * w
+    got = softhebb_delta(
+        layer, jnp.asarray(w), jnp.asarray(x), jnp.asarray(u, jnp.float32), jnp.asarray(y)
+    )
+    np.testing.assert_allclose(got, dw, rtol=1e-3, atol=1e-3 * np.abs(dw).max())
+    # the fast matrix form used in training: the same numbers
+    a, wm, shape = layer.matrix_form(jnp.asarray(w), jnp.asarray(x))
+    np.testing.assert_allclose((a @ wm).reshape(shape), u, rtol=1e-4, atol=1e-4)
+    ym = y.reshape(-1, cout)
+    fast = layer.weights_from_matrix(a.T @ ym - jnp.sum(ym * (a @ wm), 0)[None, :] * wm, w.shape)
+    np.testing.assert_allclose(fast, dw, rtol=1e-3, atol=1e-3 * np.abs(dw).max())
+
+
+def test_dense_update_equals_the_plain_softhebb_function():
+    """Two implementations of dw = y x - (y u) w: the network rule's block update and
+    plastix.hebbian.softhebb (mean over the batch, temperature = 1 / beta, returns -dW)."""
+    layer = HebbDense(units=5)
+    x = jax.random.normal(jax.random.key(0), (8, 7))
+    w = layer.init((7,), key=jax.random.key(1))["w"]
+    u = layer.weighted_input(w, x)
+    d = softhebb_delta(layer, w, x, u, soft_wta(u, 2.0))
+    ref = -softhebb(w, x, temperature=0.5, adaptive=False) * 8
+    np.testing.assert_allclose(d, ref, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("make", [lambda: HebbDense(units=6), lambda: HebbConv2d(6, 3, padding=1)])
+def test_weight_norms_converge_to_one(make):
+    """d||w_j||^2/dt = 2 <y_j u_j> (1 - ||w_j||^2): from norm ~25 the neurons that win
+    approach the unit sphere; every neuron's norm falls, none grows."""
+    shape = (8, 8, 1)
+    net = px.Network.from_example(
+        [
+            px.edge(make(), [0, 1]),
+            px.edge(px.nn.Sequential([px.nn.Flatten(), px.nn.Linear(3)]), [1, 2]),
+        ],
+        jnp.zeros((1, *shape)),
+    )
+    rule = SoftHebb(lr=0.05, inverse_temperature=1.0, hebbian_steps=10**6)
+    params = rule.init_params(net, key=jax.random.key(0))
+    opt = optax.sgd(0.0)
+    xs = jax.random.normal(jax.random.key(1), (400, 16, *shape))
+    xs = xs + 2.0 * jnp.sign(jax.random.normal(jax.random.key(2), (1, 1, *shape)))  # structure
+
+    @jax.jit
+    def run(p):
+        def body(p, x):
+            p, _, _ = rule.step(net, p, opt.init(p), opt, (x, jnp.zeros((16, 3))))
+            return p, None
+
+        return jax.lax.scan(body, p, xs)[0]
+
+    norms0 = neuron_norms(params["layers"][0]["w"])
+    norms = neuron_norms(run(params)["layers"][0]["w"])
+    assert float(jnp.min(norms0)) > 10  # init_radius 25 (chi-distributed)
+    assert bool(jnp.all(norms < norms0))
+    assert float(jnp.median(jnp.abs(norms - 1))) < 0.1, norms
+
+
+def test_readout_gradient_equals_backprop_and_phases_touch_only_their_part():
+    net = _conv_net()
+    rule = SoftHebb(lr=(0.05, 0.01), inverse_temperature=(1.0, 0.5), dropout=0.0, hebbian_steps=1)
+    params = rule.init_params(net, key=jax.random.key(0))
+    batch = _batch(1)
+    g, _ = jax.jit(lambda p: rule.grads(net, p, batch))(params)
+    bp, _ = jax.jit(lambda p: px.rules.BP(cost=CrossEntropy()).grads(net, p, batch))(
+        params["layers"]
+    )
+    assert_trees_close(g["layers"][2], bp[2], rtol=1e-4, atol=1e-6)
+    assert all(float(jnp.max(jnp.abs(l))) == 0 for l in jax.tree.leaves(g["layers"][:2]))
+
+    opt = optax.adam(1e-2)
+    step = jax.jit(lambda p, o: rule.step(net, p, o, opt, batch, key=jax.random.key(3)))
+    o = opt.init(params)
+    p1, o1, m1 = step(params, o)  # Hebbian
+    assert int(m1["hebbian"]) == 1
+    assert_trees_close(p1["layers"][2], params["layers"][2], rtol=0, atol=0)
+    for i in (0, 1):
+        assert not np.allclose(p1["layers"][i]["w"], params["layers"][i]["w"])
+    assert_trees_close(o1, o, rtol=0, atol=0)  # the optimizer is not used
+    p2, _, m2 = step(p1, o1)  # read-out
+    assert int(m2["hebbian"]) == 0
+    assert_trees_close(p2["layers"][:2], p1["layers"][:2], rtol=0, atol=0)
+    assert not np.allclose(p2["layers"][2][1]["w"], p1["layers"][2][1]["w"])
+    assert int(p2["state"]["step"]) == 2
+
+
+def test_running_statistics_and_the_hebbian_step_by_hand():
+    """bn_momentum=1: the running statistics become the batch's (unbiased variance); the
+    first block's weights move by lr * (|norm - 1| + 1e-10)^0.5 * dW / max|dW|."""
+    net = _conv_net()
+    rule = SoftHebb(lr=0.05, inverse_temperature=0.8, bn_momentum=1.0, hebbian_steps=1)
+    params = rule.init_params(net, key=jax.random.key(0))
+    x, _ = _batch(2)
+    layers, _, _ = rule.hebbian_pass(net, params, x)
+    xn = np.asarray(x)
+    np.testing.assert_allclose(layers[0]["mean"], xn.mean((0, 1, 2)), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(layers[0]["var"], xn.reshape(-1, 2).var(0, ddof=1), rtol=1e-4)
+    w = params["layers"][0]["w"]
+    block = net.edges[0].layer
+    xhat = (x - x.mean((0, 1, 2), keepdims=True)) / jnp.sqrt(x.var((0, 1, 2), keepdims=True) + 1e-5)
+    u = block.weighted_input(w, xhat)
+    d = softhebb_delta(block, w, xhat, u, soft_wta(u, 0.8))
+    rate = 0.05 * np.sqrt(np.abs(np.asarray(neuron_norms(w)) - 1) + 1e-10)
+    expected = w + rate[None, None, None, :] * d / jnp.max(jnp.abs(d))
+    np.testing.assert_allclose(layers[0]["w"], expected, rtol=1e-4, atol=1e-4)
+
+
+def test_errors_are_clear():
+    net = _conv_net()
+    with pytest.raises(px.ConfigError, match="2 Hebbian blocks"):
+        SoftHebb(lr=(0.1, 0.2, 0.3)).check(net)
+    with pytest.raises(px.ConfigError, match="positive"):
+        SoftHebb(lr=-1.0)
+    with pytest.raises(px.ConfigError, match="dropout"):
+        SoftHebb(dropout=1.0)
+    mlp = px.Network.from_example(px.models.mlp(3, hidden=(4,)), jnp.zeros((1, 5)))
+    with pytest.raises(px.GraphError, match="Hebbian blocks"):
+        SoftHebb().check(mlp)
+    params = SoftHebb(lr=0.1, inverse_temperature=1.0).init_params(net, key=jax.random.key(0))
+    opt = optax.adam(1e-3)
+    with pytest.raises(px.ConfigError, match="hebbian_steps"):
+        SoftHebb(lr=0.1, inverse_temperature=1.0).step(
+            net, params, opt.init(params), opt, _batch(0)
+        )
+    with pytest.raises(px.ConfigError, match="init_params"):
+        SoftHebb(lr=0.1, inverse_temperature=1.0).predict(net, params["layers"], _batch(0)[0])
+    with pytest.raises(px.ShapeError):
+        HebbConv2d(0)
+    with pytest.raises(px.ConfigError, match="pool"):
+        HebbDense(units=3, pool=px.nn.MaxPool(2))
+
+
+def test_sharded_softhebb_equals_single_device():
+    """Data parallelism over the 4 test CPU devices for a Hebbian rule: the same parameters
+    as one device, through the Hebbian and the read-out phase."""
+    if len(jax.devices()) < 4:
+        pytest.skip("needs 4 devices (jax_num_cpu_devices=4 in conftest)")
+    rng = np.random.default_rng(0)
+    data = px.data.ArrayDataset(
+        rng.normal(size=(64, 6, 6, 2)).astype(np.float32), rng.integers(0, 3, 64), 3, "random"
+    )
+    net = _conv_net()
+    out = {}
+    for n in (1, 4):
+        t = px.train.Trainer(
+            net,
+            SoftHebb(lr=0.05, inverse_temperature=1.0, hebbian_epochs=1, dropout=0.0),
+            optax.adam(1e-2),
+            data,
+            epochs=2,
+            batch_size=16,
+            progress=False,
+            devices=jax.devices()[:n],
+        )
+        t.fit()
+        out[n] = t.params
+    assert_trees_close(out[4], out[1], rtol=1e-4, atol=1e-5)
+
+
+def test_cli_softhebb_on_real_mnist(mnist_dir, tmp_path):
+    """`plastix train --rule softhebb` on an MNIST slice: the Hebbian epoch, then read-out
+    epochs whose test accuracy is far above chance."""
+    out = tmp_path / "run"
+    code = main(
+        [
+            "train", "--preset", "softhebb-mnist", "--data-dir", str(mnist_dir), "--out", str(out),
+            "--no-progress", "--epochs", "3", "--set", "data.train_limit=2000",
+            "--set", "data.test_limit=1000", "--set", "model.channels=[8,16,32]",
+            "--set", "train.batch_size=20", "--devices", "1",
+        ]
+    )  # fmt: skip
+    assert code == 0
+    summary = json.loads((out / "summary.json").read_text())
+    hist = summary["history"]
+    assert summary["rule"] == "softhebb" and len(hist) == 3
+    assert hist[0]["train_hebbian"] == 1.0 and hist[1]["train_hebbian"] == 0.0
+    assert hist[-1]["test_accuracy"] > 0.8, hist
+
+
+def _write_cifar(root: Path, n: int) -> None:
+    rng = np.random.default_rng(0)
+    d = root / "cifar-10-batches-bin"
+    d.mkdir(parents=True)
+    for name in [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]:
+        images = rng.integers(0, 256, size=(n, 3, 32, 32), dtype=np.uint8)
+        labels = rng.integers(0, 10, size=n, dtype=np.uint8)
+        flat = np.concatenate([labels[:, None], images.reshape(n, -1)], axis=1)
+        (d / name).write_bytes(flat.astype(np.uint8).tobytes())
+
+
+def test_cifar10_preset_runs_on_a_small_slice(tmp_path):
+    """The full CIFAR-10 network of Journé et al. (96-384-1536) end to end on 20 images in
+    the CIFAR-10 binary format: one Hebbian epoch, one read-out epoch."""
+    _write_cifar(tmp_path / "data", 10)
+    out = tmp_path / "run"
+    code = main(
+        [
+            "train", "--preset", "softhebb-cifar10", "--data-dir", str(tmp_path / "data"),
+            "--out", str(out), "--no-progress", "--epochs", "2", "--set", "data.train_limit=20",
+            "--set", "data.test_limit=10", "--devices", "1",
+        ]
+    )  # fmt: skip
+    assert code == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["num_params"] > 96 * 75 + 384 * 96 * 9 + 1536 * 384 * 9
+    assert [r["train_hebbian"] for r in summary["history"]] == [1.0, 0.0]
