@@ -171,6 +171,25 @@ def test_readout_gradient_equals_backprop_and_phases_touch_only_their_part():
     assert int(p2["state"]["step"]) == 2
 
 
+def test_hebbian_micro_batches_equal_consecutive_updates():
+    """hebbian_batch=2 on a batch of 6: the same as three Hebbian passes on the thirds."""
+    net = _conv_net()
+    rule = SoftHebb(lr=0.05, inverse_temperature=1.0, hebbian_steps=5, hebbian_batch=2)
+    params = rule.init_params(net, key=jax.random.key(0))
+    x, y = _batch(4, n=6)
+    opt = optax.sgd(0.1)
+    p1, _, _ = jax.jit(lambda p: rule.step(net, p, opt.init(p), opt, (x, y)))(params)
+    p = params
+    for k in range(3):
+        layers, _, _ = rule.hebbian_pass(net, p, x[2 * k : 2 * k + 2])
+        p = {**p, "layers": layers}
+    assert_trees_close(p1["layers"], p["layers"], rtol=1e-4, atol=1e-5)
+    with pytest.raises(px.ConfigError, match="hebbian_batch=4"):
+        SoftHebb(lr=0.05, inverse_temperature=1.0, hebbian_steps=5, hebbian_batch=4).step(
+            net, params, opt.init(params), opt, (x, y)
+        )
+
+
 def test_running_statistics_and_the_hebbian_step_by_hand():
     """bn_momentum=1: the running statistics become the batch's (unbiased variance); the
     first block's weights move by lr * (|norm - 1| + 1e-10)^0.5 * dW / max|dW|."""
@@ -277,13 +296,14 @@ def _write_cifar(root: Path, n: int) -> None:
 
 def test_cifar10_preset_runs_on_a_small_slice(tmp_path):
     """The full CIFAR-10 network of Journé et al. (96-384-1536) end to end on 20 images in
-    the CIFAR-10 binary format: one Hebbian epoch, one read-out epoch."""
+    the CIFAR-10 binary format: one Hebbian epoch (two micro-batches of 10), one read-out
+    epoch."""
     _write_cifar(tmp_path / "data", 10)
     out = tmp_path / "run"
     code = main(
         [
             "train", "--preset", "softhebb-cifar10", "--data-dir", str(tmp_path / "data"),
-            "--out", str(out), "--no-progress", "--epochs", "2", "--set", "data.train_limit=20",
+            "--out", str(out), "--no-progress", "--epochs", "2", "--set", "data.train_limit=20", "--set", "train.batch_size=20",
             "--set", "data.test_limit=10", "--devices", "1",
         ]
     )  # fmt: skip

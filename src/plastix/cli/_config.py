@@ -101,6 +101,7 @@ NULLABLE: dict[str, type] = {
     "data.train_limit": int,
     "data.test_limit": int,
     "rule.tol": float,
+    "rule.hebbian_batch": int,
 }
 
 

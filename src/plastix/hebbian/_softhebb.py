@@ -287,7 +287,10 @@ class SoftHebb(Rule):
     ``lr`` and ``inverse_temperature`` take one value or one per Hebbian block. The Hebbian
     phase lasts ``hebbian_steps`` training steps, or ``hebbian_epochs`` epochs once a
     :class:`~plastix.train.Trainer` has told the rule its epoch length (:meth:`bind`); the
-    read-out learns in every later step (``dropout`` on its input features).
+    read-out learns in every later step (``dropout`` on its input features). With
+    ``hebbian_batch`` set, a Hebbian step splits its batch into consecutive micro-batches of
+    that size, one plastic update each (Journé et al. use 10 for the Hebbian pass and 64 for
+    the read-out), so the trainer's batch size only sets the read-out's.
     """
 
     name: ClassVar[str] = "softhebb"
@@ -303,8 +306,11 @@ class SoftHebb(Rule):
     dropout: float = eqx.field(static=True, default=0.5)
     hebbian_epochs: int = eqx.field(static=True, default=1)
     hebbian_steps: int | None = eqx.field(static=True, default=None)
+    hebbian_batch: int | None = eqx.field(static=True, default=None)
 
     def __check_init__(self) -> None:
+        if self.hebbian_batch is not None and self.hebbian_batch < 1:
+            raise ConfigError(f"SoftHebb hebbian_batch must be >= 1, got {self.hebbian_batch}.")
         if not 0 <= self.dropout < 1:
             raise ConfigError(f"SoftHebb dropout must be in [0, 1), got {self.dropout}.")
         if not 0 < self.bn_momentum <= 1:
@@ -479,8 +485,27 @@ class SoftHebb(Rule):
         step = params["state"]["step"]
         state = {**params["state"], "step": step + 1}
 
+        hb = self.hebbian_batch or x.shape[0]
+        if x.shape[0] % hb:
+            raise ConfigError(
+                f"SoftHebb hebbian_batch={hb} does not divide the batch of {x.shape[0]}; use a "
+                "batch size that is a multiple of it."
+            )
+
         def hebbian(_: None) -> tuple[Any, Any, Metrics]:
-            layers, feats, m = self.hebbian_pass(net, params, x)
+            if hb == x.shape[0]:
+                layers, feats, m = self.hebbian_pass(net, params, x)
+            else:
+
+                def micro(p: Any, xm: Array) -> tuple[Any, tuple[Array, Metrics]]:
+                    layers, f, mm = self.hebbian_pass(net, p, xm)
+                    return {**p, "layers": layers}, (f, mm)
+
+                xs = x.reshape(x.shape[0] // hb, hb, *x.shape[1:])
+                p_end, (fs, ms) = jax.lax.scan(micro, params, xs)
+                layers = p_end["layers"]
+                feats = fs.reshape(x.shape[0], *fs.shape[2:])
+                m = {k: jnp.mean(v) for k, v in ms.items()}
             logits = net.edges[readout].layer(layers[readout], feats)
             m["loss"] = jnp.mean(-jnp.sum(y * jax.nn.log_softmax(logits, -1), -1))
             m["accuracy"] = jnp.mean(jnp.argmax(logits, -1) == jnp.argmax(y, -1))

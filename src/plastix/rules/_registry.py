@@ -359,6 +359,7 @@ def _build_softhebb(o: dict[str, Any]) -> Rule:
         bn_momentum=o["bn_momentum"],
         dropout=o["dropout"],
         hebbian_epochs=o["hebbian_epochs"],
+        hebbian_batch=o["hebbian_batch"],
     )
 
 
@@ -373,6 +374,7 @@ RULES["softhebb"] = RuleSpec(
         "bn_momentum": 0.1,
         "dropout": 0.5,
         "hebbian_epochs": 1,
+        "hebbian_batch": None,
     },
     _build_softhebb,
     {
@@ -383,6 +385,7 @@ RULES["softhebb"] = RuleSpec(
         "bn_momentum": "momentum of the running batch-norm statistics during the Hebbian pass",
         "dropout": "dropout on the read-out's input features",
         "hebbian_epochs": "unsupervised epochs before the read-out learns (the rest of the run)",
+        "hebbian_batch": "micro-batch of each Hebbian update (null: the whole batch)",
     },
 )
 

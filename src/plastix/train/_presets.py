@@ -272,8 +272,9 @@ PRESET_HELP.update(
         "dfa-mnist-conv": "DFA on a conv net (the seed's ConvDemo) on MNIST, 3 epochs",
     }
 )
-# SoftHebb (Journé et al. 2022): Hebbian conv blocks trained in one unsupervised epoch (batch
-# 10, as their code), then a linear read-out on the frozen features (Adam, dropout 0.5).
+# SoftHebb (Journé et al. 2022): Hebbian conv blocks trained in one unsupervised epoch (plastic
+# updates on micro-batches of 10, as their code), then a linear read-out on the frozen features
+# (batch 60, Adam 1e-3 with a cosine decay, dropout 0.5) for the remaining epochs.
 # CIFAR-10: their network (96-384-1536 channels, per-block lr and inverse temperature).
 PRESETS["softhebb-cifar10"] = {
     "data.name": "cifar10",
@@ -287,11 +288,17 @@ PRESETS["softhebb-cifar10"] = {
     "rule.lr": [0.08, 0.005, 0.01],
     "rule.inverse_temperature": [1.0, 0.65, 0.25],
     "rule.hebbian_epochs": 1,
+    "rule.hebbian_batch": 10,
     "rule.dropout": 0.5,
     "optimizer.name": "adam",
     "optimizer.lr": 1e-3,
+    "optimizer.schedule": "warmup-cosine",
+    "optimizer.warmup_fraction": 0.0,
+    "optimizer.start_factor": 1.0,
+    "optimizer.peak_factor": 1.0,
+    "optimizer.end_factor": 0.0,
     "train.epochs": 11,
-    "train.batch_size": 10,
+    "train.batch_size": 60,
 }
 # MNIST: the same blocks and per-block hyper-parameters, narrower (the CIFAR-10 widths take
 # ~25 min per unsupervised epoch on one CPU core here).
@@ -299,7 +306,6 @@ PRESETS["softhebb-mnist"] = {
     **PRESETS["softhebb-cifar10"],
     "data.name": "mnist",
     "model.channels": [32, 128, 512],
-    "train.epochs": 4,
 }
 PRESET_HELP.update(
     {
@@ -307,3 +313,13 @@ PRESET_HELP.update(
         "softhebb-mnist": "SoftHebb conv net (32-128-512) on MNIST: 1 Hebbian epoch, then read-out",
     }
 )
+# One dense SoftHebb layer (2000 units, Moraitis et al. 2021's width) + read-out, on MNIST.
+PRESETS["softhebb-mnist-dense"] = {
+    **{k: v for k, v in PRESETS["softhebb-mnist"].items() if not k.startswith("model.")},
+    "model.name": "softhebb-mlp",
+    "model.hidden": [2000],
+    "model.power": 1.0,
+    "rule.lr": [0.05],
+    "rule.inverse_temperature": [0.5],
+}
+PRESET_HELP["softhebb-mnist-dense"] = "one dense SoftHebb layer (2000 units) + read-out, MNIST"

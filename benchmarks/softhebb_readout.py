@@ -1,0 +1,103 @@
+"""Fast read-out sweeps on the frozen features of a SoftHebb run.
+
+Usage: python benchmarks/softhebb_readout.py RUN_DIR [--lr 1e-3] [--batch 64] [--epochs 10]
+       [--dropout 0.5] [--standardise]
+
+Loads the last checkpoint of a ``plastix train --rule softhebb`` run (after its Hebbian
+epoch the blocks are frozen, so any later checkpoint holds the same features), computes the
+features of the whole train and test set once, and trains a linear read-out on them (Adam,
+cross-entropy, dropout, the lr halved at 20/35/50/60/70/80/90 % of the epochs as in Journé et
+al.'s code), printing the test accuracy per epoch. Used to choose the read-out recipe of the
+``softhebb-mnist`` preset; the preset's own number comes from ``plastix train``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from plastix.data import load_dataset
+from plastix.graph import Network
+from plastix.models import make_model
+from plastix.rules import make_rule
+from plastix.train import latest_checkpoint, load_checkpoint, make_optimizer
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("run", type=Path)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--dropout", type=float, default=0.5)
+    ap.add_argument("--standardise", action="store_true")
+    a = ap.parse_args()
+    cfg = json.loads((a.run / "summary.json").read_text())["config"]
+    d, m, r, o, t = cfg["data"], cfg["model"], cfg["rule"], cfg["optimizer"], cfg["train"]
+    train = load_dataset(d["name"], "train", root=d["dir"])
+    test = load_dataset(d["name"], "test", root=d["dir"])
+    net = Network.from_example(
+        make_model(m["name"], 10, **{k: v for k, v in m.items() if k != "name"}), test.x[:1]
+    )
+    rule = make_rule("softhebb", **{k: v for k, v in r.items() if k != "name"})
+    opt = make_optimizer(steps_per_epoch=1, epochs=1, **o)
+    params = rule.init_params(net, key=jax.random.key(0))
+    ckpt = latest_checkpoint(a.run / "checkpoints")
+    assert ckpt is not None
+    (params, _), _ = load_checkpoint(ckpt, (params, opt.init(params)))
+    feat = jax.jit(lambda x: rule.features(net, params, x).reshape(x.shape[0], -1))
+
+    def feats(x: np.ndarray) -> np.ndarray:
+        return np.concatenate(
+            [np.asarray(feat(jnp.asarray(x[i : i + 500]))) for i in range(0, len(x), 500)]
+        )
+
+    ftr, fte = feats(train.x), feats(test.x)
+    print("features", ftr.shape, "mean", ftr.mean(), "std", ftr.std(), "max", ftr.max())
+    if a.standardise:
+        mu, sd = ftr.mean(0), ftr.std(0) + 1e-6
+        ftr, fte = (ftr - mu) / sd, (fte - mu) / sd
+    ytr, yte = np.asarray(train.y), np.asarray(test.y)
+    steps = len(ftr) // a.batch
+    bounds = {int(a.epochs * q) * steps: 0.5 for q in (0.2, 0.35, 0.5, 0.6, 0.7, 0.8, 0.9)}
+    tx = optax.adam(optax.piecewise_constant_schedule(a.lr, bounds))
+    key = jax.random.key(1)
+    w = {"w": jnp.zeros((ftr.shape[1], 10)), "b": jnp.zeros(10)}
+    s = tx.init(w)
+
+    @jax.jit
+    def epoch(w, s, xs, ys, key):
+        def body(c, inp):
+            w, s = c
+            x, y, k = inp
+            keep = jax.random.bernoulli(k, 1 - a.dropout, x.shape)
+            x = jnp.where(keep, x / (1 - a.dropout), 0.0)
+            g = jax.grad(
+                lambda w: optax.softmax_cross_entropy_with_integer_labels(
+                    x @ w["w"] + w["b"], y
+                ).mean()
+            )(w)
+            u, s = tx.update(g, s, w)
+            return (optax.apply_updates(w, u), s), None
+
+        return jax.lax.scan(body, (w, s), (xs, ys, jax.random.split(key, xs.shape[0])))[0]
+
+    xt, yt = jnp.asarray(fte), jnp.asarray(yte)
+    for e in range(a.epochs):
+        key, k1, k2 = jax.random.split(key, 3)
+        perm = np.asarray(jax.random.permutation(k1, len(ftr)))[: steps * a.batch]
+        xs = jnp.asarray(ftr[perm].reshape(steps, a.batch, -1))
+        ys = jnp.asarray(ytr[perm].reshape(steps, a.batch))
+        w, s = epoch(w, s, xs, ys, k2)
+        acc = float(jnp.mean(jnp.argmax(xt @ w["w"] + w["b"], -1) == yt))
+        print(f"epoch {e + 1}: test accuracy {acc:.4f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
