@@ -39,7 +39,7 @@ def main() -> None:
     ap.add_argument("--standardise", action="store_true")
     a = ap.parse_args()
     cfg = json.loads((a.run / "summary.json").read_text())["config"]
-    d, m, r, o, t = cfg["data"], cfg["model"], cfg["rule"], cfg["optimizer"], cfg["train"]
+    d, m, r, o = cfg["data"], cfg["model"], cfg["rule"], cfg["optimizer"]
     train = load_dataset(d["name"], "train", root=d["dir"])
     test = load_dataset(d["name"], "test", root=d["dir"])
     net = Network.from_example(
