@@ -62,6 +62,7 @@ def test_two_processes_match_one(tmp_path):
 
     env0 = json.loads((tmp_path / "two" / "summary.json").read_text())["environment"]
     assert env0["processes"] == 2 and env0["data_parallel_devices"] == 2
+    assert env0["per_process_feed"]  # each process fed only its own rows of every batch
     a, b = _leaves(tmp_path / "one"), _leaves(tmp_path / "two")
     assert a.keys() == b.keys()
     for k in a:

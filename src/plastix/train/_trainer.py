@@ -109,6 +109,9 @@ class Trainer:
         self.rule = self.rule.bind(steps_per_epoch=self.steps_per_epoch)
         self._num_classes = self.train.num_classes
         self._chunk = jax.jit(self._run_chunk, donate_argnums=(0, 1))
+        # with many processes each one feeds only its devices' rows of every batch
+        self._fed = self._mesh is not None and jax.process_count() > 1
+        self._chunk_fed = jax.jit(self._run_chunk_fed, donate_argnums=(0, 1))
         self._eval = jax.jit(self._evaluate)
         if self.gradient_check < 0 or self.gradient_check > len(self.train):
             raise ConfigError(
@@ -117,6 +120,16 @@ class Trainer:
         self._check = jax.jit(lambda p, x, y: gradient_check(self.rule, self.net, p, (x, y)))
 
     # --- compiled pieces ----------------------------------------------------------------------
+
+    def _train_step(
+        self, params: Any, opt_state: Any, x: jax.Array, labels: jax.Array, key: jax.Array
+    ) -> tuple[Any, Any, dict[str, jax.Array]]:
+        akey, rkey = jax.random.split(key)
+        x = self._split(x)
+        if self.augment is not None:
+            x = self.augment(x, key=akey)
+        y = self._split(jax.nn.one_hot(labels, self._num_classes, dtype=jnp.float32))
+        return self.rule.step(self.net, params, opt_state, self.optimizer, (x, y), key=rkey)
 
     def _run_chunk(
         self,
@@ -128,18 +141,53 @@ class Trainer:
         keys: jax.Array,
     ) -> tuple[Any, Any, dict[str, jax.Array]]:
         def body(carry: Any, inp: Any) -> tuple[Any, Any]:
-            p, o = carry
             bidx, key = inp
-            akey, rkey = jax.random.split(key)
-            x = self._split(xs[bidx])
-            if self.augment is not None:
-                x = self.augment(x, key=akey)
-            y = self._split(jax.nn.one_hot(ys[bidx], self._num_classes, dtype=jnp.float32))
-            p, o, m = self.rule.step(self.net, p, o, self.optimizer, (x, y), key=rkey)
+            p, o, m = self._train_step(carry[0], carry[1], xs[bidx], ys[bidx], key)
             return (p, o), m
 
         (params, opt_state), metrics = jax.lax.scan(body, (params, opt_state), (idx, keys))
         return params, opt_state, metrics
+
+    def _run_chunk_fed(
+        self, params: Any, opt_state: Any, xb: jax.Array, yb: jax.Array, keys: jax.Array
+    ) -> tuple[Any, Any, dict[str, jax.Array]]:
+        """:meth:`_run_chunk` on batches given whole, ``(steps, batch, ...)``, their batch axis
+        sharded over the devices (each process supplied its own rows)."""
+
+        def body(carry: Any, inp: Any) -> tuple[Any, Any]:
+            x, labels, key = inp
+            p, o, m = self._train_step(carry[0], carry[1], x, labels, key)
+            return (p, o), m
+
+        (params, opt_state), metrics = jax.lax.scan(body, (params, opt_state), (xb, yb, keys))
+        return params, opt_state, metrics
+
+    def _local_rows(self) -> slice:
+        """The rows of a batch that this process's devices hold (a contiguous block)."""
+        assert self._mesh is not None
+        sharding = NamedSharding(self._mesh, P("data"))
+        spans = [
+            idx[0]
+            for idx in sharding.addressable_devices_indices_map((self.batch_size,)).values()
+            if idx is not None
+        ]
+        lo = min(sp.start or 0 for sp in spans)
+        hi = max(self.batch_size if sp.stop is None else sp.stop for sp in spans)
+        return slice(lo, hi)
+
+    def _feed(self, idx: np.ndarray) -> tuple[jax.Array, jax.Array]:
+        """Global ``(steps, batch, ...)`` inputs and labels for batch indices ``idx``, built
+        from this process's rows only (``jax.make_array_from_process_local_data``)."""
+        assert self._mesh is not None
+        rows = idx[:, self._local_rows()]
+        sharding = NamedSharding(self._mesh, P(None, "data"))
+        x = jax.make_array_from_process_local_data(
+            sharding, np.asarray(self.train.x[rows]), (*idx.shape, *self.train.x.shape[1:])
+        )
+        y = jax.make_array_from_process_local_data(
+            sharding, np.asarray(self.train.y[rows]), idx.shape
+        )
+        return x, y
 
     def _evaluate(self, params: Any, xs: jax.Array, ys: jax.Array) -> dict[str, jax.Array]:
         n = xs.shape[0]
@@ -240,17 +288,23 @@ class Trainer:
                     r for r in _read_jsonl(out / "metrics.jsonl") if r["epoch"] <= start
                 ]
         params, opt_state = self._replicate((params, opt_state))
-        xs = self._replicate(jax.device_put(jnp.asarray(self.train.x)))
-        ys = self._replicate(jax.device_put(jnp.asarray(self.train.y)))
+        if not self._fed:  # the training set sits on every device once
+            xs = self._replicate(jax.device_put(jnp.asarray(self.train.x)))
+            ys = self._replicate(jax.device_put(jnp.asarray(self.train.y)))
 
         # compile once per chunk length, outside the timed epochs
         t0 = time.perf_counter()
         compiled = {}
         for a, b in {(b - a): (a, b) for a, b in self._chunks()}.values():
-            idx = jnp.zeros((b - a, self.batch_size), jnp.int32)
-            compiled[b - a] = self._chunk.lower(
-                params, opt_state, xs, ys, idx, self._keys(0)[a:b]
-            ).compile()
+            idx0 = np.zeros((b - a, self.batch_size), np.int64)
+            if self._fed:
+                compiled[b - a] = self._chunk_fed.lower(
+                    params, opt_state, *self._feed(idx0), self._keys(0)[a:b]
+                ).compile()
+            else:
+                compiled[b - a] = self._chunk.lower(
+                    params, opt_state, xs, ys, jnp.asarray(idx0, jnp.int32), self._keys(0)[a:b]
+                ).compile()
         if self.test is not None:
             test_xy = self._replicate((jnp.asarray(self.test.x), jnp.asarray(self.test.y)))
             self._eval.lower(params, *test_xy).compile()
@@ -267,14 +321,20 @@ class Trainer:
         )
         try:
             for epoch in range(start + 1, self.epochs + 1):
-                idx_all = jnp.asarray(self._loader.batch_indices(epoch), jnp.int32)
+                idx_np = np.asarray(self._loader.batch_indices(epoch))
+                idx_all = jnp.asarray(idx_np, jnp.int32)
                 keys = self._keys(epoch)
                 sums: dict[str, float] = {}
                 t0 = time.perf_counter()
                 for a, b in self._chunks():
-                    params, opt_state, m = compiled[b - a](
-                        params, opt_state, xs, ys, idx_all[a:b], keys[a:b]
-                    )
+                    if self._fed:
+                        params, opt_state, m = compiled[b - a](
+                            params, opt_state, *self._feed(idx_np[a:b]), keys[a:b]
+                        )
+                    else:
+                        params, opt_state, m = compiled[b - a](
+                            params, opt_state, xs, ys, idx_all[a:b], keys[a:b]
+                        )
                     m = jax.device_get(m)
                     for k, v in m.items():
                         v = np.asarray(v, np.float64)
@@ -376,6 +436,7 @@ class Trainer:
                 "devices": len(jax.devices()),
                 "data_parallel_devices": 1 if self._mesh is None else self._mesh.size,
                 "processes": jax.process_count(),
+                "per_process_feed": self._fed,
                 "python": platform.python_version(),
                 "machine": platform.machine(),
             },
