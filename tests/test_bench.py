@@ -6,7 +6,8 @@ import csv
 
 import pytest
 
-from plastix.bench import SUITES, Entry, Suite, run_suite, write_report
+from plastix import ConfigError
+from plastix.bench import SUITES, Entry, Suite, run_suite, update_section, write_report
 from plastix.cli._config import preset, resolve
 from plastix.rules import RULES
 
@@ -24,8 +25,6 @@ def test_suite_covers_every_rule_and_its_presets_resolve(name):
 
 
 def test_bad_suites_are_refused():
-    from plastix import ConfigError
-
     bp = Entry("bp", "bp", "digits-pc", {"rule.name": "bp"})
     with pytest.raises(ConfigError, match="repeats an entry label"):
         Suite("s", "", (bp, bp))
@@ -63,3 +62,20 @@ def test_a_tiny_suite_runs_reports_and_is_reused(tmp_path):
         assert paths[png].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     again = run_suite(suite, tmp_path, epochs=2, progress=False, only=["bp", "pc"])
     assert all(r.reused for r in again)
+    # the suite's section of a BENCHMARKS.md: appended, then replaced, the rest kept
+    bench_md = tmp_path / "BENCHMARKS.md"
+    bench_md.write_text("# Benchmarks\n\nhand-written text\n")
+    update_section(bench_md, "tiny", paths)
+    first = bench_md.read_text()
+    assert first.startswith("# Benchmarks\n\nhand-written text\n\n<!-- plastix bench tiny: begin")
+    assert "| pc | `digits-pc` | 1 |" in first and "](accuracy.png)" in first
+    bench_md.write_text(first + "\nafter\n")
+    paths["markdown"].write_text("### new table\n")
+    update_section(bench_md, "tiny", paths)
+    second = bench_md.read_text()
+    assert second.count("plastix bench tiny: begin") == 1 and "### new table" in second
+    assert "| pc |" not in second and second.endswith("\nafter\n")
+    assert second.startswith("# Benchmarks\n\nhand-written text\n")
+    bench_md.write_text(second.replace("<!-- plastix bench tiny: end -->", ""))
+    with pytest.raises(ConfigError, match="no end marker"):
+        update_section(bench_md, "tiny", paths)

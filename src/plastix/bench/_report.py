@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .._errors import ConfigError
 from ._runner import RunResult
 from ._suites import Suite
 
@@ -154,3 +155,39 @@ def _plots(
     ax.grid(alpha=0.3, axis="x")
     time_png = _save(fig, out / "time.png", f"plastix bench {suite.name}: time per epoch")
     return {"accuracy_png": acc_png, "time_png": time_png}
+
+
+def _markers(name: str) -> tuple[str, str]:
+    return (
+        f"<!-- plastix bench {name}: begin (written by `plastix bench --update`) -->",
+        f"<!-- plastix bench {name}: end -->",
+    )
+
+
+def update_section(path: Path, suite_name: str, paths: dict[str, Path]) -> None:
+    """Write the suite's ``results.md`` (with its plots, linked relative to ``path``) into the
+    markdown file ``path`` between this suite's markers: replaced if present, appended
+    otherwise; the rest of the file is kept byte for byte."""
+    import os
+
+    begin, end = _markers(suite_name)
+    body = paths["markdown"].read_text().rstrip("\n")
+    for key in ("accuracy_png", "time_png"):
+        if key in paths:
+            rel = os.path.relpath(paths[key], path.parent)
+            body += f"\n\n![{suite_name}: {key[:-4]}]({Path(rel).as_posix()})"
+    block = f"{begin}\n{body}\n{end}"
+    text = path.read_text() if path.exists() else ""
+    if begin in text:
+        if end not in text or text.index(end) < text.index(begin):
+            raise ConfigError(
+                f"{path}: the begin marker of suite {suite_name!r} has no end marker after it; "
+                f"restore the line {end!r} (or delete the section) and run again."
+            )
+        a, b = text.index(begin), text.index(end) + len(end)
+        text = text[:a] + block + text[b:]
+    else:
+        text = text.rstrip("\n") + ("\n\n" if text else "") + block + "\n"
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)

@@ -122,6 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--set", metavar="KEY=VALUE", action="append", default=[], help="set a key in every run"
     )
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
+    b.add_argument(
+        "--update",
+        metavar="FILE",
+        help="also write the suite's section (machine, versions, command, table, plots) into "
+        "FILE, e.g. BENCHMARKS.md, replacing the section an earlier run of this suite wrote",
+    )
     sub.add_parser("list", help="list rules, models, datasets and presets with their options")
     d = sub.add_parser(
         "download", help="download a dataset into the data folder (checksums verified)"
@@ -284,6 +290,11 @@ def _bench(args: argparse.Namespace, argv: Sequence[str]) -> int:
     )  # fmt: skip
     paths = write_report(suite, results, out, "plastix " + " ".join(argv))
     print(paths["markdown"].read_text())
+    if args.update:
+        from ..bench import update_section
+
+        update_section(Path(args.update), suite.name, paths)
+        print(f"plastix bench: section {suite.name!r} of {args.update} updated")
     failed = [r for r in results if r.error]
     for r in failed:
         print(f"plastix bench: {r.entry.label} seed {r.seed} failed ({r.out / 'train.log'})")
