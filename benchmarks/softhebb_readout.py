@@ -3,7 +3,7 @@
 Usage: python benchmarks/softhebb_readout.py RUN_DIR [--lr 1e-3] [--batch 64] [--epochs 10]
        [--dropout 0.5] [--standardise]
 
-Loads the last checkpoint of a ``plastix train --rule softhebb`` run (after its Hebbian
+Loads the last checkpoint of a ``plastix train --rule softhebb`` (or ``hebbian``) run (after its Hebbian
 epoch the blocks are frozen, so any later checkpoint holds the same features), computes the
 features of the whole train and test set once, and trains a linear read-out on them (Adam,
 cross-entropy, dropout, the lr halved at 20/35/50/60/70/80/90 % of the epochs as in Journé et
@@ -45,7 +45,7 @@ def main() -> None:
     net = Network.from_example(
         make_model(m["name"], 10, **{k: v for k, v in m.items() if k != "name"}), test.x[:1]
     )
-    rule = make_rule("softhebb", **{k: v for k, v in r.items() if k != "name"})
+    rule = make_rule(r["name"], **{k: v for k, v in r.items() if k != "name"})
     opt = make_optimizer(steps_per_epoch=1, epochs=1, **o)
     params = rule.init_params(net, key=jax.random.key(0))
     ckpt = latest_checkpoint(a.run / "checkpoints")

@@ -20,6 +20,8 @@ from plastix.cli import main
 from plastix.hebbian import (
     HebbConv2d,
     HebbDense,
+    LocalHebbian,
+    LocalUpdate,
     SoftHebb,
     neuron_norms,
     soft_wta,
@@ -311,3 +313,88 @@ def test_cifar10_preset_runs_on_a_small_slice(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["num_params"] > 96 * 75 + 384 * 96 * 9 + 1536 * 384 * 9
     assert [r["train_hebbian"] for r in summary["history"]] == [1.0, 0.0]
+
+
+def _dense_net(units: int, shape: tuple[int, ...] = (8,)) -> px.Network:
+    return px.Network.from_example(
+        [px.edge(HebbDense(units=units), [0, 1]), px.edge(px.nn.Linear(3), [1, 2])],
+        jnp.zeros((1, *shape)),
+    )
+
+
+def test_local_sanger_through_the_trainer_finds_the_principal_components():
+    """update=sanger on standardised Gaussian data: the block's columns converge to the top-3
+    eigenvectors of the standardised data's covariance (numpy), in order."""
+    rng = np.random.default_rng(0)
+    d, n = 8, 4096
+    q, _ = np.linalg.qr(rng.normal(size=(d, d)))
+    x = (rng.normal(size=(n, d)) * np.linspace(3.0, 0.5, d)) @ q.T
+    images = x.reshape(n, 1, d, 1).astype(np.float32)  # datasets are NHWC; the block flattens
+    data = px.data.ArrayDataset(images, rng.integers(0, 3, n), 3, "gauss")
+    rule = LocalHebbian(update=LocalUpdate.SANGER, lr=0.01, hebbian_epochs=6, dropout=0.0)
+    t = px.train.Trainer(
+        _dense_net(3, (1, d, 1)), rule, optax.adam(1e-3), data, epochs=6, batch_size=32, progress=False,
+        devices=jax.devices()[:1],
+    )  # fmt: skip
+    t.fit()
+    w = np.asarray(t.params["layers"][0]["w"])
+    xs = (x - x.mean(0)) / x.std(0)
+    evecs = np.linalg.eigh(np.cov(xs.T))[1][:, ::-1][:, :3]
+    cos = np.abs(np.sum(w * evecs, 0)) / np.linalg.norm(w, axis=0)
+    assert np.all(cos > 0.99), cos
+    np.testing.assert_allclose(np.linalg.norm(w, axis=0), 1.0, atol=0.05)
+
+
+def test_local_updates_match_their_functions_and_bcm_carries_its_threshold():
+    """One Hebbian step of each update equals W - lr * f(W, x_hat) with the pure function."""
+    from plastix.hebbian import bcm, hebb, krotov_hopfield, oja, sanger, wta
+
+    net = _dense_net(5)
+    x, y = _batch(0, n=6, shape=(8,))
+    xhat = (x - x.mean(0, keepdims=True)) / jnp.sqrt(x.var(0, keepdims=True) + 1e-5)
+    fns = {
+        LocalUpdate.HEBB: lambda w, th: hebb(w, xhat, decay=0.1),
+        LocalUpdate.OJA: lambda w, th: oja(w, xhat),
+        LocalUpdate.SANGER: lambda w, th: sanger(w, xhat),
+        LocalUpdate.WTA: lambda w, th: wta(w, xhat),
+        LocalUpdate.KROTOV_HOPFIELD: lambda w, th: krotov_hopfield(w, xhat),
+        LocalUpdate.BCM: lambda w, th: bcm(w, th, xhat, tau=100.0)[0],
+    }
+    for update, fn in fns.items():
+        rule = LocalHebbian(update=update, lr=0.1, hebbian_steps=3)
+        params = rule.init_params(net, key=jax.random.key(1))
+        layers, _, _ = rule.hebbian_pass(net, params, x)
+        w0 = params["layers"][0]["w"]
+        expected = w0 - 0.1 * fn(w0, params["layers"][0].get("theta"))
+        np.testing.assert_allclose(
+            layers[0]["w"], expected, rtol=1e-4, atol=1e-5, err_msg=update.value
+        )
+    rule = LocalHebbian(update=LocalUpdate.BCM, lr=0.1, hebbian_steps=3)
+    params = rule.init_params(net, key=jax.random.key(1))
+    opt = optax.adam(1e-3)
+    p1, _, _ = jax.jit(lambda p: rule.step(net, p, opt.init(p), opt, (x, y)))(params)
+    assert float(jnp.min(p1["layers"][0]["theta"])) > 0  # theta tracks <y^2> > 0
+
+
+def test_local_rule_errors():
+    with pytest.raises(px.GraphError, match="HebbDense"):
+        LocalHebbian().check(_conv_net())
+    with pytest.raises(px.ConfigError, match="Hebbian update"):
+        px.rules.make_rule("hebbian", update="nope")
+
+
+def test_cli_hebbian_rule_on_real_mnist(mnist_dir, tmp_path):
+    """`plastix train --rule hebbian` (Krotov-Hopfield by default) on an MNIST slice."""
+    out = tmp_path / "run"
+    code = main(
+        [
+            "train", "--preset", "hebbian-mnist", "--data-dir", str(mnist_dir), "--out", str(out),
+            "--no-progress", "--epochs", "4", "--set", "data.train_limit=3000",
+            "--set", "data.test_limit=1000", "--set", "model.hidden=[200]", "--devices", "1",
+            "--set", "train.batch_size=20",
+        ]
+    )  # fmt: skip
+    assert code == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["rule"] == "hebbian"
+    assert summary["history"][-1]["test_accuracy"] > 0.8, summary["history"]

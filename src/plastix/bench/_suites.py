@@ -85,6 +85,7 @@ MNIST_MLP = Suite(
         Entry("tp", "tp", "tp-mnist-mlp"),
         Entry("ff", "ff", "ff-mnist", bar=0.984),
         Entry("softhebb (dense + read-out)", "softhebb", "softhebb-mnist-dense"),
+        Entry("krotov-hopfield (dense + read-out)", "hebbian", "hebbian-mnist"),
     ),
 )
 
@@ -115,6 +116,7 @@ MNIST_CONV = Suite(
         "tp": "target propagation's feedback decoders are dense only",
         "dtp": "as TP",
         "ldrl": "as TP",
+        "hebbian": "the classic local rules train dense blocks only (see mnist-mlp)",
     },
 )
 

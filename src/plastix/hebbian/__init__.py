@@ -16,6 +16,8 @@ from ._hopfield import overlap as overlap
 from ._hopfield import random_patterns as random_patterns
 from ._hopfield import recall as recall
 from ._hopfield import sweep as sweep
+from ._local import LocalHebbian as LocalHebbian
+from ._local import LocalUpdate as LocalUpdate
 from ._plasticity import LIF as LIF
 from ._plasticity import STDP as STDP
 from ._plasticity import lif_stdp as lif_stdp

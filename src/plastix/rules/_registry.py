@@ -390,6 +390,61 @@ RULES["softhebb"] = RuleSpec(
 )
 
 
+def _build_hebbian(o: dict[str, Any]) -> Rule:
+    from ..hebbian import LocalHebbian, LocalUpdate
+
+    return LocalHebbian(
+        update=choice("Hebbian update", o["update"], {u.value: u for u in LocalUpdate}),
+        lr=tuple(o["lr"]),
+        normalise_step=o["normalise_step"],
+        kh_p=o["kh_p"],
+        kh_k=o["kh_k"],
+        kh_delta=o["kh_delta"],
+        hebb_decay=o["hebb_decay"],
+        bcm_tau=o["bcm_tau"],
+        bn_momentum=o["bn_momentum"],
+        dropout=o["dropout"],
+        hebbian_epochs=o["hebbian_epochs"],
+        hebbian_batch=o["hebbian_batch"],
+    )
+
+
+RULES["hebbian"] = RuleSpec(
+    "hebbian",
+    "classic local rules (hebb, oja, sanger, wta, krotov-hopfield, bcm) on dense Hebbian "
+    "blocks, then a linear read-out",
+    {
+        "update": "krotov-hopfield",
+        "lr": [0.02],
+        "normalise_step": True,
+        "kh_p": 3.0,
+        "kh_k": 2,
+        "kh_delta": 0.4,
+        "hebb_decay": 0.1,
+        "bcm_tau": 100.0,
+        "bn_momentum": 0.1,
+        "dropout": 0.5,
+        "hebbian_epochs": 1,
+        "hebbian_batch": None,
+    },
+    _build_hebbian,
+    {
+        "update": "hebb | oja | sanger | wta | krotov-hopfield | bcm",
+        "lr": "learning rate of the blocks' SGD step (one value, or one per block)",
+        "normalise_step": "divide each step by its largest entry (Krotov & Hopfield)",
+        "kh_p": "Krotov-Hopfield: the Lebesgue norm p",
+        "kh_k": "Krotov-Hopfield: rank of the anti-Hebbian unit",
+        "kh_delta": "Krotov-Hopfield: strength of the anti-Hebbian update",
+        "hebb_decay": "hebb: weight decay lambda that bounds the weights",
+        "bcm_tau": "bcm: time constant (in steps) of the sliding threshold",
+        "bn_momentum": "momentum of the running batch-norm statistics during the Hebbian pass",
+        "dropout": "dropout on the read-out's input features",
+        "hebbian_epochs": "unsupervised epochs before the read-out learns (the rest of the run)",
+        "hebbian_batch": "micro-batch of each Hebbian update (null: the whole batch)",
+    },
+)
+
+
 def make_rule(name: str, **options: Any) -> Rule:
     """Build rule ``name`` from options (defaults for those not given).
 

@@ -331,3 +331,19 @@ PRESETS["softhebb-mnist-dense"] = {
     "rule.inverse_temperature": [0.5],
 }
 PRESET_HELP["softhebb-mnist-dense"] = "one dense SoftHebb layer (2000 units) + read-out, MNIST"
+# The classic local rules on one dense Hebbian layer (2000 units, Krotov & Hopfield's width),
+# one unsupervised epoch (batch 100), then the read-out as in softhebb-mnist. The default update
+# is Krotov & Hopfield's ranking rule; `--set rule.update=oja|sanger|wta|hebb|bcm` for the others.
+PRESETS["hebbian-mnist"] = {
+    **{k: v for k, v in PRESETS["softhebb-mnist-dense"].items() if not k.startswith("rule.")},
+    "rule.name": "hebbian",
+    "rule.update": "krotov-hopfield",
+    "rule.lr": [0.02],
+    "rule.normalise_step": True,
+    "rule.dropout": 0.5,
+    "train.batch_size": 100,
+    "train.epochs": 6,
+}
+PRESET_HELP["hebbian-mnist"] = (
+    "a classic local rule (default Krotov-Hopfield) on 2000 dense units, then read-out, MNIST"
+)

@@ -1,0 +1,142 @@
+r"""The classic local rules (Hebb, Oja, Sanger, WTA, Krotov-Hopfield, BCM) as network rules:
+dense Hebbian blocks learn without labels for ``hebbian_epochs``, then a linear read-out
+learns on the frozen features, exactly as :class:`~plastix.hebbian.SoftHebb` (same phases,
+blocks, batch norm, read-out and CLI options); only the plastic update differs.
+
+Block :math:`l` with weights :math:`W` sees its standardised input :math:`\hat x` and moves
+by plain SGD on the rule's update in gradient form,
+:math:`W \leftarrow W - \eta_l\, g(W, \hat x)` with :math:`g = -\Delta W` from
+:func:`~plastix.hebbian.hebb`, :func:`~plastix.hebbian.oja`, :func:`~plastix.hebbian.sanger`,
+:func:`~plastix.hebbian.wta`, :func:`~plastix.hebbian.krotov_hopfield` or
+:func:`~plastix.hebbian.bcm` (whose sliding threshold lives in the block's parameters as
+``theta``). With ``normalise_step`` the step is divided by its largest entry first (as
+Krotov & Hopfield's code does).
+
+>>> import jax, jax.numpy as jnp, optax, plastix as px
+>>> from plastix.hebbian import HebbDense, LocalHebbian, LocalUpdate
+>>> net = px.Network.from_example(
+...     [px.edge(HebbDense(units=4), [0, 1]), px.edge(px.nn.Linear(3), [1, 2])], jnp.zeros((1, 6)))
+>>> rule = LocalHebbian(update=LocalUpdate.SANGER, lr=0.01, hebbian_steps=5)
+>>> params = rule.init_params(net, key=jax.random.key(0))
+>>> opt = optax.adam(1e-3)
+>>> p, o, m = rule.step(net, params, opt.init(params), opt, (jnp.ones((2, 6)), jnp.eye(3)[:2]))
+>>> int(m["hebbian"])
+1
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any, ClassVar
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, PRNGKeyArray
+
+from .._errors import GraphError
+from ..graph import Network
+from ..rules._base import Batch, Metrics, check_batch
+from ._rules import bcm, hebb, krotov_hopfield, oja, sanger, wta
+from ._softhebb import HebbDense, HebbianLayer, SoftHebb, _per_layer, neuron_norms
+
+
+class LocalUpdate(enum.Enum):
+    """Which local rule a :class:`LocalHebbian` block learns with."""
+
+    HEBB = "hebb"  #: plain Hebb with weight decay
+    OJA = "oja"  #: Oja's rule per unit (each unit finds the first principal component)
+    SANGER = "sanger"  #: the generalised Hebbian algorithm (the top principal components)
+    WTA = "wta"  #: hard winner-take-all (online k-means)
+    KROTOV_HOPFIELD = "krotov-hopfield"  #: ranking rule with anti-Hebbian k-th unit
+    BCM = "bcm"  #: BCM with a sliding threshold
+
+
+class LocalHebbian(SoftHebb):
+    """Dense Hebbian blocks trained by a classic local rule, then a linear read-out (see the
+    module docstring). ``lr`` takes one value or one per block; the other options are those of
+    :class:`SoftHebb` (``inverse_temperature`` is unused)."""
+
+    name: ClassVar[str] = "hebbian"
+
+    update: LocalUpdate = eqx.field(static=True, default=LocalUpdate.KROTOV_HOPFIELD)
+    normalise_step: bool = eqx.field(static=True, default=False)
+    kh_p: float = eqx.field(static=True, default=3.0)
+    kh_k: int = eqx.field(static=True, default=2)
+    kh_delta: float = eqx.field(static=True, default=0.4)
+    hebb_decay: float = eqx.field(static=True, default=0.1)
+    bcm_tau: float = eqx.field(static=True, default=100.0)
+    init_norm: float | None = eqx.field(static=True, default=1.0)
+    """Each unit's initial weights are rescaled to this norm (None: the block's own init,
+    norm ``init_radius``); the PCA rules diverge from SoftHebb's radius 25."""
+
+    def blocks(self, net: Network) -> tuple[tuple[int, ...], int]:
+        hebb_edges, readout = super().blocks(net)
+        bad = [i for i in hebb_edges if not isinstance(net.edges[i].layer, HebbDense)]
+        if bad:
+            raise GraphError(
+                f"the {self.update.value} rule trains dense Hebbian blocks (HebbDense); edge(s) "
+                f"{bad} are not. Use models.softhebb_mlp (model softhebb-mlp), or SoftHebb for "
+                "conv blocks."
+            )
+        return hebb_edges, readout
+
+    def check(self, net: Network, batch: Batch | None = None) -> None:
+        hebb_edges, _ = self.blocks(net)
+        _per_layer(self.lr, len(hebb_edges), "lr")
+        if batch is not None:
+            check_batch(net, batch)
+
+    def init_params(self, net: Network, *, key: PRNGKeyArray) -> Any:
+        params = super().init_params(net, key=key)
+        hebb_edges, _ = self.blocks(net)
+        layers = list(params["layers"])
+        for i in hebb_edges:
+            p = dict(layers[i])
+            if self.init_norm is not None:
+                p["w"] = self.init_norm * p["w"] / neuron_norms(p["w"])[None, :]
+            if self.update is LocalUpdate.BCM:
+                p["theta"] = jnp.zeros((p["w"].shape[-1],), jnp.float32)
+            layers[i] = p
+        return {**params, "layers": tuple(layers)}
+
+    def local_grads(self, w: Array, xn: Array, theta: Array | None) -> tuple[Array, Array | None]:
+        """The rule's update in gradient form (``-ΔW``) and BCM's new threshold."""
+        u = self.update
+        if u is LocalUpdate.HEBB:
+            return hebb(w, xn, decay=self.hebb_decay), None
+        if u is LocalUpdate.OJA:
+            return oja(w, xn), None
+        if u is LocalUpdate.SANGER:
+            return sanger(w, xn), None
+        if u is LocalUpdate.WTA:
+            return wta(w, xn), None
+        if u is LocalUpdate.KROTOV_HOPFIELD:
+            return krotov_hopfield(w, xn, p=self.kh_p, k=self.kh_k, delta=self.kh_delta), None
+        assert theta is not None
+        return bcm(w, theta, xn, tau=self.bcm_tau)
+
+    def hebbian_pass(self, net: Network, params: Any, x: Array) -> tuple[Any, Array, Metrics]:
+        hebb_edges, _ = self.blocks(net)
+        lrs = _per_layer(self.lr, len(hebb_edges), "lr")
+        layers = list(self._layers(params))
+        metrics: Metrics = {}
+        m = self.bn_momentum
+        for l, i in enumerate(hebb_edges):
+            layer = net.edges[i].layer
+            assert isinstance(layer, HebbianLayer)
+            p = layers[i]
+            xn, bmean, bvar = layer.normalise(p, x, batch_stats=True)
+            g, theta = self.local_grads(p["w"], xn, p.get("theta"))
+            if self.normalise_step:
+                g = g / (jnp.max(jnp.abs(g)) + 1e-30)
+            new = {**p, "w": p["w"] - lrs[l] * g}
+            if theta is not None:
+                new["theta"] = theta
+            if bmean is not None and bvar is not None:
+                new["mean"] = (1 - m) * p["mean"] + m * bmean
+                new["var"] = (1 - m) * p["var"] + m * bvar
+            layers[i] = new
+            metrics[f"norm_gap_{l}"] = jnp.mean(jnp.abs(neuron_norms(p["w"]) - 1.0))
+            x = layer.activate(layer.weighted_input(p["w"], xn))
+        return tuple(layers), jax.lax.stop_gradient(x), metrics
