@@ -68,7 +68,8 @@ def test_a_tiny_suite_runs_reports_and_is_reused(tmp_path):
     update_section(bench_md, "tiny", paths)
     first = bench_md.read_text()
     assert first.startswith("# Benchmarks\n\nhand-written text\n\n<!-- plastix bench tiny: begin")
-    assert "| pc | `digits-pc` | 1 |" in first and "](accuracy.png)" in first
+    assert "| pc | `digits-pc` | 1 |" in first and "](bench-tiny-accuracy.png)" in first
+    assert (tmp_path / "bench-tiny-time.png").read_bytes()[:4] == b"\x89PNG"
     bench_md.write_text(first + "\nafter\n")
     paths["markdown"].write_text("### new table\n")
     update_section(bench_md, "tiny", paths)

@@ -165,17 +165,24 @@ def _markers(name: str) -> tuple[str, str]:
 
 
 def update_section(path: Path, suite_name: str, paths: dict[str, Path]) -> None:
-    """Write the suite's ``results.md`` (with its plots, linked relative to ``path``) into the
-    markdown file ``path`` between this suite's markers: replaced if present, appended
-    otherwise; the rest of the file is kept byte for byte."""
+    """Write the suite's ``results.md`` into the markdown file ``path`` between this suite's
+    markers (replaced if present, appended otherwise; the rest of the file is kept byte for
+    byte), with its plots copied next to it (into ``docs/images/`` beside ``path`` when that
+    folder exists) as ``bench-<suite>-accuracy.png`` / ``-time.png`` and linked."""
     import os
+    import shutil
 
     begin, end = _markers(suite_name)
     body = paths["markdown"].read_text().rstrip("\n")
+    images = path.parent / "docs" / "images"
+    images = images if images.is_dir() else path.parent
     for key in ("accuracy_png", "time_png"):
         if key in paths:
-            rel = os.path.relpath(paths[key], path.parent)
-            body += f"\n\n![{suite_name}: {key[:-4]}]({Path(rel).as_posix()})"
+            dest = images / f"bench-{suite_name}-{key[:-4]}.png"
+            if paths[key].resolve() != dest.resolve():
+                shutil.copyfile(paths[key], dest)
+            rel = Path(os.path.relpath(dest, path.parent)).as_posix()
+            body += f"\n\n![{suite_name}: {key[:-4]}]({rel})"
     block = f"{begin}\n{body}\n{end}"
     text = path.read_text() if path.exists() else ""
     if begin in text:
