@@ -288,6 +288,7 @@ _FORMULAS = {
     "relu": (nn.ReLU(), lambda x: np.where(x > 0, x, 0.0)),
     "leaky-relu": (nn.LeakyReLU(), lambda x: np.where(x > 0, x, 0.01 * x)),
     "gelu": (nn.GELU(), _gelu_tanh),
+    "elu": (nn.ELU(), lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0.0)))),
     "hard-tanh": (nn.HardTanh(), lambda x: np.minimum(np.maximum(x, -1.0), 1.0)),
     "sigmoid": (nn.Sigmoid(), lambda x: 1.0 / (1.0 + np.exp(-x))),
     "identity": (nn.Identity(), lambda x: x),

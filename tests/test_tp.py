@@ -107,6 +107,63 @@ def test_dtp_with_transposed_feedback_on_a_linear_net_is_backprop(eta):
     np.testing.assert_allclose(m["loss"], m_bp["loss"], rtol=1e-6)
 
 
+@pytest.mark.parametrize("eta", [0.1, 1.0])
+def test_dtp_with_transposed_conv_feedback_on_a_linear_conv_net_is_backprop(eta):
+    """Conv edges conv -> max-pool (no activation) and a dense read-out: with decoders
+    V = W (the transposed convolution of the forward kernel, after max-unpooling at the forward
+    maxima) and the read-out's W^T, every decoder is the exact transposed Jacobian of its edge, so
+    DTP's layer-loss gradients are backprop's (computed by jax.grad on the same net)."""
+    x = jax.random.normal(jax.random.key(3), (6, 8, 8, 2))
+    y = jax.nn.one_hot(jnp.arange(6) % 3, 3)
+    net = px.Network.from_example(px.models.conv_pool(3, channels=(4, 6)), x)
+    rule = px.DTP(target_lr=eta, feedback_activation=px.nn.Identity())
+    params = rule.init_params(net, key=jax.random.key(0))
+    f = params["forward"]
+    assert params["feedback"][1]["w"].shape == f[1][0]["w"].shape  # (3, 3, 4, 6), HWIO
+    fb = (
+        None,
+        {"w": f[1][0]["w"], "b": jnp.zeros(4)},
+        {"w": f[2][1]["w"].T, "b": jnp.zeros(2 * 2 * 6)},
+    )
+    params = {**params, "feedback": fb}
+    g, m = jgrads(rule, net, params, (x, y), key=jax.random.key(1))
+    g_bp, m_bp = jgrads(px.BP(cost=px.CrossEntropy()), net, params["forward"], (x, y))
+    _close(g["forward"], g_bp, rtol=2e-3, atol=1e-5)
+    np.testing.assert_allclose(m["loss"], m_bp["loss"], rtol=1e-6)
+
+
+def test_conv_decoder_unpools_to_the_forward_maxima():
+    """The conv decoder's un-pooling puts each pooled value at its window's forward maximum
+    (numpy argmax below) and zeros elsewhere; V = a single-tap identity kernel makes the
+    transposed convolution the identity, so the decoder output is the un-pooled map."""
+    x = jax.random.normal(jax.random.key(0), (2, 4, 4, 1))
+    edges = [
+        px.edge(px.nn.Conv2d(1, 1), [0, 1]),
+        px.edge(px.nn.Sequential([px.nn.Conv2d(1, 1), px.nn.MaxPool(2), px.nn.Flatten()]), [1, 2]),
+        px.edge(px.nn.Linear(2), [2, 3]),
+    ]
+    net = px.Network.from_example(edges, x)
+    rule = px.DTP(feedback_activation=px.nn.Identity())
+    params = rule.init_params(net, key=jax.random.key(1))
+    f = list(params["forward"])
+    f[1] = ({"w": jnp.ones((1, 1, 1, 1)), "b": jnp.zeros(1)}, None, None)
+    params = {"forward": tuple(f), "feedback": (None, {"w": jnp.ones((1, 1, 1, 1)), "b": jnp.zeros(1)}, params["feedback"][2])}
+    h1 = net.feedforward(params["forward"], x)[1]
+    t = jax.random.normal(jax.random.key(2), (2, 4))
+    got = np.asarray(rule.feedback(net, params, 1, t, src=h1))
+    a = np.asarray(h1)[..., 0]
+    want = np.zeros_like(a)
+    for b in range(2):
+        for r in range(2):
+            for c in range(2):
+                win = a[b, 2 * r : 2 * r + 2, 2 * c : 2 * c + 2]
+                i, j = np.unravel_index(np.argmax(win), (2, 2))
+                want[b, 2 * r + i, 2 * c + j] = float(t[b, 2 * r + c])
+    np.testing.assert_allclose(got[..., 0], want, atol=1e-6)
+    with pytest.raises(px.ConfigError, match="src="):
+        rule.feedback(net, params, 1, t)
+
+
 @pytest.mark.parametrize("cls", [px.TP, px.DTP])
 def test_output_layer_update_is_backprops(square, cls):
     net, batch = square
@@ -170,6 +227,31 @@ def test_difference_reconstruction_trains_the_feedback_to_the_forward_transpose(
     assert err < 0.1 and err < 0.2 * err0, (err0, err)
 
 
+def test_difference_reconstruction_trains_a_conv_decoder_to_the_transposed_convolution():
+    """L-DRL on a linear conv edge (3x3, padding 1, 3 -> 4 channels): the transposed-conv
+    decoder's kernel converges to the forward kernel (J_g = J_f^T), averaging 4 noise draws
+    per loss."""
+    x = jax.random.normal(jax.random.key(0), (64, 6, 6, 2))
+    edges = [
+        px.edge(px.nn.Conv2d(3, 3, padding=1), [0, 1]),
+        px.edge(px.nn.Conv2d(4, 3, padding=1), [1, 2]),
+        px.edge(px.nn.Sequential([px.nn.Flatten(), px.nn.Linear(3)]), [2, 3]),
+    ]
+    net = px.Network.from_example(edges, x)
+    rule = px.DTP(
+        feedback_loss=FeedbackLoss.DIFFERENCE,
+        feedback_activation=px.nn.Identity(),
+        layer_noise=(0.1, 0.1),
+        noise_samples=4,
+    )
+    params = rule.init_params(net, key=jax.random.key(1))
+    w = params["forward"][1]["w"]
+    err0 = float(jnp.linalg.norm(params["feedback"][1]["w"] - w) / jnp.linalg.norm(w))
+    trained, _ = _train_feedback(rule, net, params, x, 400)
+    err = float(jnp.linalg.norm(trained["feedback"][1]["w"] - w) / jnp.linalg.norm(w))
+    assert err < 0.1 and err < 0.2 * err0, (err0, err)
+
+
 def test_targets_are_inspectable_and_dtp_target_is_h_when_output_is_on_target(square):
     """DTP: if the output target equals the output (zero error), every target is the activity."""
     net, (x, _) = square
@@ -196,12 +278,19 @@ def test_bad_configurations_raise_clear_errors():
     conv = px.Network.from_example(
         [
             px.edge(px.nn.Conv2d(2, 3), [0, 1]),
-            px.edge(px.nn.Sequential([px.nn.Flatten(), px.nn.Linear(3)]), [1, 2]),
+            px.edge(px.nn.MaxPool(2), [1, 2]),
+            px.edge(px.nn.Sequential([px.nn.Flatten(), px.nn.Linear(3)]), [2, 3]),
         ],
         jnp.zeros((1, 6, 6, 1)),
     )
-    with pytest.raises(px.ShapeError, match="flat"):
+    with pytest.raises(px.ShapeError, match="edge 1 .*neither"):
         px.DTP().check(conv)
+    with pytest.raises(px.ConfigError, match="layer_noise has 1 entries but the network has 2"):
+        px.DTP(layer_noise=(0.1,)).check(px.Network.from_example(px.models.mlp(3, hidden=(4, 4)), jnp.zeros((2, 5))))
+    with pytest.raises(px.ConfigError, match="layer_noise"):
+        px.DTP(layer_noise=(0.1, -1.0))
+    with pytest.raises(px.ConfigError, match="noise_samples"):
+        px.DTP(noise_samples=0)
     net = px.Network.from_example(px.models.mlp(3, hidden=(4,)), jnp.zeros((2, 5)))
     rule = px.TP()
     params = rule.init_params(net, key=jax.random.key(0))

@@ -83,7 +83,8 @@ MNIST_MLP = Suite(
         Entry("dtp", "dtp", "dtp-mnist-mlp", bar=0.975),
         Entry("ldrl", "ldrl", "ldrl-mnist-mlp"),
         Entry("tp", "tp", "tp-mnist-mlp"),
-        Entry("ff", "ff", "ff-mnist", bar=0.984),
+        # Hinton's prediction (summed goodness under each label), which the <= 1.6 % bar is about.
+        Entry("ff", "ff", "ff-mnist", {"rule.prediction": "goodness"}, bar=0.984),
         Entry("softhebb (dense + read-out)", "softhebb", "softhebb-mnist-dense"),
         Entry("krotov-hopfield (dense + read-out)", "hebbian", "hebbian-mnist"),
     ),

@@ -14,6 +14,7 @@ ACTIVATIONS: dict[str, Callable[[], nn.Layer]] = {
     "relu": nn.ReLU,
     "leaky-relu": nn.LeakyReLU,
     "gelu": nn.GELU,
+    "elu": nn.ELU,
     "hard-tanh": nn.HardTanh,
     "hard-sigmoid": nn.HardSigmoid,
     "sigmoid": nn.Sigmoid,
@@ -22,7 +23,7 @@ ACTIVATIONS: dict[str, Callable[[], nn.Layer]] = {
 
 
 def activation(name: str | nn.Layer) -> nn.Layer:
-    """An activation layer from its name (``tanh``, ``relu``, ``leaky-relu``, ``gelu``,
+    """An activation layer from its name (``tanh``, ``relu``, ``leaky-relu``, ``gelu``, ``elu``,
     ``hard-tanh``, ``hard-sigmoid``, ``sigmoid``, ``identity``) or a layer passed through."""
     if isinstance(name, nn.Layer):
         return name

@@ -1,5 +1,6 @@
 """Layers (edges of a network): dense, convolution, pooling, activations, containers."""
 
+from ._layers import ELU as ELU
 from ._layers import GELU as GELU
 from ._layers import AvgPool as AvgPool
 from ._layers import Conv2d as Conv2d

@@ -246,6 +246,16 @@ class GELU(Layer):
         return jax.nn.gelu(x, approximate=self.approximate)
 
 
+class ELU(Layer):
+    r""":math:`x` if :math:`x > 0` else :math:`\alpha (e^x - 1)` (the activation of Ernoult et
+    al. 2022's DTP networks)."""
+
+    alpha: float = eqx.field(static=True, default=1.0)
+
+    def __call__(self, params: Params, x: Array) -> Array:
+        return jax.nn.elu(x, self.alpha)
+
+
 class HardTanh(Layer):
     r""":math:`\mathrm{clip}(x, -1, 1)`."""
 

@@ -304,6 +304,8 @@ def _tp_builder(
             feedback_loss=fl,
             feedback_activation=_rho(o["feedback_activation"]),
             top_target=choice("top target", o["top_target"], {t.value: t for t in TopTarget}),
+            layer_noise=tuple(o["layer_noise"]),
+            noise_samples=o["noise_samples"],
         )
 
     return build
@@ -316,14 +318,18 @@ _TP_DEFAULTS = {
     "feedback_loss": "reconstruction",
     "feedback_activation": "tanh",
     "top_target": "decoder",
+    "layer_noise": [],
+    "noise_samples": 1,
 }
 _TP_DOCS = {
     "cost": f"output cost: {' | '.join(COSTS)}",
     "target_lr": "eta: output target h_L - eta dC/dh_L; layer losses are scaled by 1/eta",
     "noise": "std of the noise that drives the feedback-weight training",
     "feedback_loss": "reconstruction (Lee et al. 2015) | difference (L-DRL, Ernoult et al. 2022)",
-    "feedback_activation": "activation of the feedback decoders g(h) = act(h V + c)",
+    "feedback_activation": "decoder activation: dense g(h) = act(h V + c); conv ConvT(act(unpool(h)))",
     "top_target": "last hidden target: decoder (like the others) | gradient (Lee et al. 2015)",
+    "layer_noise": "one noise std per decoder, bottom to top ([]: `noise` for all)",
+    "noise_samples": "noise draws averaged in each feedback loss (Ernoult et al.'s parallel DTP: 10)",
 }
 RULES["tp"] = RuleSpec(
     "tp",

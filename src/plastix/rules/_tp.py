@@ -27,6 +27,12 @@ whose expectation for small :math:`\sigma` is
 :math:`\lVert J_{g_l} - J_{f_l}^\top\rVert_F^2 - \lVert J_{f_l}\rVert_F^2`: it trains the
 feedback Jacobian towards the forward one's transpose, so DTP's targets approach backprop's.
 
+Decoders: a dense edge (flat destination) gets :math:`g(h) = \sigma(hV + c)` (Lee et al.), or
+:math:`hV + c` reshaped when its source is an image (a conv net's read-out); a convolution edge
+``Conv2d -> [activation] -> [pooling / flatten]`` gets Ernoult et al. (2022)'s transposed block
+:math:`g(h) = \mathrm{ConvT}_V(\sigma(P^\top h)) + c`, where :math:`P^\top` undoes the pooling
+through its transpose at the forward pass (max-unpooling to the forward maxima's positions).
+
 Parameters are ``{"forward": <the network's>, "feedback": <one decoder per edge>}``; the
 feedback part of the update is the feedback loss's gradient (so one optimizer trains both).
 :meth:`TP.targets` returns every layer's activity and target, for inspection.
@@ -45,7 +51,25 @@ from jaxtyping import Array, PRNGKeyArray
 
 from .._errors import ConfigError, GraphError, ShapeError
 from ..graph import Network
-from ..nn import Layer, Linear, Tanh
+from ..nn import (
+    ELU,
+    GELU,
+    AvgPool,
+    Conv2d,
+    Flatten,
+    HardSigmoid,
+    HardTanh,
+    Identity,
+    Layer,
+    LeakyReLU,
+    Linear,
+    MaxPool,
+    ReLU,
+    Reshape,
+    Sequential,
+    Sigmoid,
+    Tanh,
+)
 from ._base import Batch, Metrics, Rule, check_batch
 from ._costs import Cost, CrossEntropy, accuracy
 
@@ -80,6 +104,30 @@ def _chain(net: Network, who: str) -> tuple[int, ...]:
     return tuple(order)
 
 
+_ACTIVATIONS = (Tanh, ReLU, LeakyReLU, GELU, ELU, HardTanh, Sigmoid, HardSigmoid, Identity)
+_ROUTING = (MaxPool, AvgPool, Flatten, Reshape)
+
+
+def _conv_split(layer: Layer) -> int | None:
+    """For a convolution edge ``Conv2d -> [activation] -> [pooling / flatten ...]``: how many
+    leading layers (conv and activation) precede the routing layers; ``None`` otherwise."""
+    if isinstance(layer, Conv2d):
+        return 1
+    if not isinstance(layer, Sequential) or not layer.layers:
+        return None
+    layers = tuple(layer.layers)
+    if not isinstance(layers[0], Conv2d):
+        return None
+    k = 2 if len(layers) > 1 and isinstance(layers[1], _ACTIVATIONS) else 1
+    return k if all(isinstance(lr, _ROUTING) for lr in layers[k:]) else None
+
+
+def _conv_of(layer: Layer) -> Conv2d:
+    conv = layer if isinstance(layer, Conv2d) else layer.layers[0]  # type: ignore[attr-defined]
+    assert isinstance(conv, Conv2d)
+    return conv
+
+
 class TopTarget(enum.Enum):
     """How the last hidden layer's target is made."""
 
@@ -96,9 +144,11 @@ class TP(Rule):
     inverses, :math:`\hat h_{l-1} = g_l(\hat h_l)`, from the output target
     :math:`\hat h_L = h_L - \eta\,\partial C/\partial h_L`; each layer's forward weights descend
     :math:`\frac{1}{2\eta}\lVert f_l(h_{l-1}) - \hat h_l\rVert^2` and the feedback weights the
-    :class:`FeedbackLoss` (noise scale ``noise``). The decoders are
-    :math:`g_l(h) = \sigma(V_l h + c_l)` with :math:`\sigma` = ``feedback_activation``; a chain
-    network with flat hidden nodes is required. Override :meth:`feedback` for other decoders.
+    :class:`FeedbackLoss` (noise scale ``noise``, or one per decoder in ``layer_noise``,
+    averaged over ``noise_samples`` draws). The decoders are
+    :math:`g_l(h) = \sigma(V_l h + c_l)` with :math:`\sigma` = ``feedback_activation`` for dense
+    edges, and transposed convolutions after un-pooling for conv edges (see the module
+    docstring); a chain network is required. Override :meth:`feedback` for other decoders.
 
     >>> import jax, jax.numpy as jnp, plastix as px
     >>> net = px.Network.from_example(px.models.mlp(2, hidden=(8, 8), activation="tanh"),
@@ -120,12 +170,21 @@ class TP(Rule):
     feedback_loss: FeedbackLoss = eqx.field(static=True, default=FeedbackLoss.RECONSTRUCTION)
     feedback_activation: Layer = eqx.field(static=True, default_factory=Tanh)
     top_target: TopTarget = eqx.field(static=True, default=TopTarget.DECODER)
+    layer_noise: tuple[float, ...] = eqx.field(static=True, default=(), converter=tuple)
+    noise_samples: int = eqx.field(static=True, default=1)
 
     def __check_init__(self) -> None:
         if not self.target_lr > 0:
             raise ConfigError(f"target_lr must be > 0, got {self.target_lr}.")
         if not self.noise > 0:
             raise ConfigError(f"noise must be > 0 (the feedback loss needs it), got {self.noise}.")
+        if not all(isinstance(v, (int, float)) and v > 0 for v in self.layer_noise):
+            raise ConfigError(
+                f"layer_noise must hold one positive noise scale per decoder (bottom to top), "
+                f"got {self.layer_noise!r}; leave it empty to use `noise` everywhere."
+            )
+        if not (isinstance(self.noise_samples, int) and self.noise_samples >= 1):
+            raise ConfigError(f"noise_samples must be an int >= 1, got {self.noise_samples!r}.")
         if not isinstance(self.feedback_loss, FeedbackLoss):
             raise ConfigError(
                 f"feedback_loss must be a FeedbackLoss, got {self.feedback_loss!r}; use one of "
@@ -142,12 +201,21 @@ class TP(Rule):
     def check(self, net: Network, batch: Batch | None = None) -> None:
         order = _chain(net, type(self).__name__)
         for i in order[1:]:
-            shape = net.node_shapes[net.edges[i].src]
-            if len(shape) != 1:
+            e = net.edges[i]
+            if _conv_split(e.layer) is None and len(net.node_shapes[e.dst[0]]) != 1:
                 raise ShapeError(
-                    f"{type(self).__name__} needs flat hidden nodes (dense decoders), but node "
-                    f"{net.edges[i].src} has shape {shape}; flatten inside the first edge."
+                    f"{type(self).__name__} builds a decoder for each hidden edge: a dense one "
+                    f"for an edge with a flat destination, a transposed convolution for "
+                    f"`Conv2d -> [activation] -> [pooling / flatten]`; edge {i} ({e.layer!r}, "
+                    f"{net.node_shapes[e.src]} -> {net.node_shapes[e.dst[0]]}) is neither. Merge "
+                    "its pooling into the conv edge before it, or flatten inside it."
                 )
+        if self.layer_noise and len(self.layer_noise) != len(order) - 1:
+            raise ConfigError(
+                f"layer_noise has {len(self.layer_noise)} entries but the network has "
+                f"{len(order) - 1} decoders (one per edge above the first); give one per "
+                "decoder, bottom to top, or leave it empty."
+            )
         super().check(net, batch)
 
     def init_params(self, net: Network, *, key: PRNGKeyArray) -> Any:
@@ -157,12 +225,23 @@ class TP(Rule):
         kf, kb = jax.random.split(key)
         fb: list[Any] = []
         for i, e in enumerate(net.edges):
+            k = jax.random.fold_in(kb, i)
             if e.src == net.input:
                 fb.append(None)
-                continue
-            n_src = net.node_shapes[e.src][0]
-            n_dst = math.prod(net.node_shapes[e.dst[0]])
-            fb.append(Linear(n_src).init((n_dst,), key=jax.random.fold_in(kb, i)))
+            elif _conv_split(e.layer) is not None:
+                w = _conv_of(e.layer).init(net.node_shapes[e.src], key=k)["w"]  # HWIO
+                bound = 1.0 / math.sqrt(w.shape[0] * w.shape[1] * w.shape[3])  # ConvT fan-in
+                kw, kc = jax.random.split(k)
+                fb.append(
+                    {
+                        "w": jax.random.uniform(kw, w.shape, w.dtype, -bound, bound),
+                        "b": jax.random.uniform(kc, (w.shape[2],), w.dtype, -bound, bound),
+                    }
+                )
+            else:
+                n_src = math.prod(net.node_shapes[e.src])
+                n_dst = math.prod(net.node_shapes[e.dst[0]])
+                fb.append(Linear(n_src).init((n_dst,), key=k))
         return {"forward": net.init(key=kf), "feedback": tuple(fb)}
 
     def forward_params(self, params: Any) -> Any:
@@ -172,19 +251,56 @@ class TP(Rule):
     def predict(self, net: Network, params: Any, x: Array) -> Array:
         return net(params["forward"], x)
 
-    def feedback(self, net: Network, params: Any, i: int, h: Array) -> Array:
-        """The decoder of edge ``i``: maps the activity of its destination to its source,
-        :math:`g(h) = \\sigma(h V + c)`."""
-        v = params["feedback"][i]
-        h = h.reshape(h.shape[0], -1)
-        return self.feedback_activation(None, h @ v["w"] + v["b"][None, :])
+    def feedback(
+        self, net: Network, params: Any, i: int, h: Array, src: Array | None = None
+    ) -> Array:
+        """The decoder of edge ``i``: maps the activity of its destination to its source.
+        Dense: :math:`g(h) = \\sigma(h V + c)` (linear, reshaped, for an image source). Conv
+        edges: :math:`\\mathrm{ConvT}_V(\\sigma(P^\\top h)) + c`, with the pooling's transpose
+        :math:`P^\\top` taken at the forward pass from ``src`` (the edge's input activity)."""
+        e, v = net.edges[i], params["feedback"][i]
+        split = _conv_split(e.layer)
+        src_shape = net.node_shapes[e.src]
+        if split is None:
+            z = h.reshape(h.shape[0], -1) @ v["w"] + v["b"][None, :]
+            if len(src_shape) == 1:
+                return self.feedback_activation(None, z)
+            return z.reshape(h.shape[0], *src_shape)
+        if src is None:
+            raise ConfigError(f"the conv decoder of edge {i} needs the edge's input: pass src=.")
+        layer = e.layer
+        if isinstance(layer, Sequential) and split < len(layer.layers):
+            fwd = params["forward"][i]
+            head, tail = Sequential(layer.layers[:split]), Sequential(layer.layers[split:])
+            mid = head(fwd[:split], src)
+            _, unroute = jax.vjp(lambda z: tail(fwd[split:], z), mid)
+            (h,) = unroute(h)
+        u = self.feedback_activation(None, h)
+        conv = _conv_of(layer)
+        lin = Conv2d(
+            conv.out_channels, kernel_size=conv.kernel_size, stride=conv.stride,
+            padding=conv.padding, use_bias=False,
+        )  # fmt: skip
+        (out,) = jax.linear_transpose(lambda z: lin({"w": v["w"]}, z), src)(u)
+        return out + v["b"][None, None, None, :]
+
+    def _decode(self, net: Network, params: Any, i: int, h: Array, src: Array) -> Array:
+        if _conv_split(net.edges[i].layer) is None:
+            return self.feedback(net, params, i, h)  # the dense signature, for subclasses
+        return self.feedback(net, params, i, h, src=src)
+
+    def _noise_scales(self, net: Network) -> dict[int, float]:
+        """Edge index -> the noise scale of its decoder."""
+        order = _chain(net, type(self).__name__)[1:]
+        scales = self.layer_noise or (self.noise,) * len(order)
+        return {i: float(s) for i, s in zip(order, scales)}
 
     # --- targets -------------------------------------------------------------------------
 
     def _propagate(
         self, net: Network, params: Any, i: int, target: Array, h_dst: Array, h_src: Array
     ) -> Array:
-        return self.feedback(net, params, i, target)
+        return self._decode(net, params, i, target, h_src)
 
     def targets(
         self, net: Network, params: Any, batch: Batch
@@ -223,33 +339,43 @@ class TP(Rule):
         return total
 
     def feedback_losses(self, net: Network, params: Any, acts: Any, *, key: PRNGKeyArray) -> Array:
-        """The feedback loss summed over the decoders (gradient in the feedback weights only)."""
+        """The feedback loss summed over the decoders (gradient in the feedback weights only),
+        each averaged over ``noise_samples`` noise draws."""
         fwd = jax.lax.stop_gradient(params["forward"])
         total = jnp.zeros(())
-        s = self.noise
+        scales = self._noise_scales(net)
         for i, e in enumerate(net.edges):
             if params["feedback"][i] is None:
                 continue
-            k1, k2 = jax.random.split(jax.random.fold_in(key, i))
+            s = scales[i]
             h = jax.lax.stop_gradient(acts[e.src])
             hd = jax.lax.stop_gradient(acts[e.dst[0]])
-            eps = jax.random.normal(k1, h.shape, h.dtype)
             b = h.shape[0]
+            layer = e.layer
 
-            def g(z: Array, i: int = i) -> Array:
-                return self.feedback(net, params, i, z)
+            def g(z: Array, src: Array, i: int = i) -> Array:
+                return self._decode(net, params, i, z, src)
 
-            if self.feedback_loss is FeedbackLoss.RECONSTRUCTION:
+            def one(k: PRNGKeyArray, i: int = i, s: float = s, h: Array = h, hd: Array = hd,
+                    layer: Layer = layer, g: Any = g) -> Array:  # fmt: skip
+                k1, k2 = jax.random.split(k)
+                eps = jax.random.normal(k1, h.shape, h.dtype)
                 hn = h + s * eps
-                d = g(net.edges[i].layer(fwd[i], hn)) - hn
-                total = total + jnp.sum(d * d) / (2 * b)
-            else:
+                if self.feedback_loss is FeedbackLoss.RECONSTRUCTION:
+                    d = g(layer(fwd[i], hn), hn) - hn
+                    return jnp.sum(d * d) / (2 * b)
                 xi = jax.random.normal(k2, hd.shape, hd.dtype)
-                r0 = g(hd)
-                r1 = g(net.edges[i].layer(fwd[i], h + s * eps))
-                d = g(hd + s * xi) - r0
+                r0 = g(hd, h)
+                r1 = g(layer(fwd[i], hn), hn)
+                d = g(hd + s * xi, h) - r0
                 term = -2 * s * jnp.sum(eps * (r1 - r0)) + jnp.sum(d * d)
-                total = total + term / (2 * s * s * b)
+                return term / (2 * s * s * b)
+
+            k = jax.random.fold_in(key, i)
+            if self.noise_samples == 1:
+                total = total + one(k)
+            else:
+                total = total + jnp.mean(jax.vmap(one)(jax.random.split(k, self.noise_samples)))
         return total
 
     def grads(
@@ -296,4 +422,6 @@ class DTP(TP):
     def _propagate(
         self, net: Network, params: Any, i: int, target: Array, h_dst: Array, h_src: Array
     ) -> Array:
-        return h_src + self.feedback(net, params, i, target) - self.feedback(net, params, i, h_dst)
+        return h_src + self._decode(net, params, i, target, h_src) - self._decode(
+            net, params, i, h_dst, h_src
+        )
