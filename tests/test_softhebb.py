@@ -6,7 +6,6 @@ running batch statistics, the CLI on MNIST and the CIFAR-10 preset on a small sl
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -15,6 +14,7 @@ import optax
 import pytest
 
 import plastix as px
+from _cifar import write_cifar_bin
 from _compiled import assert_trees_close
 from plastix.cli import main
 from plastix.hebbian import (
@@ -285,22 +285,11 @@ def test_cli_softhebb_on_real_mnist(mnist_dir, tmp_path):
     assert hist[-1]["test_accuracy"] > 0.8, hist
 
 
-def _write_cifar(root: Path, n: int) -> None:
-    rng = np.random.default_rng(0)
-    d = root / "cifar-10-batches-bin"
-    d.mkdir(parents=True)
-    for name in [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]:
-        images = rng.integers(0, 256, size=(n, 3, 32, 32), dtype=np.uint8)
-        labels = rng.integers(0, 10, size=n, dtype=np.uint8)
-        flat = np.concatenate([labels[:, None], images.reshape(n, -1)], axis=1)
-        (d / name).write_bytes(flat.astype(np.uint8).tobytes())
-
-
 def test_cifar10_preset_runs_on_a_small_slice(tmp_path):
     """The full CIFAR-10 network of Journé et al. (96-384-1536) end to end on 20 images in
     the CIFAR-10 binary format: one Hebbian epoch (two micro-batches of 10), one read-out
     epoch."""
-    _write_cifar(tmp_path / "data", 10)
+    write_cifar_bin(tmp_path / "data", 10)
     out = tmp_path / "run"
     code = main(
         [

@@ -147,7 +147,10 @@ def test_conv_decoder_unpools_to_the_forward_maxima():
     params = rule.init_params(net, key=jax.random.key(1))
     f = list(params["forward"])
     f[1] = ({"w": jnp.ones((1, 1, 1, 1)), "b": jnp.zeros(1)}, None, None)
-    params = {"forward": tuple(f), "feedback": (None, {"w": jnp.ones((1, 1, 1, 1)), "b": jnp.zeros(1)}, params["feedback"][2])}
+    params = {
+        "forward": tuple(f),
+        "feedback": (None, {"w": jnp.ones((1, 1, 1, 1)), "b": jnp.zeros(1)}, params["feedback"][2]),
+    }
     h1 = net.feedforward(params["forward"], x)[1]
     t = jax.random.normal(jax.random.key(2), (2, 4))
     got = np.asarray(rule.feedback(net, params, 1, t, src=h1))
@@ -286,7 +289,9 @@ def test_bad_configurations_raise_clear_errors():
     with pytest.raises(px.ShapeError, match="edge 1 .*neither"):
         px.DTP().check(conv)
     with pytest.raises(px.ConfigError, match="layer_noise has 1 entries but the network has 2"):
-        px.DTP(layer_noise=(0.1,)).check(px.Network.from_example(px.models.mlp(3, hidden=(4, 4)), jnp.zeros((2, 5))))
+        px.DTP(layer_noise=(0.1,)).check(
+            px.Network.from_example(px.models.mlp(3, hidden=(4, 4)), jnp.zeros((2, 5)))
+        )
     with pytest.raises(px.ConfigError, match="layer_noise"):
         px.DTP(layer_noise=(0.1, -1.0))
     with pytest.raises(px.ConfigError, match="noise_samples"):

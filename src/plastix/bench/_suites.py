@@ -121,4 +121,41 @@ MNIST_CONV = Suite(
     },
 )
 
-SUITES: dict[str, Suite] = {s.name: s for s in (MNIST_MLP, MNIST_CONV)}
+_BP_VGG5 = "bp (vgg-5)"
+_BP_CONV4 = "bp (ep 4-conv)"
+_BP_SVGG = "bp (simple-vgg)"
+CIFAR10 = Suite(
+    "cifar10",
+    "the published CIFAR-10 networks (PCX's VGG-5 for PC, Laborieux et al.'s 4-conv for EP, "
+    "Journe et al.'s SoftHebb net, Ernoult et al.'s SimpleVGG for DTP), each next to backprop "
+    "on the same net; GPU-class",
+    (
+        Entry(_BP_VGG5, "bp", "bp-cifar10-vgg5", baseline=_BP_VGG5),
+        Entry("pc (vgg-5)", "pc", "pcx-cifar10-vgg5", baseline=_BP_VGG5),
+        Entry(
+            _BP_CONV4,
+            "bp",
+            "ep-cifar10-conv4",
+            {"rule.name": "bp", "rule.cost": "cross-entropy", "model.activation": "hard-sigmoid"},
+            baseline=_BP_CONV4,
+        ),
+        Entry("ep (4-conv)", "ep", "ep-cifar10-conv4", baseline=_BP_CONV4),
+        Entry("softhebb (96-384-1536 + read-out)", "softhebb", "softhebb-cifar10"),
+        Entry(_BP_SVGG, "bp", "bp-cifar10-simplevgg", baseline=_BP_SVGG),
+        Entry("dtp + l-drl (simple-vgg)", "ldrl", "dtp-cifar10-simplevgg", baseline=_BP_SVGG),
+    ),
+    excluded={
+        "chl": "no published CIFAR-10 network (EP's 4-conv row stands for the energy family)",
+        "bipc": "generative; defined on MLPs here",
+        "ff": "FF is defined here on dense chains (label overlay on the flat input)",
+        "fa": "no published CIFAR-10 preset here (the FA family runs on conv: see mnist-conv)",
+        "sign-symmetry": "as FA",
+        "dfa": "as FA",
+        "drtp": "as FA",
+        "tp": "the SimpleVGG row is Ernoult et al.'s DTP with L-DRL feedback (rule ldrl)",
+        "dtp": "as TP: the published SimpleVGG setup trains the feedback by L-DRL (rule ldrl)",
+        "hebbian": "the classic local rules train dense blocks only (see mnist-mlp)",
+    },
+)
+
+SUITES: dict[str, Suite] = {s.name: s for s in (MNIST_MLP, MNIST_CONV, CIFAR10)}

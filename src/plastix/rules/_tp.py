@@ -422,6 +422,8 @@ class DTP(TP):
     def _propagate(
         self, net: Network, params: Any, i: int, target: Array, h_dst: Array, h_src: Array
     ) -> Array:
-        return h_src + self._decode(net, params, i, target, h_src) - self._decode(
-            net, params, i, h_dst, h_src
+        return (
+            h_src
+            + self._decode(net, params, i, target, h_src)
+            - self._decode(net, params, i, h_dst, h_src)
         )

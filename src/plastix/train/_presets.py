@@ -100,6 +100,7 @@ PRESETS["bipc-mnist-mlp"] = {
 # SGD with momentum, weight decay, cosine schedule, batch 128, 120 epochs. (The paper's
 # per-layer learning rates are replaced by one rate.) Needs a GPU-class machine.
 PRESETS["ep-cifar10-conv4"] = {
+    "train.steps_per_call": 1,  # no compiled loop: see Trainer (XLA:CPU convs)
     "data.name": "cifar10",
     "data.augment": "crop-flip",
     "model.name": "conv-pool",
@@ -285,6 +286,7 @@ PRESET_HELP.update(
 # (batch 60, Adam 1e-3 with a cosine decay, dropout 0.5) for the remaining epochs.
 # CIFAR-10: their network (96-384-1536 channels, per-block lr and inverse temperature).
 PRESETS["softhebb-cifar10"] = {
+    "train.steps_per_call": 1,  # no compiled loop: see Trainer (XLA:CPU convs)
     "data.name": "cifar10",
     "data.normalize": False,  # each block standardises its input (batch norm without affine)
     "model.name": "softhebb-conv",
@@ -346,4 +348,76 @@ PRESETS["hebbian-mnist"] = {
 }
 PRESET_HELP["hebbian-mnist"] = (
     "a classic local rule (default Krotov-Hopfield) on 2000 dense units, then read-out, MNIST"
+)
+
+# --- the published CIFAR-10 networks (GPU-class runs; the bench's `cifar10` suite) ----------
+# PCX's VGG-5 (Pinchetti et al. 2024, examples/s4_1_discriminative_mode/VGG5, PC-CE): conv
+# 128-256-512-512 (3x3, padding 1) each followed by hard tanh and 2x2 max-pool, then a linear
+# read-out with a cross-entropy energy; T = 8, states SGD(0.01471, momentum 0.05), weights
+# AdamW(2.641e-4, wd 1.211e-5), batch 128, 50 epochs, flips and 4-pixel crops. (The warmup-
+# cosine schedule mirrors their MNIST configs.)
+PRESETS["pcx-cifar10-vgg5"] = {
+    "train.steps_per_call": 1,  # no compiled loop: see Trainer (XLA:CPU convs)
+    "data.name": "cifar10",
+    "data.augment": "crop-flip",
+    "model.name": "conv-pool",
+    "model.channels": [128, 256, 512, 512],
+    "model.activation": "hard-tanh",
+    "rule.name": "pc",
+    "rule.mode": "strict",
+    "rule.cost": "cross-entropy",
+    "rule.steps": 8,
+    "rule.state_lr": 0.01471,
+    "rule.state_momentum": 0.05,
+    "optimizer.name": "adamw",
+    "optimizer.lr": 2.641e-4,
+    "optimizer.weight_decay": 1.211e-5,
+    "optimizer.schedule": "warmup-cosine",
+    "optimizer.warmup_fraction": 0.1,
+    "optimizer.start_factor": 1.0,
+    "optimizer.peak_factor": 1.1,
+    "optimizer.end_factor": 0.1,
+    "train.epochs": 50,
+    "train.batch_size": 128,
+}
+PRESETS["bp-cifar10-vgg5"] = {
+    **{k: v for k, v in PRESETS["pcx-cifar10-vgg5"].items() if not k.startswith("rule.")},
+    "rule.name": "bp",
+    "rule.cost": "cross-entropy",
+}
+# Ernoult et al. (2022)'s SimpleVGG for DTP: conv 128-128-256-256-512 (3x3, padding 1) each
+# followed by ELU and 2x2 max-pool, linear read-out; decoders are max-unpool -> ELU ->
+# transposed conv, trained by L-DRL. Their "parallel" DTP (one feedback step per batch, the
+# feedback loss averaged over 10 noise draws, noise 0.4 0.4 0.2 0.2 0.08 bottom to top,
+# beta 0.7, Adam 3e-4 with weight decay 1e-4 for both weight sets), batch 128, 90 epochs.
+PRESETS["dtp-cifar10-simplevgg"] = {
+    "train.steps_per_call": 1,  # no compiled loop: see Trainer (XLA:CPU convs)
+    "data.name": "cifar10",
+    "data.augment": "crop-flip",
+    "model.name": "conv-pool",
+    "model.channels": [128, 128, 256, 256, 512],
+    "model.activation": "elu",
+    "rule.name": "ldrl",
+    "rule.target_lr": 0.7,
+    "rule.feedback_activation": "elu",
+    "rule.layer_noise": [0.4, 0.4, 0.2, 0.2, 0.08],
+    "rule.noise_samples": 10,
+    "optimizer.name": "adamw",
+    "optimizer.lr": 3e-4,
+    "optimizer.weight_decay": 1e-4,
+    "train.epochs": 90,
+    "train.batch_size": 128,
+}
+PRESETS["bp-cifar10-simplevgg"] = {
+    **{k: v for k, v in PRESETS["dtp-cifar10-simplevgg"].items() if not k.startswith("rule.")},
+    "rule.name": "bp",
+    "rule.cost": "cross-entropy",
+}
+PRESET_HELP.update(
+    {
+        "pcx-cifar10-vgg5": "PCX's VGG-5 on CIFAR-10: PC with a cross-entropy energy, T=8, 50 epochs",
+        "bp-cifar10-vgg5": "the VGG-5 of pcx-cifar10-vgg5 trained by backprop (the baseline)",
+        "dtp-cifar10-simplevgg": "DTP + L-DRL on Ernoult et al. 2022's SimpleVGG (parallel variant)",
+        "bp-cifar10-simplevgg": "the SimpleVGG of dtp-cifar10-simplevgg trained by backprop",
+    }
 )

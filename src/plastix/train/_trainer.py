@@ -31,13 +31,25 @@ from ._plot import plot_curves
 Augment = Callable[..., jax.Array]
 
 
+def _scan(body: Any, params: Any, opt_state: Any, xs: Any) -> tuple[Any, Any, dict[str, jax.Array]]:
+    """``lax.scan`` of ``body`` over the steps in ``xs``; a single step runs without a loop
+    (the metrics still get their leading steps axis)."""
+    if jax.tree.leaves(xs)[0].shape[0] == 1:
+        (params, opt_state), m = body((params, opt_state), jax.tree.map(lambda v: v[0], xs))
+        return params, opt_state, jax.tree.map(lambda v: v[None], m)
+    (params, opt_state), metrics = jax.lax.scan(body, (params, opt_state), xs)
+    return params, opt_state, metrics
+
+
 @dataclass
 class Trainer:
     """Train ``params`` of ``net`` with ``rule`` and an optax ``optimizer`` on ``train`` data.
 
     Each epoch runs inside compiled code: the data sit on the device once, and
     ``steps_per_call`` training steps run per compiled call (a ``lax.scan``), between which the
-    progress bar updates. Everything random derives from ``seed``: the initial parameters,
+    progress bar updates. ``steps_per_call=1`` compiles one step without a loop: on XLA:CPU,
+    convolutions inside a compiled loop run several times slower (5-8x measured on the
+    CIFAR-10 conv nets, ``benchmarks/cpu_loop_convs.py``), so conv presets use it. Everything random derives from ``seed``: the initial parameters,
     the batch order of each epoch and the per-step keys, so a run is reproducible and resumes
     exactly.
 
@@ -145,8 +157,7 @@ class Trainer:
             p, o, m = self._train_step(carry[0], carry[1], xs[bidx], ys[bidx], key)
             return (p, o), m
 
-        (params, opt_state), metrics = jax.lax.scan(body, (params, opt_state), (idx, keys))
-        return params, opt_state, metrics
+        return _scan(body, params, opt_state, (idx, keys))
 
     def _run_chunk_fed(
         self, params: Any, opt_state: Any, xb: jax.Array, yb: jax.Array, keys: jax.Array
@@ -159,8 +170,7 @@ class Trainer:
             p, o, m = self._train_step(carry[0], carry[1], x, labels, key)
             return (p, o), m
 
-        (params, opt_state), metrics = jax.lax.scan(body, (params, opt_state), (xb, yb, keys))
-        return params, opt_state, metrics
+        return _scan(body, params, opt_state, (xb, yb, keys))
 
     def _local_rows(self) -> slice:
         """The rows of a batch that this process's devices hold (a contiguous block)."""
