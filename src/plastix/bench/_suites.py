@@ -114,7 +114,7 @@ MNIST_CONV = Suite(
         "chl": "as EP",
         "ff": "FF is defined here on dense chains (label overlay on the flat input)",
         "drtp": "not tuned on conv (reported on the MLP)",
-        "tp": "target propagation's feedback decoders are dense only",
+        "tp": "TP's conv decoders are new (cifar10 suite's SimpleVGG); no MNIST conv preset yet",
         "dtp": "as TP",
         "ldrl": "as TP",
         "hebbian": "the classic local rules train dense blocks only (see mnist-mlp)",
