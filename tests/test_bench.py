@@ -84,12 +84,12 @@ def test_a_tiny_suite_runs_reports_and_is_reused(tmp_path):
 
 
 def test_the_cifar10_suite_runs_end_to_end_on_a_small_slice(tmp_path):
-    """Every entry of the cifar10 suite, the published networks at full width, trains one epoch
-    on 20 images in the CIFAR-10 binary format and is scored on 10 (EP's relaxation shortened to
+    """Every entry of the cifar10 suite, the published networks at full width, trains one step
+    on 10 images in the CIFAR-10 binary format and is scored on 10 (EP's relaxation shortened to
     5 free and 2 nudged steps); the report has a row per entry, PC and DTP next to their BP."""
     suite = SUITES["cifar10"]
     write_cifar_bin(tmp_path / "data", 10)
-    small = {"data.train_limit": 20, "data.test_limit": 10, "train.batch_size": 10}
+    small = {"data.train_limit": 10, "data.test_limit": 10, "train.batch_size": 10}
     ep = "ep (4-conv)"
     common = dict(epochs=1, data_dir=str(tmp_path / "data"), progress=False)
     others = [e.label for e in suite.entries if e.label != ep]
@@ -99,6 +99,15 @@ def test_the_cifar10_suite_runs_end_to_end_on_a_small_slice(tmp_path):
     failed = {r.entry.label: r.error for r in results if r.summary is None}
     assert not failed, failed
     assert all(r.summary["epochs"] == 1 for r in results)
+    by = {r.entry.label: r.summary for r in results}
+    ep_run = by[ep]["config"]
+    assert ep_run["model"]["channels"] == [128, 256, 512, 512] and ep_run["rule"]["readout"]
+    hebb = by["softhebb (96-384-1536 + read-out)"]
+    assert hebb["num_params"] > 96 * 75 + 384 * 96 * 9 + 1536 * 384 * 9
+    assert hebb["history"][0]["train_hebbian"] == 1.0  # the unsupervised epoch ran
+    dtp = by["dtp + l-drl (simple-vgg)"]["config"]
+    assert dtp["model"]["channels"] == [128, 128, 256, 256, 512]
+    assert dtp["rule"]["layer_noise"] == [0.4, 0.4, 0.2, 0.2, 0.08]
     paths = write_report(suite, results, tmp_path / "out", "plastix bench --suite cifar10")
     rows = {r["rule"]: r for r in csv.DictReader(paths["csv"].open())}
     assert set(rows) == {e.label for e in suite.entries}

@@ -192,36 +192,6 @@ def test_cross_entropy_readout_matches_the_exact_gradient(problem):
         px.CHL(readout=True)
 
 
-def _write_cifar(folder, n, seed):
-    """CIFAR-10's binary format: records of 1 label byte + 3072 bytes (CHW)."""
-    rng = np.random.default_rng(seed)
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]:
-        labels = rng.integers(0, 10, n, dtype=np.uint8)
-        pixels = rng.integers(0, 256, (n, 3072), dtype=np.uint8)
-        (folder / name).write_bytes(np.concatenate([labels[:, None], pixels], 1).tobytes())
-
-
-def test_laborieux_cifar10_preset_runs_on_a_small_slice(tmp_path):
-    """The preset's network (conv 128-256-512-512, CE read-out) trains one step and evaluates,
-    on a few records written in CIFAR-10's binary format; fewer relaxation steps than the
-    preset so that it runs in seconds on a CPU."""
-    from plastix.cli import main
-
-    _write_cifar(tmp_path / "data" / "cifar-10-batches-bin", 4, 0)
-    out = tmp_path / "run"
-    args = ["train", "--preset", "ep-cifar10-conv4", "--data-dir", str(tmp_path / "data"),
-            "--epochs", "1", "--batch-size", "4", "--set", "data.train_limit=4",
-            "--set", "data.test_limit=4", "--set", "rule.free_steps=3",
-            "--set", "rule.nudged_steps=2", "--out", str(out), "--no-progress"]  # fmt: skip
-    assert main(args) == 0
-    import json
-
-    s = json.loads((out / "summary.json").read_text())
-    assert s["model"] == "conv-pool" and s["config"]["model"]["channels"] == [128, 256, 512, 512]
-    assert s["config"]["rule"]["readout"] is True and 0.0 <= s["test_accuracy"] <= 1.0
-
-
 @pytest.mark.parametrize(
     "rule",
     [

@@ -14,7 +14,6 @@ import optax
 import pytest
 
 import plastix as px
-from _cifar import write_cifar_bin
 from _compiled import assert_trees_close
 from plastix.cli import main
 from plastix.hebbian import (
@@ -283,25 +282,6 @@ def test_cli_softhebb_on_real_mnist(mnist_dir, tmp_path):
     assert summary["rule"] == "softhebb" and len(hist) == 3
     assert hist[0]["train_hebbian"] == 1.0 and hist[1]["train_hebbian"] == 0.0
     assert hist[-1]["test_accuracy"] > 0.8, hist
-
-
-def test_cifar10_preset_runs_on_a_small_slice(tmp_path):
-    """The full CIFAR-10 network of Journé et al. (96-384-1536) end to end on 20 images in
-    the CIFAR-10 binary format: one Hebbian epoch (two micro-batches of 10), one read-out
-    epoch."""
-    write_cifar_bin(tmp_path / "data", 10)
-    out = tmp_path / "run"
-    code = main(
-        [
-            "train", "--preset", "softhebb-cifar10", "--data-dir", str(tmp_path / "data"),
-            "--out", str(out), "--no-progress", "--epochs", "2", "--set", "data.train_limit=20", "--set", "train.batch_size=20",
-            "--set", "data.test_limit=10", "--devices", "1",
-        ]
-    )  # fmt: skip
-    assert code == 0
-    summary = json.loads((out / "summary.json").read_text())
-    assert summary["num_params"] > 96 * 75 + 384 * 96 * 9 + 1536 * 384 * 9
-    assert [r["train_hebbian"] for r in summary["history"]] == [1.0, 0.0]
 
 
 def _dense_net(units: int, shape: tuple[int, ...] = (8,)) -> px.Network:
