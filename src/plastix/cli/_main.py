@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import shlex
 import sys
 import time
 from collections.abc import Sequence
@@ -288,7 +289,7 @@ def _bench(args: argparse.Namespace, argv: Sequence[str]) -> int:
         suite, out, seeds=args.seeds, epochs=args.epochs, data_dir=args.data_dir, sets=sets,
         only=args.only, progress=not args.no_progress,
     )  # fmt: skip
-    paths = write_report(suite, results, out, "plastix " + " ".join(argv))
+    paths = write_report(suite, results, out, "plastix " + shlex.join(argv))
     print(paths["markdown"].read_text())
     if args.update:
         from ..bench import update_section
