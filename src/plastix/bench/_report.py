@@ -134,13 +134,17 @@ def _plots(
     from ..train._plot import _save
 
     fig, ax = plt.subplots(figsize=(9, 5))
+    styles = [("-", "o"), ("--", "s"), (":", "^")]  # past 10 entries the colours repeat
+    drawn = 0
     for e in suite.entries:
         hists = [r.summary["history"] for r in results if r.entry.label == e.label and r.summary]
         if not hists:
             continue
         n = min(len(h) for h in hists)
         acc = [statistics.fmean(h[i]["test_accuracy"] for h in hists) for i in range(n)]
-        ax.plot(range(1, n + 1), acc, marker="o", ms=3, label=e.label)
+        ls, mk = styles[(drawn // 10) % len(styles)]
+        ax.plot(range(1, n + 1), acc, linestyle=ls, marker=mk, ms=3, label=e.label)
+        drawn += 1
     ax.set_xlabel("epoch")
     ax.set_ylabel("test accuracy (mean over seeds)")
     ax.grid(alpha=0.3)
