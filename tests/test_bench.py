@@ -83,6 +83,7 @@ def test_a_tiny_suite_runs_reports_and_is_reused(tmp_path):
         update_section(bench_md, "tiny", paths)
 
 
+@pytest.mark.slow  # ~4 min of CPU (seven full-width nets compiled); `make test-slow` runs it
 def test_the_cifar10_suite_runs_end_to_end_on_a_small_slice(tmp_path):
     """Every entry of the cifar10 suite, the published networks at full width, trains one step
     on 10 images in the CIFAR-10 binary format and is scored on 10 (EP's relaxation shortened to
