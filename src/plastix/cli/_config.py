@@ -47,7 +47,7 @@ DOCS = {
     "train.epochs": "number of epochs",
     "train.batch_size": "minibatch size (the last incomplete batch of an epoch is dropped)",
     "train.seed": "seed of the initial parameters, the batch order and every random draw",
-    "train.steps_per_call": "training steps per compiled call (progress-bar refresh interval)",
+    "train.steps_per_call": "training steps per compiled call (progress-bar refresh interval; 1: no compiled loop, faster for wide conv nets on CPU)",
     "train.eval_batch_size": "batch size of evaluation",
     "train.devices": "split each batch over the first N devices (0: every device JAX sees; "
     "on CPU JAX_NUM_CPU_DEVICES=N makes N)",
