@@ -357,6 +357,11 @@ PRESET_HELP["hebbian-mnist"] = (
 # read-out with a cross-entropy energy; T = 8, states SGD(0.01471, momentum 0.05), weights
 # AdamW(2.641e-4, wd 1.211e-5), batch 128, 50 epochs, flips and 4-pixel crops. (The warmup-
 # cosine schedule mirrors their MNIST configs.)
+_PCX_SCHEDULE = {
+    k: v
+    for k, v in PRESETS["pcx-mnist-mlp"].items()
+    if k == "optimizer.schedule" or k.endswith(("_fraction", "_factor"))
+}
 PRESETS["pcx-cifar10-vgg5"] = {
     "train.steps_per_call": 1,  # no compiled loop: see Trainer (XLA:CPU convs)
     "data.name": "cifar10",
@@ -373,11 +378,7 @@ PRESETS["pcx-cifar10-vgg5"] = {
     "optimizer.name": "adamw",
     "optimizer.lr": 2.641e-4,
     "optimizer.weight_decay": 1.211e-5,
-    "optimizer.schedule": "warmup-cosine",
-    "optimizer.warmup_fraction": 0.1,
-    "optimizer.start_factor": 1.0,
-    "optimizer.peak_factor": 1.1,
-    "optimizer.end_factor": 0.1,
+    **_PCX_SCHEDULE,
     "train.epochs": 50,
     "train.batch_size": 128,
 }
