@@ -43,6 +43,7 @@ def test_a_tiny_suite_runs_reports_and_is_reused(tmp_path):
             Entry("pc", "pc", "digits-pc", small, baseline="bp", bar=0.5),
             Entry("broken", "pc", "digits-pc", {"rule.nope": 1}),
         ),
+        gradient_check=32,
     )
     results = run_suite(suite, tmp_path, epochs=2, progress=False)
     by = {r.entry.label: r for r in results}
@@ -57,6 +58,12 @@ def test_a_tiny_suite_runs_reports_and_is_reused(tmp_path):
     ratio = pc_s["train_seconds_per_epoch"] / bp_s["train_seconds_per_epoch"]
     assert float(rows["pc"]["ratio_to_bp"]) == pytest.approx(ratio)
     assert float(rows["pc"]["test_accuracy_mean"]) == pytest.approx(pc_s["test_accuracy"])
+    # the gradient check ran for PC (every epoch) and not for BP (cosine 1 by construction)
+    assert pc_s["config"]["train"]["gradient_check"] == 32
+    assert [("grad_cosine" in r) for r in pc_s["history"]] == [True, True]
+    assert bp_s["config"]["train"]["gradient_check"] == 0 and rows["bp"]["cosine_to_bp"] == ""
+    cos = pc_s["history"][-1]["grad_cosine"]
+    assert float(rows["pc"]["cosine_to_bp"]) == pytest.approx(cos) and 0.0 < cos <= 1.0 + 1e-6
     md = paths["markdown"].read_text()
     assert "| pc | `digits-pc` | 1 |" in md and "Failed runs" in md
     for png in ("accuracy_png", "time_png"):
@@ -91,11 +98,13 @@ def test_the_cifar10_suite_runs_end_to_end_on_a_small_slice(tmp_path):
     suite = SUITES["cifar10"]
     write_cifar_bin(tmp_path / "data", 10)
     small = {"data.train_limit": 10, "data.test_limit": 10, "train.batch_size": 10}
+    # the suite's gradient check on the 10 images (EP's, by conjugate gradients, left out)
+    check = {"train.gradient_check": 10}
     ep = "ep (4-conv)"
     common = dict(epochs=1, data_dir=str(tmp_path / "data"), progress=False)
     others = [e.label for e in suite.entries if e.label != ep]
-    results = run_suite(suite, tmp_path / "out", sets=small, only=others, **common)
-    steps = {"rule.free_steps": 5, "rule.nudged_steps": 2}
+    results = run_suite(suite, tmp_path / "out", sets={**small, **check}, only=others, **common)
+    steps = {"rule.free_steps": 5, "rule.nudged_steps": 2, "train.gradient_check": 0}
     results += run_suite(suite, tmp_path / "out", sets={**small, **steps}, only=[ep], **common)
     failed = {r.entry.label: r.error for r in results if r.summary is None}
     assert not failed, failed
@@ -106,6 +115,8 @@ def test_the_cifar10_suite_runs_end_to_end_on_a_small_slice(tmp_path):
     hebb = by["softhebb (96-384-1536 + read-out)"]
     assert hebb["num_params"] > 96 * 75 + 384 * 96 * 9 + 1536 * 384 * 9
     assert hebb["history"][0]["train_hebbian"] == 1.0  # the unsupervised epoch ran
+    checked = {k for k, v in by.items() if "grad_cosine" in v["history"][0]}
+    assert checked == {"pc (vgg-5)", "dtp + l-drl (simple-vgg)"}, checked
     dtp = by["dtp + l-drl (simple-vgg)"]["config"]
     assert dtp["model"]["channels"] == [128, 128, 256, 256, 512]
     assert dtp["rule"]["layer_noise"] == [0.4, 0.4, 0.2, 0.2, 0.08]

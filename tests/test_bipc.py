@@ -38,6 +38,22 @@ def test_without_top_down_errors_bipc_is_pc(problem):
     np.testing.assert_allclose(out, net(params["up"], batch[0]), atol=1e-5)
 
 
+def test_gradient_check_compares_the_bottom_up_weights(problem):
+    """The gradient check of BiPC is that of its bottom-up weights: with alpha_b = 0 (PC's
+    energy, see above) it equals PC's check on ``params["up"]``, edge by edge."""
+    net, batch = problem
+    rule = px.BiPC(alpha_b=0.0, inference=INF)
+    params = rule.init_params(net, key=jax.random.key(0))
+    c = jax.jit(lambda p: px.rules.gradient_check(rule, net, p, batch))(params)
+    c_pc = jax.jit(lambda p: px.rules.gradient_check(px.PC(inference=INF), net, p, batch))(
+        params["up"]
+    )
+    assert len(c["cosine_per_edge"]) == len(net.edges)
+    np.testing.assert_allclose(c["cosine_per_edge"], c_pc["cosine_per_edge"], rtol=1e-4)
+    np.testing.assert_allclose(c["cosine"], c_pc["cosine"], rtol=1e-4)
+    assert 0.5 < float(c["cosine"]) <= 1.0 + 1e-6
+
+
 def test_top_down_gradient_of_the_input_layer_is_a_regression(problem):
     """With one edge 0 -> 1 and both ends clamped, the top-down energy is
     alpha_b/2 ||x - (y V + c)||^2: its gradient is the least-squares one."""

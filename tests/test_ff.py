@@ -346,7 +346,7 @@ def test_inputs_too_small_for_the_overlay():
         FF().check(net)
 
 
-def test_bad_configurations_are_clear_errors():
+def test_bad_configurations_are_clear_errors(capsys):
     with pytest.raises(px.ConfigError, match="prediction='linear'"):
         FF(supervision=Supervision.UNSUPERVISED, prediction=FFPrediction.GOODNESS)
     with pytest.raises(px.ShapeError, match="H, W >= 2"):
@@ -363,6 +363,12 @@ def test_bad_configurations_are_clear_errors():
         FF().grads(net, params, _batch(jax.random.key(0)))
     with pytest.raises(px.ConfigError, match="threshold"):
         FF(threshold=-1.0)
+    # FF's layer-local losses are not the output cost's gradient: no gradient check
+    with pytest.raises(px.ConfigError, match="train.gradient_check=0"):
+        px.rules.gradient_check(FF(), net, params, _batch(jax.random.key(0)))
+    code = main(["train", "--rule", "ff", "--epochs", "1", "--set", "data.train_limit=64",
+                 "--set", "train.gradient_check=8", "--no-progress"])  # fmt: skip
+    assert code == 2 and "pass gradient_check=0" in capsys.readouterr().err
 
 
 def test_registry_builds_every_option():

@@ -99,6 +99,16 @@ def markdown(suite: Suite, rows: Sequence[dict[str, Any]], command: str) -> str:
             f"{_fmt(r['seconds_per_epoch'])} | {_fmt(r['ratio_to_bp'])} | "
             f"{_fmt(r['peak_rss_mib'])} | {_fmt(r['cosine_to_bp'])} |"
         )
+    if suite.gradient_check:
+        lines += [
+            "",
+            "Cosine to BP: after the last epoch, the cosine between the rule's update and the "
+            "exact gradient of the output cost (backprop's; for EP and CHL, by implicit "
+            f"differentiation at the free equilibrium) on the first {suite.gradient_check} "
+            "training samples, all layers concatenated (per layer: `grad_cosine_per_edge` in "
+            "each run's `metrics.jsonl`); — for backprop itself and for rules with local "
+            "objectives (FF, Hebbian).",
+        ]
     failed = [(r["rule"], err) for r in rows for err in r["failed"]]
     if failed:
         lines += ["", "Failed runs:", ""] + [f"- {k}: `{e.splitlines()[0]}`" for k, e in failed]

@@ -36,6 +36,17 @@ class RunResult:
     reused: bool = False
 
 
+def checks_gradient(entry: Entry) -> bool:
+    """Does the suite's gradient check apply to ``entry``: a rule whose update estimates the
+    output cost's gradient (not backprop itself, whose cosine is 1 by construction)?"""
+    from ..rules import RULES
+
+    if entry.rule == "bp":
+        return False
+    spec = RULES[entry.rule]
+    return spec.build(dict(spec.defaults)).estimates_gradient
+
+
 def _command(
     entry: Entry,
     out: Path,
@@ -53,7 +64,7 @@ def _command(
     if data_dir is not None:
         cmd += ["--data-dir", data_dir]
     settings = {**entry.overrides, **sets}
-    if gradient_check:
+    if gradient_check and checks_gradient(entry):
         settings.setdefault("train.gradient_check", gradient_check)
     for k, v in settings.items():
         cmd += ["--set", f"{k}={json.dumps(v)}"]

@@ -26,7 +26,10 @@ class Entry:
 @dataclass(frozen=True)
 class Suite:
     """A named list of entries on one dataset; ``excluded`` names each registered rule the
-    suite leaves out and why (a test checks that no rule is silently missing)."""
+    suite leaves out and why (a test checks that no rule is silently missing).
+    ``gradient_check`` (samples; 0: off) logs every epoch the cosine of each gradient-estimating
+    rule's update with the exact gradient on the first that many training samples (the table's
+    "cosine to BP")."""
 
     name: str
     help: str
@@ -88,6 +91,7 @@ MNIST_MLP = Suite(
         Entry("softhebb (dense + read-out)", "softhebb", "softhebb-mnist-dense"),
         Entry("krotov-hopfield (dense + read-out)", "hebbian", "hebbian-mnist"),
     ),
+    gradient_check=256,
 )
 
 _BP_CONV = "bp (conv-demo)"
@@ -119,6 +123,7 @@ MNIST_CONV = Suite(
         "ldrl": "as TP",
         "hebbian": "the classic local rules train dense blocks only (see mnist-mlp)",
     },
+    gradient_check=256,
 )
 
 _BP_VGG5 = "bp (vgg-5)"
@@ -156,6 +161,7 @@ CIFAR10 = Suite(
         "dtp": "as TP: the published SimpleVGG setup trains the feedback by L-DRL (rule ldrl)",
         "hebbian": "the classic local rules train dense blocks only (see mnist-mlp)",
     },
+    gradient_check=256,
 )
 
 SUITES: dict[str, Suite] = {s.name: s for s in (MNIST_MLP, MNIST_CONV, CIFAR10)}

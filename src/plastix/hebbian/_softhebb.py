@@ -295,6 +295,7 @@ class SoftHebb(Rule):
 
     name: ClassVar[str] = "softhebb"
     stochastic: ClassVar[bool] = True
+    estimates_gradient: ClassVar[bool] = False
 
     lr: float | tuple[float, ...] = eqx.field(static=True, default=(0.08, 0.005, 0.01))
     inverse_temperature: float | tuple[float, ...] = eqx.field(

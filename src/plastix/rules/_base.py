@@ -30,6 +30,10 @@ class Rule(eqx.Module):
     name: ClassVar[str] = "rule"
     #: Does :meth:`step` use ``key`` (stochastic rules)?
     stochastic: ClassVar[bool] = False
+    #: Does the update estimate the gradient of the output cost of the network's feedforward
+    #: pass (so :func:`~plastix.rules.gradient_check` can compare them)? False for rules with
+    #: local objectives (Forward-Forward) or none (Hebbian).
+    estimates_gradient: ClassVar[bool] = True
 
     def check(self, net: Network, batch: Batch | None = None) -> None:
         """Raise a clear error if this rule cannot train ``net`` (or on ``batch``)."""

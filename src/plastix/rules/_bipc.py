@@ -164,6 +164,11 @@ class BiPC(Rule):
             "not_converged": info.not_converged,
         }
 
+    def forward_params(self, params: Any) -> Any:
+        """The bottom-up (discriminative) weights, i.e. the network's parameters, within this
+        rule's ``params`` (or its gradients)."""
+        return params["up"]
+
     def predict(self, net: Network, params: Any, x: Array) -> Array:
         """Classify: clamp the input, start from the feedforward pass, infer every other node,
         read the output node."""

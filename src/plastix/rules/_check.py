@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.sparse.linalg import cg
 
+from .._errors import ConfigError
 from ..graph import Network
 from ._base import Batch, Rule
 from ._bp import BP
@@ -66,7 +67,17 @@ def exact_gradient(
 def gradient_check(rule: Rule, net: Network, params: Any, batch: Batch) -> dict[str, Any]:
     """Cosine similarity and relative norm ``|g_rule| / |g_exact|`` per edge (lists, edge
     order; ``nan`` for parameter-free edges) and overall, between the rule's update and
-    :func:`exact_gradient`. Jit-able; the trainer can log it as a metric."""
+    :func:`exact_gradient`. Jit-able; the trainer can log it as a metric.
+
+    For rules whose update estimates that gradient (``rule.estimates_gradient``); others
+    (Forward-Forward's local goodness losses, Hebbian rules) raise a :class:`ConfigError`.
+    """
+    if not rule.estimates_gradient:
+        raise ConfigError(
+            f"the {rule.name!r} rule's update does not estimate the gradient of the network's "
+            "output cost (it follows local objectives), so a gradient check has nothing to "
+            "compare it with; set train.gradient_check=0 (Trainer(gradient_check=0)) for it."
+        )
     g = rule.grads(net, params, batch, key=jax.random.key(0))[0]  # a key for stochastic rules
     fwd = getattr(rule, "forward_params", None)  # rules with extra (e.g. feedback) weights
     if fwd is not None:

@@ -193,6 +193,7 @@ class FF(Rule):
 
     name: ClassVar[str] = "ff"
     stochastic: ClassVar[bool] = True
+    estimates_gradient: ClassVar[bool] = False
     supervision: Supervision = eqx.field(static=True, default=Supervision.SUPERVISED)
     label: LabelEncoding = eqx.field(static=True, default=LabelEncoding.OVERLAY)
     label_value: float = eqx.field(static=True, default=1.0)

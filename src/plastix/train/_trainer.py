@@ -129,6 +129,13 @@ class Trainer:
             raise ConfigError(
                 f"gradient_check must be in 0..{len(self.train)} (samples), got {self.gradient_check}."
             )
+        if self.gradient_check and not self.rule.estimates_gradient:
+            raise ConfigError(
+                f"gradient_check={self.gradient_check}: the {self.rule.name!r} rule's update does "
+                "not estimate the gradient of the network's output cost (it follows local "
+                "objectives), so there is nothing to compare it with; pass gradient_check=0 "
+                "(--set train.gradient_check=0)."
+            )
         self._check = jax.jit(lambda p, x, y: gradient_check(self.rule, self.net, p, (x, y)))
 
     # --- compiled pieces ----------------------------------------------------------------------
