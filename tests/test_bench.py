@@ -64,6 +64,10 @@ def test_a_tiny_suite_runs_reports_and_is_reused(tmp_path):
     assert bp_s["config"]["train"]["gradient_check"] == 0 and rows["bp"]["cosine_to_bp"] == ""
     cos = pc_s["history"][-1]["grad_cosine"]
     assert float(rows["pc"]["cosine_to_bp"]) == pytest.approx(cos) and 0.0 < cos <= 1.0 + 1e-6
+    per_edge = pc_s["history"][-1]["grad_cosine_per_edge"]
+    assert len(per_edge) == 2  # digits-pc with one hidden layer: two dense edges
+    layer_mean = float(rows["pc"]["cosine_to_bp_layer_mean"])
+    assert layer_mean == pytest.approx(sum(per_edge) / 2)
     md = paths["markdown"].read_text()
     assert "| pc | `digits-pc` | 1 |" in md and "Failed runs" in md
     for png in ("accuracy_png", "time_png"):
