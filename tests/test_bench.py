@@ -129,3 +129,30 @@ def test_the_cifar10_suite_runs_end_to_end_on_a_small_slice(tmp_path):
     assert set(rows) == {e.label for e in suite.entries}
     assert float(rows["pc (vgg-5)"]["ratio_to_bp"]) > 0
     assert float(rows["dtp + l-drl (simple-vgg)"]["ratio_to_bp"]) > 0
+
+
+def test_the_cosine_column_from_logged_checks(tmp_path):
+    """All-layer cosine / mean of the finite per-layer cosines; 'undefined' where the exact
+    gradient vanished (nan cosine, as CHL's saturated outputs at their targets give)."""
+    from plastix.bench import RunResult, aggregate
+    from plastix.bench._report import markdown
+
+    entries = (Entry("a", "fa", "fa-mnist-mlp"), Entry("b", "chl", "chl-mnist-mlp"))
+    suite = Suite("s", "", entries, gradient_check=8)
+
+    def run(entry, check):
+        hist = [{"epoch": 1, "test_accuracy": 0.5, **check}]
+        summary = {"test_accuracy": 0.5, "train_seconds_per_epoch": 1.0, "history": hist,
+                   "epochs": 1}  # fmt: skip
+        return RunResult(entry, 0, tmp_path, summary, 2**20)
+
+    nan = float("nan")
+    results = [
+        run(entries[0], {"grad_cosine": 0.5, "grad_cosine_per_edge": [0.5, nan, 1.0]}),
+        run(entries[1], {"grad_cosine": nan, "grad_cosine_per_edge": [nan, nan]}),
+    ]
+    rows = {r["rule"]: r for r in aggregate(suite, results)}
+    assert rows["a"]["cosine_to_bp"] == 0.5 and rows["a"]["cosine_to_bp_layer_mean"] == 0.75
+    assert rows["b"]["cosine_to_bp"] is None and rows["b"]["cosine_undefined"]
+    md = markdown(suite, list(rows.values()), "cmd")
+    assert "| 0.5 / 0.75 |" in md and "| undefined |" in md and "first 8 training" in md

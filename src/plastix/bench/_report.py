@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import platform
 import statistics
 from collections.abc import Sequence
@@ -36,17 +37,15 @@ def aggregate(suite: Suite, results: Sequence[RunResult]) -> list[dict[str, Any]
             continue
         accs = [float(r.summary["test_accuracy"]) for r in ok if r.summary]
         secs = [float(r.summary["train_seconds_per_epoch"]) for r in ok if r.summary]
-        cos = [
-            float(r.summary["history"][-1]["grad_cosine"])
+        checks = [
+            r.summary["history"][-1]
             for r in ok
             if r.summary and r.summary["history"] and "grad_cosine" in r.summary["history"][-1]
         ]
+        # a cosine is undefined (nan) where the exact gradient vanishes on the check samples
+        cos = [float(c["grad_cosine"]) for c in checks if math.isfinite(c["grad_cosine"])]
         layer_cos = [
-            _mean([float(c) for c in r.summary["history"][-1]["grad_cosine_per_edge"] if c == c])
-            for r in ok
-            if r.summary
-            and r.summary["history"]
-            and "grad_cosine_per_edge" in r.summary["history"][-1]
+            _mean([float(v) for v in c["grad_cosine_per_edge"] if math.isfinite(v)]) for c in checks
         ]
         rss = [r.peak_rss_bytes for r in ok if r.peak_rss_bytes]
         mean = _mean(accs)
@@ -63,6 +62,7 @@ def aggregate(suite: Suite, results: Sequence[RunResult]) -> list[dict[str, Any]
             "peak_rss_mib": max(rss) / 2**20 if rss else None,
             "cosine_to_bp": _mean(cos),
             "cosine_to_bp_layer_mean": _mean([c for c in layer_cos if c is not None]),
+            "cosine_undefined": bool(checks) and not cos,
             "epochs": ok[0].summary["epochs"] if ok and ok[0].summary else None,
             "failed": [r.error for r in results if r.entry.label == e.label and r.error],
         }  # fmt: skip
@@ -103,7 +103,7 @@ def markdown(suite: Suite, rows: Sequence[dict[str, Any]], command: str) -> str:
         if r["seeds"] > 1:
             acc += f" ± {r['test_accuracy_std']:.4f}"
         bar = "—" if r["bar"] is None else f"{r['bar']:.3f} ({_fmt(r['meets_bar'])})"
-        cosine = _fmt(r["cosine_to_bp"])
+        cosine = "undefined" if r["cosine_undefined"] else _fmt(r["cosine_to_bp"])
         if r["cosine_to_bp_layer_mean"] is not None:
             cosine += f" / {r['cosine_to_bp_layer_mean']:.3g}"
         lines.append(
@@ -121,7 +121,9 @@ def markdown(suite: Suite, rows: Sequence[dict[str, Any]], command: str) -> str:
             "(a rule can point each layer the right way with layer-dependent scales, e.g. PC's "
             "errors shrinking on their way down in few inference steps; each run's "
             "`metrics.jsonl` has `grad_cosine_per_edge` and `grad_relative_norm_per_edge`); "
-            "— for backprop itself and for rules with local objectives (FF, Hebbian).",
+            "— for backprop itself and for rules with local objectives (FF, Hebbian); "
+            "undefined where the exact gradient is 0 on those samples (a cost flat there, e.g. "
+            "outputs held at a bound of their range exactly at their targets).",
         ]
     failed = [(r["rule"], err) for r in rows for err in r["failed"]]
     if failed:
