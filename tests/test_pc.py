@@ -188,6 +188,26 @@ def test_incremental_pc_first_step_is_the_output_gradient(problem):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-8)  # zero up to float rounding
 
 
+def test_incremental_pc_grads_are_the_small_learning_rate_limit_of_its_step(problem):
+    """iPC's ``grads`` (the per-step weight gradients summed, weights held) is what its
+    ``step`` moves the weights by per unit of a small SGD learning rate: (theta - step) / lr
+    -> grads as lr -> 0, with an O(lr) error that shrinks 10x for a 10x smaller lr."""
+    net, params, batch = problem
+    rule = px.PC(
+        mode=px.PCMode.INCREMENTAL, inference=px.Inference(steps=6, optimizer=optax.sgd(0.1))
+    )
+    g, _ = jax.jit(lambda p: rule.grads(net, p, batch))(params)
+    errs = []
+    for lr in (1e-2, 1e-3):
+        opt = optax.sgd(lr)
+        new, _, _ = jax.jit(lambda p, opt=opt: rule.step(net, p, opt.init(p), opt, batch))(params)
+        moved = jax.tree.map(lambda a, b, lr=lr: (a - b) / lr, params, new)
+        errs.append(_rel(moved, g))
+    assert errs[1] < 0.02 and 5 < errs[0] / errs[1] < 20, errs
+    strict, _ = px.PC(inference=rule.inference).grads(net, params, batch)
+    assert _rel(strict, g) > 0.1  # and it is not the strict relaxation's update
+
+
 class ScaledPC(px.PC):
     """A custom energy: the default one times 3 (only the energy is overridden)."""
 

@@ -53,7 +53,9 @@ class PCMode(enum.Enum):
     ``STRICT``: states start at the feedforward pass and relax on the full energy.
     ``FIXED_PREDICTION``: predictions and their Jacobians stay at their feedforward values while
     the errors relax (Millidge et al. 2020); the fixed point gives exactly BP's gradients.
-    ``INCREMENTAL``: iPC (Salvatori et al. 2024), weights updated at every inference step.
+    ``INCREMENTAL``: iPC (Salvatori et al. 2024), weights updated at every inference step
+    (:meth:`PC.grads` gives the sum of the per-step weight gradients with the weights held:
+    the update in the limit of a small learning rate).
     """
 
     STRICT = "strict"
@@ -193,6 +195,9 @@ class PC(Rule):
         net.require_dag(f"PC ({self.mode.value}), which starts from a feedforward pass,")
         if self.mode is PCMode.FIXED_PREDICTION:
             return self._grads_fixed(net, params, batch)
+        if self.mode is PCMode.INCREMENTAL:
+            _, _, total, metrics = self._incremental(net, params, batch, None, None)
+            return total, metrics
         return self._grads_strict(net, params, batch)
 
     def _metrics(self, out: Array, y: Array, energy: Array, info: Any, batch: int) -> Metrics:
@@ -335,6 +340,21 @@ class PC(Rule):
     ) -> tuple[Any, optax.OptState, Metrics]:
         if self.mode is not PCMode.INCREMENTAL:
             return super().step(net, params, opt_state, optimizer, batch, key=key)
+        params, opt_state, _, metrics = self._incremental(net, params, batch, opt_state, optimizer)
+        return params, opt_state, metrics
+
+    def _incremental(
+        self,
+        net: Network,
+        params: Any,
+        batch: Batch,
+        opt_state: optax.OptState | None,
+        optimizer: optax.GradientTransformation | None,
+    ) -> tuple[Any, Any, Any, Metrics]:
+        """iPC's relaxation: at each of the T steps, the energy's gradients move the states
+        and, with an ``optimizer``, the weights. Also returns the sum of the per-step weight
+        gradients; without an optimizer (weights held) that sum is iPC's update in the limit
+        of a small learning rate, which :meth:`grads` returns."""
         check_batch(net, batch)
         net.require_dag("PC (incremental), which starts from a feedforward pass,")
         x, y = batch
@@ -350,22 +370,25 @@ class PC(Rule):
             return self.energy(net, s, net.predictions(p, s), y, beta)
 
         def body(carry: Any, _: None) -> tuple[Any, Array]:
-            free, p, so, wo = carry
+            free, p, so, wo, total = carry
             e, (gf, gp) = jax.value_and_grad(energy_of, argnums=(0, 1))(free, p)
             su, so = sopt.update(gf, so, free)
             free = optax.apply_updates(free, su)
             gp = jax.tree.map(lambda g: (weight / bsz) * g, gp)
-            wu, wo = optimizer.update(gp, wo, p)
-            p = optax.apply_updates(p, wu)
-            return (free, p, so, wo), e
+            total = jax.tree.map(jnp.add, total, gp)
+            if optimizer is not None:
+                wu, wo = optimizer.update(gp, wo, p)
+                p = optax.apply_updates(p, wu)
+            return (free, p, so, wo, total), e
 
         steps = max(self.inference.steps, 1)
-        (free, params, _, opt_state), energies = jax.lax.scan(
-            body, (free, params, sstate, opt_state), None, length=steps
+        zeros = jax.tree.map(jnp.zeros_like, params)
+        (free, params, _, opt_state, total), energies = jax.lax.scan(
+            body, (free, params, sstate, opt_state, zeros), None, length=steps
         )
         metrics = {
             "loss": jnp.mean(self.cost(ff[net.output], y)),
             "accuracy": accuracy(ff[net.output], y),
             "energy": energies[-1] / bsz,
         }
-        return params, opt_state, metrics
+        return params, opt_state, total, metrics
