@@ -111,13 +111,14 @@ def markdown(suite: Suite, rows: Sequence[dict[str, Any]], command: str) -> str:
             f"{_fmt(r['seconds_per_epoch'])} | {_fmt(r['ratio_to_bp'])} | "
             f"{_fmt(r['peak_rss_mib'])} | {cosine} |"
         )
-    if suite.gradient_check:
+    if any(r["cosine_to_bp"] is not None or r["cosine_undefined"] for r in rows):
         lines += [
             "",
             "Cosine to BP: after the last epoch, the cosine between the rule's update and the "
             "exact gradient of the output cost (backprop's; for EP and CHL, by implicit "
-            f"differentiation at the free equilibrium) on the first {suite.gradient_check} "
-            "training samples: all layers concatenated / the mean of the per-layer cosines "
+            "differentiation at the free equilibrium) on the first "
+            f"{suite.gradient_check or 'N'} training samples: all layers concatenated / the "
+            "mean of the per-layer cosines "
             "(a rule can point each layer the right way with layer-dependent scales, e.g. PC's "
             "errors shrinking on their way down in few inference steps; each run's "
             "`metrics.jsonl` has `grad_cosine_per_edge` and `grad_relative_norm_per_edge`); "
@@ -134,7 +135,7 @@ def markdown(suite: Suite, rows: Sequence[dict[str, Any]], command: str) -> str:
 def write_report(
     suite: Suite, results: Sequence[RunResult], out: str | Path, command: str
 ) -> dict[str, Path]:
-    """Write ``results.md``, ``results.csv``, ``accuracy.png`` (test accuracy per epoch, mean
+    """Write ``results.md``, ``results.csv``, ``accuracy.png`` (test error per epoch on log scales, mean
     over seeds, every rule) and ``time.png`` (seconds per epoch) into ``out``."""
     out = Path(out)
     rows = aggregate(suite, results)
@@ -167,14 +168,21 @@ def _plots(
         if not hists:
             continue
         n = min(len(h) for h in hists)
-        acc = [statistics.fmean(h[i]["test_accuracy"] for h in hists) for i in range(n)]
+        # test error in percent on a log scale: 1.6 % and 5 % stay apart next to chance
+        err = [100 * (1 - statistics.fmean(h[i]["test_accuracy"] for h in hists)) for i in range(n)]
         ls, mk = styles[(drawn // 10) % len(styles)]
-        ax.plot(range(1, n + 1), acc, linestyle=ls, marker=mk, ms=3, label=e.label)
+        ax.plot(range(1, n + 1), err, linestyle=ls, marker=mk, ms=3, label=e.label)
         drawn += 1
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ticks = [
+        t for t in (0.5, 1, 2, 5, 10, 20, 50, 100) if ax.get_ylim()[0] <= t <= ax.get_ylim()[1]
+    ]
+    ax.set_yticks(ticks, [f"{t:g}" for t in ticks])
     ax.set_xlabel("epoch")
-    ax.set_ylabel("test accuracy (mean over seeds)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
+    ax.set_ylabel("test error % (1 - accuracy, mean over seeds)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7, ncol=2, loc="upper right")
     acc_png = _save(fig, out / "accuracy.png", f"plastix bench {suite.name}")
     timed = [r for r in rows if r["seconds_per_epoch"]]
     fig, ax = plt.subplots(figsize=(9, 0.4 * len(timed) + 1.5))
