@@ -64,8 +64,10 @@ def _command(
     if data_dir is not None:
         cmd += ["--data-dir", data_dir]
     settings = {**entry.overrides, **sets}
-    if gradient_check and checks_gradient(entry):
-        settings.setdefault("train.gradient_check", gradient_check)
+    # the suite's gradient check, or a --set one, for the rules it applies to only
+    n = settings.pop("train.gradient_check", gradient_check)
+    if n and checks_gradient(entry):
+        settings["train.gradient_check"] = n
     for k, v in settings.items():
         cmd += ["--set", f"{k}={json.dumps(v)}"]
     if resume:
@@ -96,7 +98,9 @@ def run_suite(
 
     A run whose ``summary.json`` exists with the requested epochs is reused; one with
     checkpoints but no summary (killed) is resumed; a failed run is reported, not fatal.
-    ``only`` restricts to the given entry labels.
+    ``only`` restricts to the given entry labels; ``sets`` (dotted config keys) apply to every
+    entry, except that a ``train.gradient_check`` replaces the suite's and, like it, applies
+    only where :func:`checks_gradient` holds.
     """
     if seeds < 1:
         raise ConfigError(f"seeds must be >= 1, got {seeds}.")
