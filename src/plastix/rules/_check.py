@@ -64,6 +64,17 @@ def exact_gradient(
     return jax.tree.map(lambda d, v: d - v, direct, vjp(lam)[0])
 
 
+def require_gradient_estimate(rule: Rule) -> None:
+    """Raise a :class:`ConfigError` unless ``rule.estimates_gradient`` (what a gradient check
+    compares with the exact gradient)."""
+    if not rule.estimates_gradient:
+        raise ConfigError(
+            f"the {rule.name!r} rule's update does not estimate the gradient of the network's "
+            "output cost (it follows local objectives), so a gradient check has nothing to "
+            "compare it with; pass gradient_check=0 (--set train.gradient_check=0)."
+        )
+
+
 def gradient_check(rule: Rule, net: Network, params: Any, batch: Batch) -> dict[str, Any]:
     """Cosine similarity and relative norm ``|g_rule| / |g_exact|`` per edge (lists, edge
     order; ``nan`` for parameter-free edges) and overall, between the rule's update and
@@ -72,12 +83,7 @@ def gradient_check(rule: Rule, net: Network, params: Any, batch: Batch) -> dict[
     For rules whose update estimates that gradient (``rule.estimates_gradient``); others
     (Forward-Forward's local goodness losses, Hebbian rules) raise a :class:`ConfigError`.
     """
-    if not rule.estimates_gradient:
-        raise ConfigError(
-            f"the {rule.name!r} rule's update does not estimate the gradient of the network's "
-            "output cost (it follows local objectives), so a gradient check has nothing to "
-            "compare it with; set train.gradient_check=0 (Trainer(gradient_check=0)) for it."
-        )
+    require_gradient_estimate(rule)
     g = rule.grads(net, params, batch, key=jax.random.key(0))[0]  # a key for stochastic rules
     fwd = getattr(rule, "forward_params", None)  # rules with extra (e.g. feedback) weights
     if fwd is not None:

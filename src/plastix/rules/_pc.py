@@ -352,9 +352,9 @@ class PC(Rule):
         optimizer: optax.GradientTransformation | None,
     ) -> tuple[Any, Any, Any, Metrics]:
         """iPC's relaxation: at each of the T steps, the energy's gradients move the states
-        and, with an ``optimizer``, the weights. Also returns the sum of the per-step weight
-        gradients; without an optimizer (weights held) that sum is iPC's update in the limit
-        of a small learning rate, which :meth:`grads` returns."""
+        and, with an ``optimizer``, the weights. Without one (weights held) it also returns the
+        sum of the per-step weight gradients, iPC's update in the limit of a small learning
+        rate, which :meth:`grads` returns (None with an optimizer: :meth:`step` needs no sum)."""
         check_batch(net, batch)
         net.require_dag("PC (incremental), which starts from a feedforward pass,")
         x, y = batch
@@ -375,16 +375,17 @@ class PC(Rule):
             su, so = sopt.update(gf, so, free)
             free = optax.apply_updates(free, su)
             gp = jax.tree.map(lambda g: (weight / bsz) * g, gp)
-            total = jax.tree.map(jnp.add, total, gp)
-            if optimizer is not None:
+            if optimizer is None:
+                total = jax.tree.map(jnp.add, total, gp)
+            else:
                 wu, wo = optimizer.update(gp, wo, p)
                 p = optax.apply_updates(p, wu)
             return (free, p, so, wo, total), e
 
         steps = max(self.inference.steps, 1)
-        zeros = jax.tree.map(jnp.zeros_like, params)
+        total = jax.tree.map(jnp.zeros_like, params) if optimizer is None else None
         (free, params, _, opt_state, total), energies = jax.lax.scan(
-            body, (free, params, sstate, opt_state, zeros), None, length=steps
+            body, (free, params, sstate, opt_state, total), None, length=steps
         )
         metrics = {
             "loss": jnp.mean(self.cost(ff[net.output], y)),

@@ -24,6 +24,7 @@ from .._errors import ConfigError, DivergenceError, ShapeError
 from ..data import ArrayDataset, DataLoader
 from ..graph import Network
 from ..rules import Rule, gradient_check
+from ..rules._check import require_gradient_estimate
 from ..rules._costs import CrossEntropy
 from ._checkpoint import atomic_write_text, latest_checkpoint, load_checkpoint, save_checkpoint
 from ._plot import plot_curves
@@ -129,13 +130,8 @@ class Trainer:
             raise ConfigError(
                 f"gradient_check must be in 0..{len(self.train)} (samples), got {self.gradient_check}."
             )
-        if self.gradient_check and not self.rule.estimates_gradient:
-            raise ConfigError(
-                f"gradient_check={self.gradient_check}: the {self.rule.name!r} rule's update does "
-                "not estimate the gradient of the network's output cost (it follows local "
-                "objectives), so there is nothing to compare it with; pass gradient_check=0 "
-                "(--set train.gradient_check=0)."
-            )
+        if self.gradient_check:  # fail now, not after the first epoch
+            require_gradient_estimate(self.rule)
         self._check = jax.jit(lambda p, x, y: gradient_check(self.rule, self.net, p, (x, y)))
 
     # --- compiled pieces ----------------------------------------------------------------------
