@@ -165,10 +165,9 @@ def resolve_config(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     return cfg.resolve(layers)
 
 
-def run_train(
-    config: dict[str, dict[str, Any]], *, out: str | None, resume: bool, progress: bool
-) -> dict[str, Any]:
-    """Build everything from a resolved configuration and train; returns the summary."""
+def build_trainer(config: dict[str, dict[str, Any]], *, out: str | None, progress: bool) -> Trainer:
+    """The :class:`~plastix.Trainer` (data, network, rule, optimizer) of a resolved
+    configuration, ready to ``fit``; ``out=None`` names a fresh run directory."""
     import jax
 
     from ..graph import Network
@@ -230,6 +229,18 @@ def run_train(
         progress=progress,
         config=config,
     )
+    return trainer
+
+
+def run_train(
+    config: dict[str, dict[str, Any]], *, out: str | None, resume: bool, progress: bool
+) -> dict[str, Any]:
+    """Build everything from a resolved configuration and train; returns the summary."""
+    trainer = build_trainer(config, out=out, progress=progress)
+    net, rule, train, test = trainer.net, trainer.rule, trainer.train, trainer.test
+    assert test is not None
+    r = config["rule"]
+    out = str(trainer.out_dir)
     summary = trainer.fit(resume=resume)
     summary["out"] = str(out)
     generate = getattr(rule, "generate", None)

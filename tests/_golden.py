@@ -1,0 +1,148 @@
+"""The golden harness of the redesign: every preset, trained 2 steps on the embedded digits.
+
+For each preset this records the resolved configuration and rule (for the reader of a diff)
+and a fingerprint of every array the run ends with (parameters and, once the rules keep it
+apart, their non-learned state): shape, dtype, a SHA-256 of the bytes, the float64 sum and sum
+of squares and 8 entries spread over the array. ``tests/test_golden.py`` rebuilds each preset
+through the public configuration path and compares: bitwise (the hashes) on a machine like the
+one that wrote the file (same JAX, same CPU model), allclose elsewhere (XLA:CPU may order
+reductions differently on another CPU).
+
+Each preset runs as written except for what a 2-step run on 8x8 digits needs (``OVERRIDES``):
+the digits, 20 training and 20 test images, batch 20 on one device, 2 epochs of one step each
+(so SoftHebb's Hebbian epoch and its read-out epoch both run, and schedules see 2 steps); the
+conv-pool nets keep their first three conv blocks (a fourth 2x2 pooling of an 8x8 image leaves
+nothing) and a per-decoder list is cut to match.
+
+Regenerate (only when a change of the numbers is intended, and say why in the commit):
+``python tests/_golden.py --write``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+
+GOLDEN = Path(__file__).resolve().parent / "golden" / "presets.json"
+BATCH = 20
+SAMPLES = 8
+
+
+def overrides(preset: dict[str, Any]) -> dict[str, Any]:
+    """What the 2-step digits run changes in ``preset`` (dotted keys)."""
+    o: dict[str, Any] = {
+        "data.name": "digits",
+        "data.dir": None,
+        "data.train_limit": BATCH,
+        "data.test_limit": BATCH,
+        "train.epochs": 2,
+        "train.batch_size": BATCH,
+        "train.devices": 1,
+        "train.seed": 0,
+        "train.gradient_check": 0,
+    }
+    if preset.get("model.name") == "conv-pool":
+        channels = list(preset.get("model.channels", [128, 256, 512, 512]))
+        if len(channels) > 3:
+            o["model.channels"] = channels[:3]
+            noise = preset.get("rule.layer_noise")
+            if noise:
+                # one per decoder (edge above the first): keep the bottom two and the top one
+                o["rule.layer_noise"] = list(noise)[:2] + list(noise)[-1:]
+    return o
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def environment() -> dict[str, str]:
+    return {"jax": jax.__version__, "machine": platform.machine(), "cpu": cpu_model()}
+
+
+def fingerprint(a: Any) -> dict[str, Any]:
+    a = np.asarray(a)
+    flat = a.reshape(-1)
+    idx = np.unique(np.linspace(0, max(flat.size - 1, 0), SAMPLES).astype(np.int64))
+    f64 = flat.astype(np.float64) if flat.size else np.zeros(0)
+    return {
+        "shape": list(a.shape),
+        "dtype": str(a.dtype),
+        "sha256": hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest(),
+        "sum": float(f64.sum()),
+        "sumsq": float((f64 * f64).sum()),
+        "samples": [float(v) for v in f64[idx]] if flat.size else [],
+    }
+
+
+def leaves_of(tree: Any) -> list[tuple[str, Any]]:
+    return [(jax.tree_util.keystr(k), v) for k, v in jax.tree_util.tree_leaves_with_path(tree)]
+
+
+def run_preset(name: str) -> dict[str, Any]:
+    """Resolve preset ``name`` with :func:`overrides`, train 2 steps, fingerprint the result."""
+    from plastix.cli._config import preset, resolve
+    from plastix.cli._main import build_trainer
+
+    layers = [preset(name)]
+    extra = overrides(layers[0])
+    config = resolve([*layers, extra])
+    with tempfile.TemporaryDirectory() as tmp:
+        trainer = build_trainer(config, out=str(Path(tmp) / "run"), progress=False)
+        summary = trainer.fit()
+    state = getattr(trainer, "state", None)
+    arrays = (
+        {"params": trainer.params} if state is None else {"params": trainer.params, "state": state}
+    )
+    last = summary["history"][-1]
+    return {
+        "overrides": extra,
+        "config": config,
+        "rule": repr(trainer.rule),
+        "metrics": {k: last[k] for k in ("train_loss", "train_accuracy", "test_accuracy")},
+        "leaves": [
+            {"path": f"{part}{path}", **fingerprint(v)}
+            for part, tree in arrays.items()
+            for path, v in leaves_of(tree)
+        ],
+    }
+
+
+def generate() -> dict[str, Any]:
+    from plastix.train import PRESETS
+
+    out: dict[str, Any] = {"environment": environment(), "presets": {}}
+    for name in PRESETS:
+        t0 = time.perf_counter()
+        out["presets"][name] = run_preset(name)
+        print(f"{name}: {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
+    return out
+
+
+if __name__ == "__main__":
+    import os
+
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")
+    jax.config.update("jax_numpy_rank_promotion", "raise")
+    jax.config.update("jax_num_cpu_devices", 4)
+    if "--write" not in sys.argv:
+        sys.exit("usage: python tests/_golden.py --write   (rewrites tests/golden/presets.json)")
+    data = generate()
+    GOLDEN.parent.mkdir(exist_ok=True)
+    GOLDEN.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n")
+    print(f"wrote {GOLDEN}", file=sys.stderr)
