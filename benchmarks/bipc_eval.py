@@ -10,6 +10,7 @@ with a different alpha_b at test time.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
@@ -17,8 +18,7 @@ import jax
 import jax.numpy as jnp
 
 import plastix as px
-from plastix.cli._config import preset, resolve
-from plastix.rules import make_rule
+from plastix.config import from_preset
 from plastix.train import generation_quality, load_checkpoint, plot_image_grid
 
 
@@ -34,18 +34,15 @@ def main() -> None:
     p.add_argument("--alpha-b", type=float, nargs="*", default=[], help="test-time alpha_b values")
     p.add_argument("--png", type=Path, help="write the generated digits here")
     args = p.parse_args()
-    cfg = resolve([preset(args.preset)])
-    d, r, m, o = (cfg[s] for s in ("data", "rule", "model", "optimizer"))
+    run = from_preset(args.preset)
     te = px.data.load_dataset("mnist", "test", root=args.data_dir)
     info = px.data.dataset_info("mnist")
-    x = jnp.asarray(px.data.Normalize(info.mean, info.std)(te.x) if d["normalize"] else te.x)
+    x = jnp.asarray(px.data.Normalize(info.mean, info.std)(te.x) if run.data.normalize else te.x)
     y = jnp.asarray(te.y)
-    edges = px.models.make_model(m["name"], 10, **{k: v for k, v in m.items() if k != "name"})
-    net = px.Network.from_example(edges, x[:1])
-    opts = {k: v for k, v in r.items() if k != "name"}
-    rule = make_rule(r["name"], **opts)
+    net = px.Network.from_example(run.model.edges(10), x[:1])
+    rule = run.rule
     params = rule.init_params(net, key=jax.random.key(0))
-    opt = px.train.make_optimizer(steps_per_epoch=1, epochs=1, **o)
+    opt = run.optimizer.make(steps_per_epoch=1, epochs=1)
     (params, _), _ = load_checkpoint(args.checkpoint, (params, opt.init(params)))
 
     def acc(f) -> float:
@@ -53,12 +50,12 @@ def main() -> None:
         return float(jnp.mean(jnp.argmax(out, -1) == y))
 
     res = {"feedforward_accuracy": acc(lambda p, xb: net(p["up"], xb))}
-    for a in [r["alpha_b"], *args.alpha_b]:
-        ra = make_rule(r["name"], **{**opts, "alpha_b": a})
+    for a in [rule.alpha_b, *args.alpha_b]:
+        ra = dataclasses.replace(rule, alpha_b=a)
         res[f"inference_accuracy(alpha_b={a})"] = acc(lambda p, xb, ra=ra: ra.predict(net, p, xb))
         images = ra.generate(net, params, jnp.eye(10))
         res[f"generation(alpha_b={a})"] = generation_quality(images, x, y)
-        if args.png and a == r["alpha_b"]:
+        if args.png and a == rule.alpha_b:
             plot_image_grid(images, args.png, titles=[str(c) for c in range(10)],
                             title="BiPC (bipc-mnist-mlp): generated from each class label")  # fmt: skip
     print(json.dumps(res, indent=2))

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from plastix.cli._config import preset, resolve
-from plastix.cli._main import run_train
+from plastix.cli import run_train
+from plastix.config import from_preset
 
 # (preset, batch size, training images, extra overrides)
 CASES = [
@@ -55,9 +55,9 @@ def seconds_per_step(name: str, batch: int, n: int, extra: dict, calls: int, dat
         "train.steps_per_call": calls,
         "train.devices": 1,
     }
-    config = resolve([preset(name), overrides])
+    run = from_preset(name, overrides)
     with tempfile.TemporaryDirectory() as out:
-        summary = run_train(config, out=out, resume=False, progress=False)
+        summary = run_train(run, out=out, resume=False, progress=False)
     return summary["train_seconds_per_epoch"] / (n // batch)
 
 

@@ -20,7 +20,7 @@ run ep-positive-b1 --preset ep-mnist-mlp --set rule.beta=1.0 --set rule.sign=pos
 # BiPC vs PC on the PCX MLP, same budget (10 epochs)
 run pc-10 --preset pcx-mnist-mlp --epochs 10
 run bipc-10 --preset bipc-mnist-mlp
-run pc-t20-10 --preset pcx-mnist-mlp --epochs 10 --set rule.steps=20 --set rule.state_lr=0.1 --set rule.state_momentum=0.5
+run pc-t20-10 --preset pcx-mnist-mlp --epochs 10 --set rule.inference.steps=20 --set rule.inference.optimizer.lr=0.1 --set rule.inference.optimizer.momentum=0.5
 run bipc-1e-3-10 --preset bipc-mnist-mlp --set rule.alpha_b=1e-3
 # speed side by side on the 784-500-10 network (2 epochs each)
 run speed-bp --preset ep-mnist-mlp --rule bp --set model.activation=hard-sigmoid --epochs 2

@@ -40,12 +40,7 @@ def main() -> None:
     params = net.init(key=jax.random.key(0))
     if args.checkpoint:
         # the optimizer of the ep-mnist-mlp preset (its state's structure is in the checkpoint)
-        opts = {
-            k.split(".", 1)[1]: v
-            for k, v in px.train.PRESETS["ep-mnist-mlp"].items()
-            if k.startswith("optimizer.")
-        }
-        opt = px.train.make_optimizer(steps_per_epoch=1, epochs=1, **opts)
+        opt = px.config.from_preset("ep-mnist-mlp").optimizer.make(steps_per_epoch=1, epochs=1)
         (params, _), _ = load_checkpoint(args.checkpoint, (params, opt.init(params)))
     free = px.Inference(steps=200, optimizer=optax.sgd(0.5), bounds=(0.0, 1.0))
     nudged = px.Inference(steps=args.nudged_steps, optimizer=optax.sgd(0.5), bounds=(0.0, 1.0))

@@ -30,9 +30,10 @@ def main(mnist_dir: str, batch: int, rounds: int) -> None:
         px.models.mlp(10, hidden=(800, 800), activation="tanh"), train.x[:1]
     )
     rules = {
-        name: px.rules.make_rule(name, cost="cross-entropy")
-        for name in ["bp", "fa", "sign-symmetry", "dfa", "drtp", "dtp", "ldrl"]
+        name: px.config.make_rule(name, cost="cross-entropy")
+        for name in ["bp", "fa", "sign-symmetry", "dfa", "drtp", "dtp"]
     }
+    rules["ldrl"] = px.config.make_rule("dtp", cost="cross-entropy", feedback_loss="difference")
     opt = optax.adam(1e-4)
     fns, states = {}, {}
     for name, rule in rules.items():

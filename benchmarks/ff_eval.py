@@ -20,37 +20,27 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from plastix.config import RunConfig, build
 from plastix.data import Normalize, dataset_info, load_dataset
 from plastix.graph import Network
-from plastix.models import make_model
-from plastix.rules import FFPrediction, Supervision, make_rule
-from plastix.train import (
-    ff_layer_report,
-    latest_checkpoint,
-    load_checkpoint,
-    make_optimizer,
-    plot_ff_layers,
-)
+from plastix.rules import FF, FFPrediction, Supervision
+from plastix.train import ff_layer_report, latest_checkpoint, load_checkpoint, plot_ff_layers
 
 
 def main(run: Path) -> dict[str, object]:
     summary = json.loads((run / "summary.json").read_text())
-    cfg = summary["config"]
-    d, m, r, o, t = cfg["data"], cfg["model"], cfg["rule"], cfg["optimizer"], cfg["train"]
-    train = load_dataset(d["name"], "train", root=d["dir"])
-    test = load_dataset(d["name"], "test", root=d["dir"])
-    if d["normalize"]:
-        info = dataset_info(d["name"])
+    cfg = build(RunConfig, summary["config"])
+    train = load_dataset(cfg.data.name, "train", root=cfg.data.dir)
+    test = load_dataset(cfg.data.name, "test", root=cfg.data.dir)
+    if cfg.data.normalize:
+        info = dataset_info(cfg.data.name)
         norm = Normalize(info.mean, info.std)
         test = dataclasses.replace(test, x=norm(test.x))
-    net = Network.from_example(
-        make_model(m["name"], test.num_classes, **{k: v for k, v in m.items() if k != "name"}),
-        test.x[:1],
-    )
-    opts = {k: v for k, v in r.items() if k != "name"}
-    rule = make_rule("ff", **opts)
-    optimizer = make_optimizer(
-        steps_per_epoch=len(train) // t["batch_size"], epochs=t["epochs"], **o
+    net = Network.from_example(cfg.model.edges(test.num_classes), test.x[:1])
+    rule = cfg.rule
+    assert isinstance(rule, FF), f"{run} is not a Forward-Forward run"
+    optimizer = cfg.optimizer.make(
+        steps_per_epoch=len(train) // cfg.train.batch_size, epochs=cfg.train.epochs
     )
     params = rule.init_params(net, key=jax.random.key(0))
     ckpt = latest_checkpoint(run / "checkpoints")
@@ -66,12 +56,10 @@ def main(run: Path) -> dict[str, object]:
         return float(np.mean(np.argmax(out, -1) != y))
 
     res: dict[str, object] = {"run": str(run), "epoch": meta["epoch"]}
-    res["linear_error"] = error(make_rule("ff", **{**opts, "prediction": "linear"}))
+    res["linear_error"] = error(dataclasses.replace(rule, prediction=FFPrediction.LINEAR))
     if rule.supervision is Supervision.SUPERVISED:
         for skip in (True, False):
-            v = make_rule(
-                "ff", **{**opts, "prediction": FFPrediction.GOODNESS.value, "skip_first": skip}
-            )
+            v = dataclasses.replace(rule, prediction=FFPrediction.GOODNESS, skip_first=skip)
             res[f"goodness_error_{'skip_first' if skip else 'all_layers'}"] = error(v)
     report = ff_layer_report(rule, net, params, x, jnp.asarray(y), key=jax.random.key(7))
     res["layers"] = [
@@ -79,7 +67,9 @@ def main(run: Path) -> dict[str, object]:
         for rec in report["layers"]
     ]
     res["train_seconds_per_epoch"] = summary["train_seconds_per_epoch"]
-    plot_ff_layers(report, run / "ff_layers.png", title=f"FF on {d['name']} test data ({run.name})")
+    plot_ff_layers(
+        report, run / "ff_layers.png", title=f"FF on {cfg.data.name} test data ({run.name})"
+    )
     (run / "ff_eval.json").write_text(json.dumps(res, indent=2) + "\n")
     print(json.dumps(res, indent=2))
     return res

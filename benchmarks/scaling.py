@@ -72,7 +72,7 @@ def main() -> None:
     online = {
         "bp": (net, px.BP(), sub.subset(slice(0, args.online_samples))),
         "pc": (net, pc, sub.subset(slice(0, args.online_samples))),
-        "ep": (ep_net, px.rules.make_rule("ep"), raw),
+        "ep": (ep_net, px.EP(), raw),
     }
     print("\n| online (batch 1) | samples/s |")
     print("| --- | --- |")

@@ -22,11 +22,10 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from plastix.config import RunConfig, build
 from plastix.data import load_dataset
 from plastix.graph import Network
-from plastix.models import make_model
-from plastix.rules import make_rule
-from plastix.train import latest_checkpoint, load_checkpoint, make_optimizer
+from plastix.train import latest_checkpoint, load_checkpoint
 
 
 def main() -> None:
@@ -38,15 +37,12 @@ def main() -> None:
     ap.add_argument("--dropout", type=float, default=0.5)
     ap.add_argument("--standardise", action="store_true")
     a = ap.parse_args()
-    cfg = json.loads((a.run / "summary.json").read_text())["config"]
-    d, m, r, o = cfg["data"], cfg["model"], cfg["rule"], cfg["optimizer"]
-    train = load_dataset(d["name"], "train", root=d["dir"])
-    test = load_dataset(d["name"], "test", root=d["dir"])
-    net = Network.from_example(
-        make_model(m["name"], 10, **{k: v for k, v in m.items() if k != "name"}), test.x[:1]
-    )
-    rule = make_rule(r["name"], **{k: v for k, v in r.items() if k != "name"})
-    opt = make_optimizer(steps_per_epoch=1, epochs=1, **o)
+    run = build(RunConfig, json.loads((a.run / "summary.json").read_text())["config"])
+    train = load_dataset(run.data.name, "train", root=run.data.dir)
+    test = load_dataset(run.data.name, "test", root=run.data.dir)
+    net = Network.from_example(run.model.edges(10), test.x[:1])
+    rule = run.rule
+    opt = run.optimizer.make(steps_per_epoch=1, epochs=1)
     params = rule.init_params(net, key=jax.random.key(0))
     ckpt = latest_checkpoint(a.run / "checkpoints")
     assert ckpt is not None

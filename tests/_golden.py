@@ -38,26 +38,26 @@ SAMPLES = 8
 
 
 def overrides(preset: dict[str, Any]) -> dict[str, Any]:
-    """What the 2-step digits run changes in ``preset`` (dotted keys)."""
+    """What the 2-step digits run changes in ``preset`` (nested settings, as a preset's)."""
     o: dict[str, Any] = {
-        "data.name": "digits",
-        "data.dir": None,
-        "data.train_limit": BATCH,
-        "data.test_limit": BATCH,
-        "train.epochs": 2,
-        "train.batch_size": BATCH,
-        "train.devices": 1,
-        "train.seed": 0,
-        "train.gradient_check": 0,
+        "data": {"name": "digits", "dir": None, "train_limit": BATCH, "test_limit": BATCH},
+        "train": {
+            "epochs": 2,
+            "batch_size": BATCH,
+            "devices": 1,
+            "seed": 0,
+            "gradient_check": 0,
+        },
     }
-    if preset.get("model.name") == "conv-pool":
-        channels = list(preset.get("model.channels", [128, 256, 512, 512]))
+    model = preset.get("model", {})
+    if model.get("name") == "conv-pool":
+        channels = list(model.get("channels", [128, 256, 512, 512]))
         if len(channels) > 3:
-            o["model.channels"] = channels[:3]
-            noise = preset.get("rule.layer_noise")
+            o["model"] = {"channels": channels[:3]}
+            noise = preset.get("rule", {}).get("layer_noise")
             if noise:
                 # one per decoder (edge above the first): keep the bottom two and the top one
-                o["rule.layer_noise"] = list(noise)[:2] + list(noise)[-1:]
+                o["rule"] = {"layer_noise": list(noise)[:2] + list(noise)[-1:]}
     return o
 
 
@@ -96,14 +96,14 @@ def leaves_of(tree: Any) -> list[tuple[str, Any]]:
 
 def run_preset(name: str) -> dict[str, Any]:
     """Resolve preset ``name`` with :func:`overrides`, train 2 steps, fingerprint the result."""
-    from plastix.cli._config import preset, resolve
+    from plastix import config
     from plastix.cli._main import build_trainer
 
-    layers = [preset(name)]
-    extra = overrides(layers[0])
-    config = resolve([*layers, extra])
+    settings = config.load_preset(name)
+    extra = overrides(settings)
+    run = config.resolve([config.Layer(name, settings, preset=True), config.Layer("golden", extra)])
     with tempfile.TemporaryDirectory() as tmp:
-        trainer = build_trainer(config, out=str(Path(tmp) / "run"), progress=False)
+        trainer = build_trainer(run, out=str(Path(tmp) / "run"), progress=False)
         summary = trainer.fit()
     state = getattr(trainer, "state", None)
     arrays = (
@@ -112,7 +112,7 @@ def run_preset(name: str) -> dict[str, Any]:
     last = summary["history"][-1]
     return {
         "overrides": extra,
-        "config": config,
+        "config": config.to_config(run),
         "rule": repr(trainer.rule),
         "metrics": {k: last[k] for k in ("train_loss", "train_accuracy", "test_accuracy")},
         "leaves": [
@@ -124,10 +124,10 @@ def run_preset(name: str) -> dict[str, Any]:
 
 
 def generate() -> dict[str, Any]:
-    from plastix.train import PRESETS
+    from plastix.config import preset_names
 
     out: dict[str, Any] = {"environment": environment(), "presets": {}}
-    for name in PRESETS:
+    for name in preset_names():
         t0 = time.perf_counter()
         out["presets"][name] = run_preset(name)
         print(f"{name}: {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)

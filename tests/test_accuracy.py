@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from plastix.cli import run_train
-from plastix.cli._config import preset, resolve
+from plastix.config import from_preset
 
 
 def _run(mnist_dir, tmp_path, epochs, rule_preset="pcx-mnist-mlp"):
-    cfg = resolve([preset(rule_preset), {"data.dir": str(mnist_dir), "train.epochs": epochs}])
-    return run_train(cfg, out=str(tmp_path / "run"), resume=False, progress=False)
+    run = from_preset(rule_preset, {"data.dir": str(mnist_dir), "train.epochs": epochs})
+    return run_train(run, out=str(tmp_path / "run"), resume=False, progress=False)
 
 
 def test_pcx_preset_reaches_96_5_after_3_epochs(mnist_dir, tmp_path):

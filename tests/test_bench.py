@@ -9,8 +9,7 @@ import pytest
 from _cifar import write_cifar_bin
 from plastix import ConfigError
 from plastix.bench import SUITES, Entry, Suite, run_suite, update_section, write_report
-from plastix.cli._config import preset, resolve
-from plastix.rules import RULES
+from plastix.config import RULES, from_preset
 
 
 @pytest.mark.parametrize("name", sorted(SUITES))
@@ -21,8 +20,8 @@ def test_suite_covers_every_rule_and_its_presets_resolve(name):
     assert not missing, f"rules neither in suite {name!r} nor excluded with a reason: {missing}"
     assert all(reason for reason in suite.excluded.values())
     for e in suite.entries:
-        cfg = resolve([preset(e.preset), dict(e.overrides)])
-        assert cfg["rule"]["name"] == e.rule, e.label
+        run = from_preset(e.preset, dict(e.overrides))
+        assert run.rule.name == e.rule, e.label
 
 
 def test_bad_suites_are_refused():
@@ -108,7 +107,7 @@ def test_the_cifar10_suite_runs_end_to_end_on_a_small_slice(tmp_path):
     common = dict(epochs=1, data_dir=str(tmp_path / "data"), progress=False)
     others = [e.label for e in suite.entries if e.label != ep]
     results = run_suite(suite, tmp_path / "out", sets={**small, **check}, only=others, **common)
-    steps = {"rule.free_steps": 5, "rule.nudged_steps": 2, "train.gradient_check": 0}
+    steps = {"rule.free.steps": 5, "rule.nudged.steps": 2, "train.gradient_check": 0}
     results += run_suite(suite, tmp_path / "out", sets={**small, **steps}, only=[ep], **common)
     failed = {r.entry.label: r.error for r in results if r.summary is None}
     assert not failed, failed

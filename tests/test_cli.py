@@ -34,7 +34,7 @@ needs_mnist = pytest.mark.skipif(
 TINY = [
     "--set", "data.train_limit=256",
     "--set", "data.test_limit=128",
-    "--set", "rule.steps=3",
+    "--set", "rule.inference.steps=3",
     "--no-progress",
 ]  # fmt: skip
 
@@ -122,7 +122,7 @@ def test_tiny_run_writes_the_run_directory(run2):
     assert min(secs) <= summary["train_seconds_per_epoch"] <= max(secs)
     assert summary["compile_seconds"] > 0
     cfg = _resolved(summary["config"])
-    assert cfg["rule"]["name"] == "pc" and cfg["rule"]["steps"] == 3
+    assert cfg["rule"]["name"] == "pc" and cfg["rule"]["inference"]["steps"] == 3
     assert cfg["data"]["train_limit"] == 256 and cfg["data"]["test_limit"] == 128
     assert cfg["train"]["epochs"] == 2
     assert cfg["model"]["name"] == "mlp" and cfg["model"]["hidden"] == [
@@ -242,7 +242,7 @@ def test_resume_with_a_different_model_is_an_error(run2, capsys):
 
 def test_rule_bp_works(tmp_path):
     out = tmp_path / "bp"
-    # the default preset's PC options (rule.steps, ...) are dropped when --rule switches rule
+    # the default preset's PC options (rule.inference, ...) are dropped when --rule switches rule
     assert main(["train", "--rule", "bp", "--epochs", "1", "--set", "data.train_limit=256",
                  "--set", "data.test_limit=128", "--no-progress", "--out", str(out)]) == 0  # fmt: skip
     summary = json.loads((out / "summary.json").read_text())
@@ -254,9 +254,9 @@ def test_rule_bp_works(tmp_path):
 
 
 def test_rule_bp_rejects_pc_options(capsys):
-    assert main(["train", "--rule", "bp", "--set", "rule.steps=3", "--print-config"]) == 2
+    assert main(["train", "--rule", "bp", "--set", "rule.inference.steps=3", "--print-config"]) == 2
     err = _error(capsys)
-    assert "unknown config key 'rule.steps'" in err and "rule.cost" in err
+    assert "unknown config key 'rule.inference'" in err and "rule.cost" in err
 
 
 # --------------------------------------------------------------------------- configuration
@@ -270,9 +270,8 @@ def _print_config(capsys, *args: str) -> dict:
 def test_preset_print_config(capsys):
     cfg = _print_config(capsys, "--preset", "pcx-mnist-mlp")
     assert cfg["rule"]["name"] == "pc"
-    assert cfg["rule"]["state_lr"] == 0.0105
-    assert cfg["rule"]["state_momentum"] == 0.65
-    assert cfg["rule"]["steps"] == 8
+    assert cfg["rule"]["inference"]["optimizer"] == {"name": "sgd", "lr": 0.0105, "momentum": 0.65}
+    assert cfg["rule"]["inference"]["steps"] == 8
     assert cfg["optimizer"]["lr"] == 2.97e-4
     assert cfg["train"]["batch_size"] == 128
     assert cfg["data"]["name"] == "mnist"
@@ -280,41 +279,41 @@ def test_preset_print_config(capsys):
 
 
 def test_default_command_is_train(capsys):
-    cfg = _print_config(capsys, "--set", "rule.steps=4")
-    assert cfg["rule"]["steps"] == 4
+    cfg = _print_config(capsys, "--set", "rule.inference.steps=4")
+    assert cfg["rule"]["inference"]["steps"] == 4
     # `plastix --print-config` (no command) behaves like `plastix train --print-config`
-    assert main(["--print-config", "--set", "rule.steps=4"]) == 0
+    assert main(["--print-config", "--set", "rule.inference.steps=4"]) == 0
     assert json.loads(capsys.readouterr().out) == cfg
 
 
 def test_resolution_order(tmp_path, capsys):
     conf = tmp_path / "conf.toml"
-    conf.write_text("[rule]\nsteps = 5\n\n[train]\nepochs = 3\nbatch_size = 16\n")
+    conf.write_text("[rule.inference]\nsteps = 5\n\n[train]\nepochs = 3\nbatch_size = 16\n")
     cfg = _print_config(capsys, "--config", str(conf))
-    assert cfg["rule"]["steps"] == 5  # the file beats the preset's 20
+    assert cfg["rule"]["inference"]["steps"] == 5  # the file beats the preset's 20
     assert cfg["train"]["epochs"] == 3 and cfg["train"]["batch_size"] == 16
-    assert cfg["rule"]["state_lr"] == 0.1  # untouched preset value
+    assert cfg["rule"]["inference"]["optimizer"]["lr"] == 0.1  # untouched preset value
     cfg = _print_config(
         capsys,
         "--config",
         str(conf),
         "--set",
-        "rule.steps=7",
+        "rule.inference.steps=7",
         "--set",
         "train.epochs=4",
         "--epochs",
         "6",
     )
-    assert cfg["rule"]["steps"] == 7  # --set beats the file
+    assert cfg["rule"]["inference"]["steps"] == 7  # --set beats the file
     assert cfg["train"]["epochs"] == 6  # flags beat --set
     assert cfg["train"]["batch_size"] == 16
 
 
 def test_json_config_file(tmp_path, capsys):
     conf = tmp_path / "conf.json"
-    conf.write_text(json.dumps({"rule": {"steps": 9}, "optimizer": {"lr": 0.5}}))
+    conf.write_text(json.dumps({"rule": {"inference": {"steps": 9}}, "optimizer": {"lr": 0.5}}))
     cfg = _print_config(capsys, "--config", str(conf))
-    assert cfg["rule"]["steps"] == 9 and cfg["optimizer"]["lr"] == 0.5
+    assert cfg["rule"]["inference"]["steps"] == 9 and cfg["optimizer"]["lr"] == 0.5
 
 
 def test_config_file_with_unknown_key(tmp_path, capsys):
@@ -322,7 +321,7 @@ def test_config_file_with_unknown_key(tmp_path, capsys):
     conf.write_text("[rule]\nstepz = 5\n")
     assert main(["train", "--config", str(conf), "--print-config"]) == 2
     err = _error(capsys)
-    assert "unknown config key 'rule.stepz'" in err and "rule.steps" in err
+    assert "unknown config key 'rule.stepz'" in err and "rule.inference" in err
 
 
 def test_config_file_invalid_or_missing(tmp_path, capsys):
@@ -348,7 +347,7 @@ def test_unknown_choice_flags(flag, value, capsys):
 @pytest.mark.parametrize(
     ("setting", "expected"),
     [
-        ("rule.name=nope", f"unknown rule 'nope'; choose one of {sorted(px.rules.RULES)}"),
+        ("rule.name=nope", f"unknown rule 'nope'; choose one of {sorted(px.config.RULES)}"),
         (
             "model.name=nope",
             f"unknown model 'nope'; choose one of {sorted(px.models.MODELS)}",
@@ -379,7 +378,7 @@ def test_unknown_config_key_lists_valid_keys(capsys):
     assert main(["train", "--set", "rule.stepz=3", "--print-config"]) == 2
     err = _error(capsys)
     assert "unknown config key 'rule.stepz'" in err
-    for key in ("rule.steps", "rule.mode", "rule.state_lr"):
+    for key in ("rule.inference", "rule.mode", "rule.nudging"):
         assert key in err
 
 
@@ -391,9 +390,9 @@ def test_wrong_value_type(capsys):
 
 
 def test_set_without_equals(capsys):
-    assert main(["train", "--set", "rule.steps", "--print-config"]) == 2
+    assert main(["train", "--set", "rule.inference.steps", "--print-config"]) == 2
     err = _error(capsys)
-    assert "--set 'rule.steps'" in err and "KEY=VALUE" in err
+    assert "--set 'rule.inference.steps'" in err and "KEY=VALUE" in err
 
 
 def test_resume_without_out(capsys):
@@ -416,10 +415,12 @@ def test_data_dir_accepts_a_path(how, tmp_path, capsys):
 
 
 def test_nullable_keys_are_typed(capsys):
-    cfg = _print_config(capsys, "--set", "rule.tol=0.01", "--set", "data.train_limit=null")
-    assert cfg["rule"]["tol"] == 0.01 and cfg["data"]["train_limit"] is None
+    cfg = _print_config(
+        capsys, "--set", "rule.inference.tol=0.01", "--set", "data.train_limit=null"
+    )
+    assert cfg["rule"]["inference"]["tol"] == 0.01 and cfg["data"]["train_limit"] is None
     assert main(["train", "--set", "data.train_limit=abc", "--print-config"]) == 2
-    assert "data.train_limit must be of type int, got 'abc'" in _error(capsys)
+    assert "data.train_limit must be of type int | null, got 'abc'" in _error(capsys)
 
 
 def test_list_command(capsys):
@@ -520,7 +521,7 @@ def test_real_mnist_run_via_env(tmp_path, monkeypatch, no_network):
     monkeypatch.setenv("PLASTIX_DATA_DIR", str(MNIST_DIR))
     out = tmp_path / "mnist"
     rc = main(["train", "--dataset", "mnist", "--epochs", "1", "--set", "data.train_limit=512",
-               "--set", "data.test_limit=256", "--set", "rule.steps=3", "--no-progress",
+               "--set", "data.test_limit=256", "--set", "rule.inference.steps=3", "--no-progress",
                "--out", str(out)])  # fmt: skip
     assert rc == 0
     summary = json.loads((out / "summary.json").read_text())
@@ -534,7 +535,7 @@ def test_real_mnist_run_via_data_dir(tmp_path, no_network):
     out = tmp_path / "mnist"
     rc = main(["train", "--dataset", "mnist", "--data-dir", str(MNIST_DIR), "--epochs", "1",
                "--set", "data.train_limit=512", "--set", "data.test_limit=256",
-               "--set", "rule.steps=3", "--no-progress", "--out", str(out)])  # fmt: skip
+               "--set", "rule.inference.steps=3", "--no-progress", "--out", str(out)])  # fmt: skip
     assert rc == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["dataset"] == "mnist" and summary["epochs"] == 1
@@ -547,10 +548,11 @@ EXPECTED_KEYS = [
     "data.name", "data.dir", "data.normalize", "data.augment", "data.train_limit", "data.test_limit",
     "train.epochs", "train.batch_size", "train.seed", "train.steps_per_call", "train.eval_batch_size",
     "optimizer.name", "optimizer.lr", "optimizer.weight_decay", "optimizer.momentum",
-    "optimizer.schedule", "optimizer.warmup_fraction", "optimizer.start_factor",
-    "optimizer.peak_factor", "optimizer.end_factor",
-    "rule.cost", "rule.mode", "rule.steps", "rule.state_lr", "rule.state_momentum", "rule.tol",
-    "rule.nudging", "rule.beta",
+    "optimizer.schedule", "optimizer.schedule.warmup_fraction", "optimizer.schedule.start_factor",
+    "optimizer.schedule.peak_factor", "optimizer.schedule.end_factor",
+    "rule.cost", "rule.mode", "rule.inference.steps", "rule.inference.optimizer",
+    "rule.inference.optimizer.lr", "rule.inference.optimizer.momentum", "rule.inference.tol",
+    "rule.nudging", "rule.nudging.beta", "rule.nudging.sign",
     "model.hidden", "model.activation",
 ]  # fmt: skip
 
@@ -575,14 +577,12 @@ def test_python_m_plastix_help():
         assert flag in text, flag
     for key in EXPECTED_KEYS:
         assert f"{key} = " in text, key
-    # and every key the validator accepts, for every rule and model
-    from plastix.cli import _config as cfg
-
-    for rule in px.rules.RULES:
-        for model in px.models.MODEL_OPTIONS:
-            for key in cfg.schema(rule, model):
-                if key not in ("rule.name", "model.name"):
-                    assert f"{key} = " in text, key
+    # and every key a configuration can set, for every rule, model and optimizer
+    named = {"rule": px.config.RULES, "model": px.models.MODELS, "optimizer": px.train.OPTIMIZERS}
+    for section, classes in named.items():
+        for cls in classes.values() if isinstance(classes, dict) else classes:
+            for o in px.config.options(cls, prefix=f"{section}."):
+                assert f"{o.key} = " in text or (o.python_only and o.key in text), o.key
     for preset in ("digits-pc", "pcx-mnist-mlp", "bp-mnist-mlp"):
         assert f"{preset}:" in text, preset
 

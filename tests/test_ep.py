@@ -168,13 +168,13 @@ def test_ep_family_from_the_cli(rule, tmp_path):
 
     out = tmp_path / "run"
     args = ["train", "--rule", rule, "--epochs", "1", "--set", "model.activation=identity",
-            "--set", "rule.free_steps=10", "--set", "rule.nudged_steps=4",
+            "--set", "rule.free.steps=10", "--set", "rule.nudged.steps=4",
             "--set", "data.train_limit=256", "--out", str(out), "--no-progress"]  # fmt: skip
     assert main(args) == 0
     import json
 
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["rule"] == rule and summary["config"]["rule"]["free_steps"] == 10
+    assert summary["rule"] == rule and summary["config"]["rule"]["free"]["steps"] == 10
 
 
 def test_cross_entropy_readout_matches_the_exact_gradient(problem):

@@ -235,13 +235,13 @@ def test_registry_builds_the_family_and_rejects_bad_options():
         ("drtp", px.DRTP),
         ("sign-symmetry", px.SignSymmetry),
     ]:
-        rule = px.rules.make_rule(name, seed=7, cost="squared-error")
+        rule = px.config.make_rule(name, seed=7, cost="squared-error")
         assert type(rule) is cls and rule.seed == 7
         assert isinstance(rule.cost, px.SquaredError)
     with pytest.raises(px.ConfigError, match="cross-entropy"):
-        px.rules.make_rule("dfa", cost="hinge")
+        px.config.make_rule("dfa", cost="hinge")
     with pytest.raises(px.ConfigError, match="valid"):
-        px.rules.make_rule("fa", feedback="random")
+        px.config.make_rule("fa", feedback="random")
 
 
 def test_cyclic_graph_is_rejected():
@@ -283,10 +283,10 @@ def test_trainer_logs_and_plots_the_alignment(tmp_path):
 
 def _mnist_run(mnist_dir, tmp_path, name, **overrides):
     from plastix.cli import run_train
-    from plastix.cli._config import preset, resolve
+    from plastix.config import from_preset
 
-    cfg = resolve([preset(name), {"data.dir": str(mnist_dir), **overrides}])
-    return run_train(cfg, out=str(tmp_path / name), resume=False, progress=False)
+    run = from_preset(name, {"data.dir": str(mnist_dir), **overrides})
+    return run_train(run, out=str(tmp_path / name), resume=False, progress=False)
 
 
 @pytest.mark.slow

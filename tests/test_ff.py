@@ -355,8 +355,8 @@ def test_bad_configurations_are_clear_errors(capsys):
         FF().check(_net(hidden=(16,)))
     with pytest.raises(px.GraphError, match="chain"):
         FF().check(px.Network.from_example(px.models.skip_mlp(3), jnp.zeros((1, 24))))
-    with pytest.raises(px.ConfigError, match="unknown FF loss 'hinge'"):
-        px.rules.make_rule("ff", loss="hinge")
+    with pytest.raises(px.ConfigError, match="unknown loss 'hinge'"):
+        px.config.make_rule("ff", loss="hinge")
     net = _net()
     params = FF().init_params(net, key=jax.random.key(0))
     with pytest.raises(px.ConfigError, match="PRNG key"):
@@ -372,7 +372,7 @@ def test_bad_configurations_are_clear_errors(capsys):
 
 
 def test_registry_builds_every_option():
-    rule = px.rules.make_rule(
+    rule = px.config.make_rule(
         "ff", goodness="mean", loss="symba", norm="length", prediction="goodness",
         label="learned-embedding", init="network", supervision="supervised",
     )  # fmt: skip

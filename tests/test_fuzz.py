@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import plastix as px
-from plastix.cli._config import parse_value, resolve
+from plastix.config import Layer, parse_value, resolve, to_config, unflatten
 from plastix.data._formats import (
     parse_cifar_records,
     parse_digits_csv,
@@ -118,9 +118,10 @@ def test_checkpoints_corrupt_or_truncated_raise_checkpoint_error(data, cut, tmp_
 
 
 _keys = st.sampled_from(
-    ["rule.name", "rule.steps", "rule.state_lr", "rule.beta", "model.hidden", "model.name",
-     "train.epochs", "train.batch_size", "data.name", "optimizer.lr", "rule.nope", "bogus",
-     "train.seed", "data.normalize", "rule.tol"]
+    ["rule.name", "rule.inference.steps", "rule.inference.optimizer.lr", "rule.beta",
+     "model.hidden", "model.name", "train.epochs", "train.batch_size", "data.name",
+     "optimizer.lr", "rule.nope", "bogus", "train.seed", "data.normalize", "rule.inference.tol",
+     "rule.nudging.beta", "optimizer.schedule"]
 )  # fmt: skip
 _json = st.recursive(
     st.none() | st.booleans() | st.integers(-5, 300) | st.floats(allow_nan=False, width=32)
@@ -134,20 +135,21 @@ _json = st.recursive(
 @given(layer=st.dictionaries(_keys, _json, max_size=5))
 def test_config_resolution_accepts_or_names_the_problem(layer):
     try:
-        cfg = resolve([layer])
+        cfg = to_config(resolve([Layer("fuzz", unflatten(layer))]))
     except px.ConfigError as err:
         msg = str(err)
-        assert any(
-            w in msg for w in ("unknown", "must be of type", "choose one of", "must be a name")
-        ), msg
+        words = ("unknown", "must be of type", "choose one of", "must be a name", "must be >")
+        assert any(w in msg for w in words), msg
         if "unknown config key" in msg:
             assert "valid keys:" in msg
     else:
         assert set(cfg) >= {"data", "train", "optimizer", "rule", "model"}
         for key, value in layer.items():
-            s, k = key.split(".", 1)
             if value is not None and not isinstance(value, (bool, list, str)):
-                assert cfg[s][k] == pytest.approx(value)
+                got = cfg
+                for part in key.split("."):
+                    got = got[part]
+                assert got == pytest.approx(value)
 
 
 @FUZZ

@@ -18,6 +18,7 @@ SUBPACKAGES = [
     "plastix.cli",
     "plastix.hebbian",
     "plastix.bench",
+    "plastix.config",
 ]
 
 

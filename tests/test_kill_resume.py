@@ -17,7 +17,7 @@ import pytest
 EPOCHS = 24
 COMMON = ["--epochs", str(EPOCHS), "--no-progress", "--set", "train.batch_size=16"]
 RUNS = {
-    "pc": ["--rule", "pc", "--set", "model.hidden=[32]", "--set", "rule.steps=5"],
+    "pc": ["--rule", "pc", "--set", "model.hidden=[32]", "--set", "rule.inference.steps=5"],
     "ep": [
         "--rule",
         "ep",
@@ -28,9 +28,9 @@ RUNS = {
         "--set",
         "data.normalize=false",
         "--set",
-        "rule.free_steps=8",
+        "rule.free.steps=8",
         "--set",
-        "rule.nudged_steps=3",
+        "rule.nudged.steps=3",
     ],
 }
 

@@ -284,11 +284,11 @@ def test_bad_rule_options():
     with pytest.raises(px.ConfigError, match="beta must be > 0"):
         px.Nudging(beta=0.0)
     with pytest.raises(px.ConfigError, match="unknown rule 'pcx'; choose one of"):
-        px.rules.make_rule("pcx")
-    with pytest.raises(px.ConfigError, match=r"unknown option\(s\) \['stepz'\]"):
-        px.rules.make_rule("pc", stepz=3)
-    with pytest.raises(px.ConfigError, match="unknown PC mode"):
-        px.rules.make_rule("pc", mode="lazy")
+        px.config.make_rule("pcx")
+    with pytest.raises(px.ConfigError, match=r"unknown config key 'rule \(pc\).stepz'"):
+        px.config.make_rule("pc", stepz=3)
+    with pytest.raises(px.ConfigError, match="unknown mode 'lazy'"):
+        px.config.make_rule("pc", mode="lazy")
 
 
 def test_nan_divergence_during_inference_stops_training(tmp_path):

@@ -38,7 +38,11 @@ RULES = {
         "tanh",
         _pc_data,
     ),
-    "ep": (lambda: px.rules.make_rule("ep", free_steps=10, nudged_steps=4), "identity", _ep_data),
+    "ep": (
+        lambda: px.config.make_rule("ep", free={"steps": 10}, nudged={"steps": 4}),
+        "identity",
+        _ep_data,
+    ),
 }
 
 

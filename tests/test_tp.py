@@ -273,7 +273,7 @@ def test_bad_configurations_raise_clear_errors():
     with pytest.raises(px.ConfigError, match="noise"):
         px.DTP(noise=0.0)
     with pytest.raises(px.ConfigError, match="difference"):
-        px.rules.make_rule("dtp", feedback_loss="backprop")
+        px.config.make_rule("dtp", feedback_loss="backprop")
     x = jnp.zeros((2, 20))
     net = px.Network.from_example(px.models.skip_mlp(4), x)
     with pytest.raises(px.GraphError, match="chain"):
@@ -304,11 +304,11 @@ def test_bad_configurations_raise_clear_errors():
 
 
 def test_registry_builds_the_family():
-    assert type(px.rules.make_rule("tp")) is px.TP
-    dtp = px.rules.make_rule("dtp", target_lr=0.2)
+    assert type(px.config.make_rule("tp")) is px.TP
+    dtp = px.config.make_rule("dtp", target_lr=0.2)
     assert type(dtp) is px.DTP and dtp.target_lr == 0.2
     assert dtp.feedback_loss is FeedbackLoss.RECONSTRUCTION
-    ldrl = px.rules.make_rule("ldrl")
+    ldrl = px.config.from_preset("ldrl-mnist-mlp").rule
     assert type(ldrl) is px.DTP and ldrl.feedback_loss is FeedbackLoss.DIFFERENCE
 
 

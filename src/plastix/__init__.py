@@ -2,12 +2,14 @@
 
 import importlib.metadata
 
+from . import config as config
 from . import data as data
 from . import hebbian as hebbian
 from . import models as models
 from . import nn as nn
 from . import rules as rules
 from . import train as train
+from ._option import option as option
 from ._errors import CheckpointError as CheckpointError
 from ._errors import ConfigError as ConfigError
 from ._errors import DataError as DataError

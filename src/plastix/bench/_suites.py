@@ -11,7 +11,7 @@ from .._errors import ConfigError
 
 @dataclass(frozen=True)
 class Entry:
-    """One row of a suite: ``rule`` (a registry name) trained with ``preset`` plus
+    """One row of a suite: ``rule`` (a rule's name) trained with ``preset`` plus
     ``overrides`` (dotted config keys). ``baseline`` is the label of the backprop entry on the
     same network (the speed ratio's denominator); ``bar`` the issue's test-accuracy bar."""
 
@@ -84,7 +84,7 @@ MNIST_MLP = Suite(
         Entry("dfa", "dfa", "dfa-mnist-mlp", baseline=_BP_800_32, bar=0.98),
         Entry("drtp", "drtp", "drtp-mnist-mlp", baseline=_BP_800_32),
         Entry("dtp", "dtp", "dtp-mnist-mlp", bar=0.975),
-        Entry("ldrl", "ldrl", "ldrl-mnist-mlp"),
+        Entry("ldrl", "dtp", "ldrl-mnist-mlp"),
         Entry("tp", "tp", "tp-mnist-mlp"),
         # Hinton's prediction (summed goodness under each label), which the <= 1.6 % bar is about.
         Entry("ff", "ff", "ff-mnist", {"rule.prediction": "goodness"}, bar=0.984),
@@ -120,7 +120,6 @@ MNIST_CONV = Suite(
         "drtp": "not tuned on conv (reported on the MLP)",
         "tp": "TP's conv decoders are new (cifar10 suite's SimpleVGG); no MNIST conv preset yet",
         "dtp": "as TP",
-        "ldrl": "as TP",
         "hebbian": "the classic local rules train dense blocks only (see mnist-mlp)",
     },
     gradient_check=256,
@@ -147,7 +146,7 @@ CIFAR10 = Suite(
         Entry("ep (4-conv)", "ep", "ep-cifar10-conv4", baseline=_BP_CONV4),
         Entry("softhebb (96-384-1536 + read-out)", "softhebb", "softhebb-cifar10"),
         Entry(_BP_SVGG, "bp", "bp-cifar10-simplevgg", baseline=_BP_SVGG),
-        Entry("dtp + l-drl (simple-vgg)", "ldrl", "dtp-cifar10-simplevgg", baseline=_BP_SVGG),
+        Entry("dtp + l-drl (simple-vgg)", "dtp", "dtp-cifar10-simplevgg", baseline=_BP_SVGG),
     ),
     excluded={
         "chl": "no published CIFAR-10 network (EP's 4-conv row stands for the energy family)",
@@ -157,8 +156,8 @@ CIFAR10 = Suite(
         "sign-symmetry": "as FA",
         "dfa": "as FA",
         "drtp": "as FA",
-        "tp": "the SimpleVGG row is Ernoult et al.'s DTP with L-DRL feedback (rule ldrl)",
-        "dtp": "as TP: the published SimpleVGG setup trains the feedback by L-DRL (rule ldrl)",
+        "tp": "the SimpleVGG row is Ernoult et al.'s DTP with L-DRL feedback (dtp, "
+        "feedback_loss difference)",
         "hebbian": "the classic local rules train dense blocks only (see mnist-mlp)",
     },
     gradient_check=256,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import re
 import shlex
 import sys
 import time
@@ -12,39 +13,84 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .._errors import PlastixError
-from ..data import (
-    DATASETS,
-    RandomCrop,
-    RandomHorizontalFlip,
-    dataset_info,
-    download_dataset,
-    load_dataset,
-)
-from ..models import MODEL_OPTIONS, make_model
-from ..rules import RULES, make_rule
-from ..train import OPTIMIZER_DOCS, PRESET_HELP, PRESETS, Trainer, make_optimizer
-from . import _config as cfg
+from .. import config as cfg
+from .._errors import ConfigError, PlastixError
+from ..config import RULES, RunConfig
+from ..data import DATASETS, download_dataset
+from ..models import MODELS
+from ..train import OPTIMIZERS, Trainer
+
+
+def summary_line(cls: type) -> str:
+    """The start of a class's docstring (its one-line help): up to the first full stop (not
+    "et al." or an ellipsis), colon or formula after at least three words."""
+    doc = " ".join((cls.__doc__ or cls.__name__).split())
+    ends = r"(?<!\bal)(?<!\.)\.(?!\.)(?:\s|$)|:\s|\s*\.\. math::|\s*:math:"
+    cut = [m.start() for m in re.finditer(ends, doc) if len(doc[: m.start()].split()) >= 3]
+    return (doc[: cut[0]] if cut else doc).strip().rstrip(":,")
+
+
+def _value(v: Any) -> str:
+    return json.dumps(v)
+
+
+def _option_lines(opts: list[cfg.Option], indent: str, run: dict[str, Any] | None) -> list[str]:
+    lines = []
+    for o in opts:
+        if o.python_only:
+            lines.append(f"{indent}{o.key}  (Python only)  {o.help}")
+            continue
+        shown = _value(o.default)
+        if run is not None and o.key in run and run[o.key] != o.default:
+            shown = f"{_value(run[o.key])} (class default {shown})"
+        choices = f"  {{{', '.join(o.choices)}}}" if o.choices else ""
+        lines.append(f"{indent}{o.key} = {shown}{choices}  {o.help}")
+    return lines
+
+
+def _flat(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in tree.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+            if "name" in v:
+                out[f"{prefix}{k}"] = v["name"]
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
 
 
 def _keys_help() -> str:
-    lines = ["configuration keys (--set KEY=VALUE, or sections in a --config file):"]
-    for s, sec in cfg.FIXED_SECTIONS.items():
-        for k, v in sec.items():
-            doc = cfg.DOCS.get(f"{s}.{k}") or OPTIMIZER_DOCS.get(k, "")
-            lines.append(f"  {s}.{k} = {json.dumps(v)}  {doc}")
-    for name, spec in RULES.items():
-        lines.append(f"  rule options when rule.name = {name} ({spec.help}):")
-        for k, v in spec.defaults.items():
-            lines.append(f"    rule.{k} = {json.dumps(v)}  {spec.doc.get(k, '')}")
-    for name, opts in MODEL_OPTIONS.items():
-        if opts:
-            lines.append(f"  model options when model.name = {name}:")
-            for k, v in opts.items():
-                lines.append(f"    model.{k} = {json.dumps(v)}")
+    default_run = cfg.resolve([cfg.Layer("preset", cfg.load_preset(cfg.DEFAULT_PRESET), True)])
+    run = _flat(cfg.to_config(default_run))
+    lines = [
+        "configuration keys (--set KEY=VALUE, or sections in a --config file). A run without "
+        f"--preset starts from the preset {cfg.DEFAULT_PRESET}; where it changes a class "
+        "default, both are shown:"
+    ]
+    for sec in ("data", "train"):
+        cls = type(getattr(default_run, sec))
+        lines += _option_lines(cfg.options(cls, prefix=f"{sec}."), "  ", run)
+    sections = (
+        ("rule", RULES, default_run.rule),
+        ("model", MODELS, default_run.model),
+        ("optimizer", {c.name: c for c in OPTIMIZERS}, default_run.optimizer),
+    )
+    for sec, named, current in sections:
+        lines.append(f"  {sec}.name = {_value(current.name)}  {{{', '.join(named)}}}")
+        for name, cls in named.items():
+            mine = type(current) is cls
+            lines.append(f"  {sec} options when {sec}.name = {name} ({summary_line(cls)}):")
+            opts = cfg.options(cls, prefix=f"{sec}.", obj=current if mine else None)
+            if mine:
+                defaults = {o.key: o.default for o in cfg.options(cls, prefix=f"{sec}.")}
+                opts = [
+                    dataclasses.replace(o, default=defaults.get(o.key, o.default)) for o in opts
+                ]
+            lines += _option_lines(opts, "    ", run if mine else None) or ["    (none)"]
     lines.append("presets (--preset NAME):")
-    for name in PRESETS:
-        lines.append(f"  {name}: {PRESET_HELP.get(name, '')}")
+    for name in cfg.preset_names():
+        lines.append(f"  {name}: {cfg.preset_help(name)}")
     return "\n".join(lines)
 
 
@@ -65,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     t.add_argument("--rule", choices=sorted(RULES), help="learning rule (rule.name)")
-    t.add_argument("--model", choices=sorted(MODEL_OPTIONS), help="network (model.name)")
+    t.add_argument("--model", choices=sorted(MODELS), help="network (model.name)")
     t.add_argument("--dataset", choices=list(DATASETS), help="dataset (data.name)")
     t.add_argument(
         "--data-dir",
@@ -81,7 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument(
         "--out", metavar="DIR", help="run directory (default runs/<rule>-<model>-<dataset>-<time>)"
     )
-    t.add_argument("--preset", metavar="NAME", help=f"a published setup: {', '.join(PRESETS)}")
+    t.add_argument(
+        "--preset", metavar="NAME", help=f"a published setup: {', '.join(cfg.preset_names())}"
+    )
     t.add_argument("--config", metavar="FILE", help="TOML or JSON file of settings by section")
     t.add_argument(
         "--set",
@@ -140,17 +188,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def resolve_config(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
-    layers = [cfg.preset(args.preset or cfg.DEFAULT_PRESET)]
+def resolve_config(args: argparse.Namespace) -> RunConfig:
+    """The run's configuration from the command line's layers."""
+    preset = args.preset or cfg.DEFAULT_PRESET
+    layers = [cfg.Layer(f"preset {preset}", cfg.load_preset(preset), preset=True)]
     if args.config:
-        layers.append(cfg.load_config_file(args.config))
-    sets: dict[str, Any] = {}
-    for item in args.set:
-        if "=" not in item:
-            raise cfg.ConfigError(f"--set {item!r}: use KEY=VALUE, e.g. --set rule.steps=8.")
-        k, v = item.split("=", 1)
-        sets[k.strip()] = cfg.parse_value(v.strip())
-    layers.append(sets)
+        layers.append(cfg.Layer(f"config file {args.config}", cfg.load_config_file(args.config)))
+    layers.append(cfg.Layer("--set", cfg.parse_sets(args.set)))
     flags = {
         "rule.name": args.rule,
         "model.name": args.model,
@@ -161,88 +205,60 @@ def resolve_config(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
         "train.seed": args.seed,
         "train.devices": args.devices,
     }
-    layers.append({k: v for k, v in flags.items() if v is not None})
+    layers.append(
+        cfg.Layer("flags", cfg.unflatten({k: v for k, v in flags.items() if v is not None}))
+    )
     return cfg.resolve(layers)
 
 
-def build_trainer(config: dict[str, dict[str, Any]], *, out: str | None, progress: bool) -> Trainer:
-    """The :class:`~plastix.Trainer` (data, network, rule, optimizer) of a resolved
+def build_trainer(run: RunConfig, *, out: str | None, progress: bool) -> Trainer:
+    """The :class:`~plastix.Trainer` (data, network, rule, optimizer) of a run's
     configuration, ready to ``fit``; ``out=None`` names a fresh run directory."""
     import jax
 
     from ..graph import Network
 
-    d, tr, m, r, o = (config[s] for s in ("data", "train", "model", "rule", "optimizer"))
-    train = load_dataset(d["name"], "train", root=d["dir"])
-    test = load_dataset(d["name"], "test", root=d["dir"])
-    if d["train_limit"] is not None:
-        train = train.subset(slice(0, int(d["train_limit"])))
-    if d["test_limit"] is not None:
-        test = test.subset(slice(0, int(d["test_limit"])))
-    if d["normalize"]:
-        info = dataset_info(d["name"])
-        from ..data import Normalize
-
-        norm = Normalize(info.mean, info.std)
-        train = dataclasses.replace(train, x=norm(train.x))
-        test = dataclasses.replace(test, x=norm(test.x))
-    augment = None
-    if d["augment"] == "crop-flip":
-        crop, flip = RandomCrop(train.x.shape[1], padding=4), RandomHorizontalFlip()
-
-        def augment(x: jax.Array, *, key: jax.Array) -> jax.Array:
-            k1, k2 = jax.random.split(key)
-            return flip(crop(x, key=k1), key=k2)
-    elif d["augment"] != "none":
-        raise cfg.ConfigError(
-            f"unknown data.augment {d['augment']!r}; choose one of ['none', 'crop-flip']."
-        )
-
-    edges = make_model(m["name"], train.num_classes, **{k: v for k, v in m.items() if k != "name"})
-    net = Network.from_example(edges, train.x[:1])
-    rule = make_rule(r["name"], **{k: v for k, v in r.items() if k != "name"})
-    steps_per_epoch = len(train) // tr["batch_size"] if tr["batch_size"] > 0 else 0
-    optimizer = make_optimizer(steps_per_epoch=steps_per_epoch, epochs=tr["epochs"], **o)
-    n_dev = tr["devices"]
-    if not 0 <= n_dev <= jax.device_count():
-        raise cfg.ConfigError(
-            f"train.devices is {n_dev} but JAX sees {jax.device_count()} device(s); use 0 (all) "
-            f"or 1..{jax.device_count()} (on CPU, JAX_NUM_CPU_DEVICES=N makes N devices)."
+    train, test, augment = run.data.load()
+    net = Network.from_example(run.model.edges(train.num_classes), train.x[:1])
+    tr = run.train
+    steps_per_epoch = len(train) // tr.batch_size
+    optimizer = run.optimizer.make(steps_per_epoch=steps_per_epoch, epochs=tr.epochs)
+    if not 0 <= tr.devices <= jax.device_count():
+        raise ConfigError(
+            f"train.devices is {tr.devices} but JAX sees {jax.device_count()} device(s); use 0 "
+            f"(all) or 1..{jax.device_count()} (on CPU, JAX_NUM_CPU_DEVICES=N makes N devices)."
         )
     if out is None:
-        out = f"runs/{r['name']}-{m['name']}-{d['name']}-{time.strftime('%Y%m%d-%H%M%S')}"
-    trainer = Trainer(
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        out = f"runs/{run.rule.name}-{run.model.name}-{run.data.name}-{stamp}"
+    return Trainer(
         net,
-        rule,
+        run.rule,
         optimizer,
         train,
         test,
-        epochs=tr["epochs"],
-        batch_size=tr["batch_size"],
-        seed=tr["seed"],
+        epochs=tr.epochs,
+        batch_size=tr.batch_size,
+        seed=tr.seed,
         out_dir=out,
         augment=augment,
-        steps_per_call=tr["steps_per_call"],
-        eval_batch_size=tr["eval_batch_size"],
-        gradient_check=tr["gradient_check"],
-        devices=jax.devices()[:n_dev] if n_dev else None,
+        steps_per_call=tr.steps_per_call,
+        eval_batch_size=tr.eval_batch_size,
+        gradient_check=tr.gradient_check,
+        devices=jax.devices()[: tr.devices] if tr.devices else None,
         progress=progress,
-        config=config,
+        config=cfg.to_config(run),
     )
-    return trainer
 
 
-def run_train(
-    config: dict[str, dict[str, Any]], *, out: str | None, resume: bool, progress: bool
-) -> dict[str, Any]:
-    """Build everything from a resolved configuration and train; returns the summary."""
-    trainer = build_trainer(config, out=out, progress=progress)
+def run_train(run: RunConfig, *, out: str | None, resume: bool, progress: bool) -> dict[str, Any]:
+    """Build everything from a run's configuration and train; returns the summary."""
+    trainer = build_trainer(run, out=out, progress=progress)
     net, rule, train, test = trainer.net, trainer.rule, trainer.train, trainer.test
     assert test is not None
-    r = config["rule"]
     out = str(trainer.out_dir)
     summary = trainer.fit(resume=resume)
-    summary["out"] = str(out)
+    summary["out"] = out
     generate = getattr(rule, "generate", None)
     if generate is not None and trainer.epochs > 0:  # generative rules: one sample per class
         import jax.numpy as jnp
@@ -250,7 +266,7 @@ def run_train(
         from ..train import generation_quality, plot_image_grid
 
         images = generate(net, trainer.params, jnp.eye(train.num_classes))
-        title = f"{r['name']}: generated from each class label"
+        title = f"{rule.name}: generated from each class label"
         plot_image_grid(
             images, Path(out) / "generated.png", titles=list(train.classes), title=title
         )
@@ -266,16 +282,21 @@ def run_train(
 
 
 def _list() -> None:
-    print("rules:")
-    for name, spec in RULES.items():
-        print(f"  {name}: {spec.help}; options {json.dumps(spec.defaults)}")
-    print("models:")
-    for name, opts in MODEL_OPTIONS.items():
-        print(f"  {name}: options {json.dumps(opts)}")
+    sections = (
+        ("rules", RULES),
+        ("models", MODELS),
+        ("optimizers", {c.name: c for c in OPTIMIZERS}),
+    )
+    for title, named in sections:
+        print(f"{title}:")
+        for name, cls in named.items():
+            print(f"  {name}: {summary_line(cls)}")
+            for line in _option_lines(cfg.options(cls), "      ", None):
+                print(line)
     print(f"datasets: {', '.join(DATASETS)}")
     print("presets:")
-    for name in PRESETS:
-        print(f"  {name}: {PRESET_HELP.get(name, '')}")
+    for name in cfg.preset_names():
+        print(f"  {name}: {cfg.preset_help(name)}")
     from ..bench import SUITES
 
     print("bench suites:")
@@ -287,12 +308,12 @@ def _bench(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from ..bench import SUITES, run_suite, write_report
 
     if args.suite not in SUITES:
-        raise cfg.ConfigError(f"unknown suite {args.suite!r}; choose one of {sorted(SUITES)}.")
+        raise ConfigError(f"unknown suite {args.suite!r}; choose one of {sorted(SUITES)}.")
     suite = SUITES[args.suite]
     sets = {}
     for item in args.set:
         if "=" not in item:
-            raise cfg.ConfigError(f"--set {item!r}: use KEY=VALUE, e.g. --set train.seed=1.")
+            raise ConfigError(f"--set {item!r}: use KEY=VALUE, e.g. --set train.seed=1.")
         k, v = item.split("=", 1)
         sets[k.strip()] = cfg.parse_value(v.strip())
     out = Path(args.out or f"runs/bench-{suite.name}")
@@ -319,11 +340,9 @@ def _initialize_distributed(args: argparse.Namespace) -> None:
     import jax
 
     if args.num_processes is None or args.process_id is None:
-        raise cfg.ConfigError("--coordinator needs --num-processes N and --process-id I.")
+        raise ConfigError("--coordinator needs --num-processes N and --process-id I.")
     if not 0 <= args.process_id < args.num_processes:
-        raise cfg.ConfigError(
-            f"--process-id {args.process_id} is not in 0..{args.num_processes - 1}."
-        )
+        raise ConfigError(f"--process-id {args.process_id} is not in 0..{args.num_processes - 1}.")
     # CPU devices of different processes talk through gloo (no effect on GPU/TPU backends);
     # set before any backend starts
     jax.config.update("jax_cpu_collectives_implementation", "gloo")
@@ -351,15 +370,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             path = download_dataset(args.dataset, root=args.data_dir)
             print(f"{args.dataset} is in {path}")
             return 0
-        config = resolve_config(args)
+        run = resolve_config(args)
         if args.print_config:
-            print(json.dumps(config, indent=2))
+            print(json.dumps(cfg.to_config(run), indent=2))
             return 0
         if getattr(args, "coordinator", None):
             _initialize_distributed(args)
         if args.resume and not args.out:
-            raise cfg.ConfigError("--resume needs --out DIR: the run directory to continue.")
-        summary = run_train(config, out=args.out, resume=args.resume, progress=not args.no_progress)
+            raise ConfigError("--resume needs --out DIR: the run directory to continue.")
+        summary = run_train(run, out=args.out, resume=args.resume, progress=not args.no_progress)
     except PlastixError as err:
         print(f"plastix: error: {err}", file=sys.stderr)
         return 2

@@ -23,6 +23,8 @@ from ._download import default_cache_dir as default_cache_dir
 from ._download import resolve_data_root as resolve_data_root
 from ._loader import DataLoader as DataLoader
 from ._loader import epoch_permutation as epoch_permutation
+from ._options import Augment as Augment
+from ._options import DataOptions as DataOptions
 from ._transforms import Compose as Compose
 from ._transforms import Flatten as Flatten
 from ._transforms import Normalize as Normalize

@@ -9,8 +9,10 @@ by plain SGD on the rule's update in gradient form,
 :func:`~plastix.hebbian.hebb`, :func:`~plastix.hebbian.oja`, :func:`~plastix.hebbian.sanger`,
 :func:`~plastix.hebbian.wta`, :func:`~plastix.hebbian.krotov_hopfield` or
 :func:`~plastix.hebbian.bcm` (whose sliding threshold lives in the block's parameters as
-``theta``). With ``normalise_step`` the step is divided by its largest entry first (as
-Krotov & Hopfield's code does).
+``theta``). With ``normalise_step`` (the default) the step is divided by its largest entry
+first (as Krotov & Hopfield's code does); the default rate is ``lr=(0.02,)`` for every block
+(the ``hebbian-mnist`` recipe). Python and ``plastix train --rule hebbian`` share these
+defaults (one class, one set of fields).
 
 >>> import jax, jax.numpy as jnp, optax, plastix as px
 >>> from plastix.hebbian import HebbDense, LocalHebbian, LocalUpdate
@@ -29,12 +31,12 @@ from __future__ import annotations
 import enum
 from typing import Any, ClassVar
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, PRNGKeyArray
 
 from .._errors import GraphError
+from .._option import option
 from ..graph import Network
 from ..rules._base import Batch, Metrics, check_batch
 from ._rules import bcm, hebb, krotov_hopfield, oja, sanger, wta
@@ -59,16 +61,27 @@ class LocalHebbian(SoftHebb):
 
     name: ClassVar[str] = "hebbian"
 
-    update: LocalUpdate = eqx.field(static=True, default=LocalUpdate.KROTOV_HOPFIELD)
-    normalise_step: bool = eqx.field(static=True, default=False)
-    kh_p: float = eqx.field(static=True, default=3.0)
-    kh_k: int = eqx.field(static=True, default=2)
-    kh_delta: float = eqx.field(static=True, default=0.4)
-    hebb_decay: float = eqx.field(static=True, default=0.1)
-    bcm_tau: float = eqx.field(static=True, default=100.0)
-    init_norm: float | None = eqx.field(static=True, default=1.0)
-    """Each unit's initial weights are rescaled to this norm (None: the block's own init,
-    norm ``init_radius``); the PCA rules diverge from SoftHebb's radius 25."""
+    # the dense rules' own rate (SoftHebb's default is its three conv blocks'); the
+    # measured hebbian-mnist recipe
+    lr: float | tuple[float, ...] = option(
+        (0.02,), help="learning rate of the blocks' SGD step (one value, or one per block)"
+    )
+    update: LocalUpdate = option(
+        LocalUpdate.KROTOV_HOPFIELD, help="hebb | oja | sanger | wta | krotov-hopfield | bcm"
+    )
+    normalise_step: bool = option(
+        True, help="divide each step by its largest entry (Krotov & Hopfield)"
+    )
+    kh_p: float = option(3.0, help="Krotov-Hopfield: the Lebesgue norm p")
+    kh_k: int = option(2, help="Krotov-Hopfield: rank of the anti-Hebbian unit")
+    kh_delta: float = option(0.4, help="Krotov-Hopfield: strength of the anti-Hebbian update")
+    hebb_decay: float = option(0.1, help="hebb: weight decay lambda that bounds the weights")
+    bcm_tau: float = option(100.0, help="bcm: time constant (in steps) of the sliding threshold")
+    init_norm: float | None = option(
+        1.0,
+        help="rescale each unit's initial weights to this norm (null: the block's own init, "
+        "norm init_radius; the PCA rules diverge from SoftHebb's radius 25)",
+    )
 
     def blocks(self, net: Network) -> tuple[tuple[int, ...], int]:
         hebb_edges, readout = super().blocks(net)

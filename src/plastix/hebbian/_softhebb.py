@@ -55,6 +55,7 @@ import optax
 from jaxtyping import Array, PRNGKeyArray
 
 from .._errors import ConfigError, GraphError, ShapeError
+from .._option import option
 from ..graph import Network
 from ..nn import Layer
 from ..nn._layers import Params, Shape, _pair
@@ -297,17 +298,29 @@ class SoftHebb(Rule):
     stochastic: ClassVar[bool] = True
     estimates_gradient: ClassVar[bool] = False
 
-    lr: float | tuple[float, ...] = eqx.field(static=True, default=(0.08, 0.005, 0.01))
-    inverse_temperature: float | tuple[float, ...] = eqx.field(
-        static=True, default=(1.0, 0.65, 0.25)
+    lr: float | tuple[float, ...] = option(
+        (0.08, 0.005, 0.01), help="Hebbian learning rate per block (one value: the same for all)"
     )
-    lr_power: float = eqx.field(static=True, default=0.5)
-    anti_hebbian: bool = eqx.field(static=True, default=True)
-    bn_momentum: float = eqx.field(static=True, default=0.1)
-    dropout: float = eqx.field(static=True, default=0.5)
-    hebbian_epochs: int = eqx.field(static=True, default=1)
-    hebbian_steps: int | None = eqx.field(static=True, default=None)
-    hebbian_batch: int | None = eqx.field(static=True, default=None)
+    inverse_temperature: float | tuple[float, ...] = option(
+        (1.0, 0.65, 0.25), help="soft-WTA inverse temperature beta per block (one value: all)"
+    )
+    lr_power: float = option(0.5, help="per-neuron rate lr * |norm - 1|^lr_power")
+    anti_hebbian: bool = option(
+        True, help="non-winning units get -y (anti-Hebbian); false: all Hebbian"
+    )
+    bn_momentum: float = option(
+        0.1, help="momentum of the running batch-norm statistics during the Hebbian pass"
+    )
+    dropout: float = option(0.5, help="dropout on the read-out's input features")
+    hebbian_epochs: int = option(
+        1, help="unsupervised epochs before the read-out learns (the rest of the run)"
+    )
+    hebbian_steps: int | None = option(
+        None, help="unsupervised steps instead of epochs (null: hebbian_epochs decides)"
+    )
+    hebbian_batch: int | None = option(
+        None, help="micro-batch of each Hebbian update (null: the whole batch)"
+    )
 
     def __check_init__(self) -> None:
         if self.hebbian_batch is not None and self.hebbian_batch < 1:

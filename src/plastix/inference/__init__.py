@@ -1,4 +1,7 @@
 """State relaxation (inference) for energy-based rules."""
 
+from ._inference import SGD as SGD
+from ._inference import STATE_OPTIMIZERS as STATE_OPTIMIZERS
+from ._inference import AbstractStateOptimizer as AbstractStateOptimizer
 from ._inference import Inference as Inference
 from ._inference import InferenceInfo as InferenceInfo

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import equinox as eqx
 import jax
@@ -12,6 +13,7 @@ import optax
 from jaxtyping import Array
 
 from .._errors import ConfigError
+from .._option import option
 
 GradFn = Callable[[Any], tuple[Array, Any]]
 
@@ -37,10 +39,58 @@ def _per_sample_norm(tree: Any) -> Array:
     return jnp.sqrt(sq)
 
 
+class AbstractStateOptimizer(eqx.Module):
+    """An optimizer of the states with options a configuration can set (``name`` selects it);
+    it is used as an optax ``GradientTransformation`` (``init`` / ``update``)."""
+
+    name: ClassVar[str]
+
+    @abc.abstractmethod
+    def transform(self) -> optax.GradientTransformation:
+        """The optax transformation."""
+
+    def init(self, params: Any) -> Any:
+        return self.transform().init(params)
+
+    def update(self, updates: Any, state: Any, params: Any = None) -> tuple[Any, Any]:
+        return self.transform().update(updates, state, params)
+
+
+class SGD(AbstractStateOptimizer):
+    r"""Gradient descent on the states with heavy-ball momentum,
+    :math:`v \leftarrow \mu v + \nabla_z E,\ z \leftarrow z - \eta v` (optax ``sgd``).
+
+    >>> import jax.numpy as jnp, plastix as px
+    >>> opt = px.inference.SGD(lr=0.5)
+    >>> upd, _ = opt.update(jnp.ones(2), opt.init(jnp.zeros(2)))
+    >>> upd.tolist()
+    [-0.5, -0.5]
+    """
+
+    name: ClassVar[str] = "sgd"
+    lr: float = option(0.1, help="step size of the state updates")
+    momentum: float = option(0.0, help="heavy-ball momentum (0: none)")
+
+    def __check_init__(self) -> None:
+        if not self.lr > 0 or not 0 <= self.momentum < 1:
+            raise ConfigError(
+                f"SGD(lr={self.lr!r}, momentum={self.momentum!r}): need lr > 0 and momentum "
+                "in [0, 1)."
+            )
+
+    def transform(self) -> optax.GradientTransformation:
+        return optax.sgd(self.lr, momentum=self.momentum or None)
+
+
+STATE_OPTIMIZERS: tuple[type[AbstractStateOptimizer], ...] = (SGD,)
+"""The state optimizers a configuration can name."""
+
+
 class Inference(eqx.Module):
     r"""Relax states :math:`z` on an energy :math:`E`: :math:`z \leftarrow z - \mathrm{opt}(\nabla_z E)`.
 
-    ``steps`` updates with any optax ``optimizer`` on the states (default: SGD with momentum),
+    ``steps`` updates with an ``optimizer`` on the states (default: :class:`SGD` with
+    momentum 0.5; any optax transformation works from Python),
     re-initialised for every call. With ``tol`` set, stop early once every sample's residual
     :math:`\lVert \nabla_z E \rVert` is below ``tol`` (``steps`` is then the maximum).
     ``unroll`` is passed to ``lax.scan``; by default loops of up to 32 steps are unrolled
@@ -49,20 +99,28 @@ class Inference(eqx.Module):
     residual is that of the projected gradient, :math:`\lVert z - \mathrm{clip}(z - \nabla_z E)\rVert`,
     which vanishes at a box-constrained minimum.
 
-    >>> import jax.numpy as jnp, optax, plastix as px
-    >>> inf = px.Inference(steps=50, optimizer=optax.sgd(0.5))
+    >>> import jax.numpy as jnp, plastix as px
+    >>> inf = px.Inference(steps=50, optimizer=px.inference.SGD(0.5))
     >>> z, info = inf.run(lambda z: (0.5 * jnp.sum((z - 3.0) ** 2), z - 3.0), jnp.zeros((2, 1)))
     >>> round(float(z[0, 0]), 4)
     3.0
     """
 
-    steps: int = eqx.field(static=True, default=20)
-    optimizer: optax.GradientTransformation = eqx.field(
-        static=True, default_factory=lambda: optax.sgd(0.1, momentum=0.5)
+    steps: int = option(20, help="state updates (the maximum when tol is set)")
+    optimizer: AbstractStateOptimizer | optax.GradientTransformation = option(
+        default_factory=lambda: SGD(0.1, momentum=0.5),
+        help="optimizer of the states, re-initialised for every relaxation (Python: any optax "
+        "transformation)",
     )
-    tol: float | None = eqx.field(static=True, default=None)
-    unroll: int | bool | None = eqx.field(static=True, default=None)
-    bounds: tuple[float, float] | None = eqx.field(static=True, default=None)
+    tol: float | None = option(
+        None, help="stop once every sample's residual is below tol (null: always `steps`)"
+    )
+    unroll: int | bool | None = option(
+        None, help="lax.scan unroll of the fixed-step loop (null: full up to 32 steps, else 1)"
+    )
+    bounds: tuple[float, float] | None = option(
+        None, help="project the states onto [lo, hi] after every step (null: no bounds)"
+    )
 
     def __check_init__(self) -> None:
         if self.bounds is not None and not self.bounds[0] < self.bounds[1]:

@@ -1,9 +1,16 @@
-"""Ready networks and presets."""
+"""Ready networks: one option class per model (``MLP``, ``ConvPool``, ...) and a function each."""
 
-from ._models import ACTIVATIONS as ACTIVATIONS
-from ._models import MODEL_OPTIONS as MODEL_OPTIONS
+from ..nn import ACTIVATIONS as ACTIVATIONS
+from ..nn import activation as activation
+from ._models import ALL_MODELS as ALL_MODELS
+from ._models import MLP as MLP
 from ._models import MODELS as MODELS
-from ._models import activation as activation
+from ._models import AbstractModel as AbstractModel
+from ._models import ConvDemo as ConvDemo
+from ._models import ConvPool as ConvPool
+from ._models import SkipMLP as SkipMLP
+from ._models import SoftHebbConv as SoftHebbConv
+from ._models import SoftHebbMLP as SoftHebbMLP
 from ._models import conv_demo as conv_demo
 from ._models import conv_pool as conv_pool
 from ._models import make_model as make_model

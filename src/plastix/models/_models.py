@@ -1,195 +1,259 @@
-"""Ready networks (as edge lists) and the model registry."""
+"""Ready networks: option classes (one per model, its options as fields) that build edge
+lists, and a function per model for Python users."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+import abc
+from typing import Any, ClassVar
+
+import equinox as eqx
 
 from .. import nn
 from .._errors import ConfigError
+from .._option import option
 from ..graph import Edge, edge
-
-ACTIVATIONS: dict[str, Callable[[], nn.Layer]] = {
-    "tanh": nn.Tanh,
-    "relu": nn.ReLU,
-    "leaky-relu": nn.LeakyReLU,
-    "gelu": nn.GELU,
-    "elu": nn.ELU,
-    "hard-tanh": nn.HardTanh,
-    "hard-sigmoid": nn.HardSigmoid,
-    "sigmoid": nn.Sigmoid,
-    "identity": nn.Identity,
-}
+from ..nn import activation
 
 
-def activation(name: str | nn.Layer) -> nn.Layer:
-    """An activation layer from its name (``tanh``, ``relu``, ``leaky-relu``, ``gelu``, ``elu``,
-    ``hard-tanh``, ``hard-sigmoid``, ``sigmoid``, ``identity``) or a layer passed through."""
-    if isinstance(name, nn.Layer):
-        return name
-    try:
-        return ACTIVATIONS[name]()
-    except KeyError:
-        raise ConfigError(
-            f"unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}."
-        ) from None
+def _ints(v: Any) -> tuple[int, ...]:
+    return tuple(int(a) for a in v)
 
 
-def mlp(
-    num_classes: int = 10,
-    hidden: Sequence[int] = (128, 128, 128),
-    activation: str | nn.Layer = "gelu",
-) -> list[Edge]:
+def _floats(v: Any) -> tuple[float, ...]:
+    return tuple(float(a) for a in v)
+
+
+class AbstractModel(eqx.Module):
+    """A network family: its options are fields; :meth:`edges` builds the edge list for a
+    number of classes. ``name`` is how a configuration names it."""
+
+    name: ClassVar[str]
+
+    @abc.abstractmethod
+    def edges(self, num_classes: int) -> list[Edge]:
+        """The network's edges, with an output node of ``num_classes`` units."""
+
+
+class MLP(AbstractModel):
     r"""Multi-layer perceptron as a chain of nodes ``0 -> 1 -> ... -> L``:
     node :math:`i` predicts :math:`\sigma(W_i z_{i-1} + b_i)`, the output node
     :math:`W_L z_{L-1} + b_L`. The input is flattened by the first edge.
 
     >>> import plastix as px
-    >>> [repr(e) for e in px.models.mlp(10, hidden=(32,))]
+    >>> [repr(e) for e in px.models.MLP(hidden=(32,)).edges(10)]
     ['Sequential 0 -> 1', 'Linear 1 -> 2']
     """
-    act = globals()["activation"](activation)
-    hidden = tuple(int(h) for h in hidden)
-    edges = []
-    for i, h in enumerate(hidden):
-        layers = [nn.Linear(h), act] if i else [nn.Flatten(), nn.Linear(h), act]
-        edges.append(edge(nn.Sequential(layers), [i, i + 1]))
-    last = nn.Linear(num_classes)
-    if not hidden:
-        edges.append(edge(nn.Sequential([nn.Flatten(), last]), [0, 1]))
-    else:
-        edges.append(edge(last, [len(hidden), len(hidden) + 1]))
-    return edges
+
+    name: ClassVar[str] = "mlp"
+    hidden: tuple[int, ...] = option(
+        (128, 128, 128), converter=_ints, help="width of each hidden layer"
+    )
+    activation: nn.Layer = option(
+        default_factory=nn.GELU, converter=activation, help="activation of the hidden layers"
+    )
+
+    def edges(self, num_classes: int) -> list[Edge]:
+        act, hidden = self.activation, self.hidden
+        edges = []
+        for i, h in enumerate(hidden):
+            layers = [nn.Linear(h), act] if i else [nn.Flatten(), nn.Linear(h), act]
+            edges.append(edge(nn.Sequential(layers), [i, i + 1]))
+        last = nn.Linear(num_classes)
+        if not hidden:
+            edges.append(edge(nn.Sequential([nn.Flatten(), last]), [0, 1]))
+        else:
+            edges.append(edge(last, [len(hidden), len(hidden) + 1]))
+        return edges
 
 
-def skip_mlp(num_classes: int = 10, activation: str | nn.Layer = "tanh") -> list[Edge]:
+class SkipMLP(AbstractModel):
     """The seed's skip-connection MLP (``CorMLP``): 256 -> 128 -> 128 -> classes, where node 1's
     edge feeds nodes 2 and 3 (``adj_mat=[[1, 2], [1, 3]]``), so node 3 sums two edges."""
-    act = globals()["activation"](activation)
-    return [
-        edge(nn.Sequential([nn.Flatten(), nn.Linear(256), act]), [0, 1]),
-        edge(nn.Sequential([nn.Linear(128), act]), [[1, 2], [1, 3]]),
-        edge(nn.Sequential([nn.Linear(128), act]), [2, 3]),
-        edge(nn.Linear(num_classes), [3, 4]),
-    ]
+
+    name: ClassVar[str] = "skip-mlp"
+    activation: nn.Layer = option(
+        default_factory=nn.Tanh, converter=activation, help="activation of the hidden layers"
+    )
+
+    def edges(self, num_classes: int) -> list[Edge]:
+        act = self.activation
+        return [
+            edge(nn.Sequential([nn.Flatten(), nn.Linear(256), act]), [0, 1]),
+            edge(nn.Sequential([nn.Linear(128), act]), [[1, 2], [1, 3]]),
+            edge(nn.Sequential([nn.Linear(128), act]), [2, 3]),
+            edge(nn.Linear(num_classes), [3, 4]),
+        ]
 
 
-def conv_demo(num_classes: int = 10) -> list[Edge]:
+class ConvDemo(AbstractModel):
     """The seed's CIFAR ``ConvDemo``: conv(10, 3x3) tanh maxpool(2, stride 1) -> conv(5, 3x3)
     tanh flatten -> 50 tanh -> 30 tanh -> classes; five edges, nodes 0..5."""
-    return [
-        edge(nn.Sequential([nn.Conv2d(10, 3), nn.Tanh(), nn.MaxPool(2, stride=1)]), [0, 1]),
-        edge(nn.Sequential([nn.Conv2d(5, 3), nn.Tanh(), nn.Flatten()]), [1, 2]),
-        edge(nn.Sequential([nn.Linear(50), nn.Tanh()]), [2, 3]),
-        edge(nn.Sequential([nn.Linear(30), nn.Tanh()]), [3, 4]),
-        edge(nn.Linear(num_classes), [4, 5]),
-    ]
+
+    name: ClassVar[str] = "conv-demo"
+
+    def edges(self, num_classes: int) -> list[Edge]:
+        return [
+            edge(nn.Sequential([nn.Conv2d(10, 3), nn.Tanh(), nn.MaxPool(2, stride=1)]), [0, 1]),
+            edge(nn.Sequential([nn.Conv2d(5, 3), nn.Tanh(), nn.Flatten()]), [1, 2]),
+            edge(nn.Sequential([nn.Linear(50), nn.Tanh()]), [2, 3]),
+            edge(nn.Sequential([nn.Linear(30), nn.Tanh()]), [3, 4]),
+            edge(nn.Linear(num_classes), [4, 5]),
+        ]
 
 
-def conv_pool(
-    num_classes: int = 10,
-    channels: Sequence[int] = (128, 256, 512, 512),
-    activation: str | nn.Layer = "identity",
-) -> list[Edge]:
+class ConvPool(AbstractModel):
     """A chain of ``conv 3x3 (padding 1) -> [activation] -> max-pool 2x2`` edges, then a linear
     layer: with the default channels and no activation in the edges, the 4-conv-layer
     network of Laborieux et al. (2021) for equilibrium propagation on CIFAR-10 (EP applies its
     own activation to the states)."""
-    act = globals()["activation"](activation)
-    edges = []
-    for i, c in enumerate(channels):
-        layers = [nn.Conv2d(int(c), 3, padding=1), nn.MaxPool(2)]
-        if not isinstance(act, nn.Identity):
-            layers.insert(1, act)
-        edges.append(edge(nn.Sequential(layers), [i, i + 1]))
-    n = len(channels)
-    edges.append(edge(nn.Sequential([nn.Flatten(), nn.Linear(num_classes)]), [n, n + 1]))
-    return edges
+
+    name: ClassVar[str] = "conv-pool"
+    channels: tuple[int, ...] = option(
+        (128, 256, 512, 512), converter=_ints, help="output channels of each conv edge"
+    )
+    activation: nn.Layer = option(
+        default_factory=nn.Identity,
+        converter=activation,
+        help="activation after each conv (identity: none, as EP's couplings)",
+    )
+
+    def edges(self, num_classes: int) -> list[Edge]:
+        act = self.activation
+        edges = []
+        for i, c in enumerate(self.channels):
+            layers = [nn.Conv2d(int(c), 3, padding=1), nn.MaxPool(2)]
+            if not isinstance(act, nn.Identity):
+                layers.insert(1, act)
+            edges.append(edge(nn.Sequential(layers), [i, i + 1]))
+        n = len(self.channels)
+        edges.append(edge(nn.Sequential([nn.Flatten(), nn.Linear(num_classes)]), [n, n + 1]))
+        return edges
 
 
-def softhebb_conv(
-    num_classes: int = 10,
-    channels: Sequence[int] = (96, 384, 1536),
-    kernels: Sequence[int] = (5, 3, 3),
-    powers: Sequence[float] = (0.7, 1.4, 1.0),
-    pools: Sequence[str] = ("max", "max", "avg"),
-) -> list[Edge]:
+class SoftHebbConv(AbstractModel):
     """The SoftHebb network of Journé et al. (2022): Hebbian conv blocks (batch norm without
     affine, conv with reflect padding ``k // 2``, triangle to the power ``p``, pooling: ``max``
     = 4x4 stride 2 padding 1, ``avg`` = 2x2 stride 2), then ``Flatten -> Linear`` read-out.
     The defaults are their CIFAR-10 network (96-384-1536 channels)."""
-    from ..hebbian import HebbConv2d
 
-    n = len(channels)
-    if not (len(kernels) == len(powers) == len(pools) == n) or n == 0:
-        raise ConfigError(
-            f"softhebb-conv: channels, kernels, powers and pools need one entry per block; got "
-            f"{len(channels)}, {len(kernels)}, {len(powers)}, {len(pools)}."
-        )
-    pool_layers = {"max": nn.MaxPool(4, stride=2, padding=1), "avg": nn.AvgPool(2, stride=2)}
-    edges = []
-    for i, (c, k, pw, pl) in enumerate(zip(channels, kernels, powers, pools)):
-        if pl not in pool_layers:
-            raise ConfigError(f"softhebb-conv: unknown pool {pl!r}; choose 'max' or 'avg'.")
-        block = HebbConv2d(
-            out_channels=int(c),
-            kernel_size=int(k),
-            padding=int(k) // 2,
-            power=float(pw),
-            pool=pool_layers[pl],
-        )
-        edges.append(edge(block, [i, i + 1]))
-    edges.append(edge(nn.Sequential([nn.Flatten(), nn.Linear(num_classes)]), [n, n + 1]))
-    return edges
+    name: ClassVar[str] = "softhebb-conv"
+    channels: tuple[int, ...] = option(
+        (96, 384, 1536), converter=_ints, help="output channels of each Hebbian block"
+    )
+    kernels: tuple[int, ...] = option((5, 3, 3), converter=_ints, help="kernel size per block")
+    powers: tuple[float, ...] = option(
+        (0.7, 1.4, 1.0), converter=_floats, help="power of the triangle activation per block"
+    )
+    pools: tuple[str, ...] = option(
+        ("max", "max", "avg"), converter=tuple, help="pooling per block: max | avg"
+    )
+
+    def __check_init__(self) -> None:
+        n = len(self.channels)
+        if not (len(self.kernels) == len(self.powers) == len(self.pools) == n) or n == 0:
+            raise ConfigError(
+                f"softhebb-conv: channels, kernels, powers and pools need one entry per block; "
+                f"got {len(self.channels)}, {len(self.kernels)}, {len(self.powers)}, "
+                f"{len(self.pools)}."
+            )
+        for pl in self.pools:
+            if pl not in ("max", "avg"):
+                raise ConfigError(f"softhebb-conv: unknown pool {pl!r}; choose 'max' or 'avg'.")
+
+    def edges(self, num_classes: int) -> list[Edge]:
+        from ..hebbian import HebbConv2d
+
+        pool_layers = {"max": nn.MaxPool(4, stride=2, padding=1), "avg": nn.AvgPool(2, stride=2)}
+        edges = []
+        for i, (c, k, pw, pl) in enumerate(
+            zip(self.channels, self.kernels, self.powers, self.pools)
+        ):
+            block = HebbConv2d(
+                out_channels=int(c),
+                kernel_size=int(k),
+                padding=int(k) // 2,
+                power=float(pw),
+                pool=pool_layers[pl],
+            )
+            edges.append(edge(block, [i, i + 1]))
+        n = len(self.channels)
+        edges.append(edge(nn.Sequential([nn.Flatten(), nn.Linear(num_classes)]), [n, n + 1]))
+        return edges
 
 
-def softhebb_mlp(
-    num_classes: int = 10, hidden: Sequence[int] = (2000,), power: float = 1.0
-) -> list[Edge]:
+class SoftHebbMLP(AbstractModel):
     """Dense SoftHebb blocks (batch norm without affine, no bias, triangle activation), then
     a linear read-out."""
-    from ..hebbian import HebbDense
 
-    edges = [
-        edge(HebbDense(units=int(h), power=float(power)), [i, i + 1]) for i, h in enumerate(hidden)
-    ]
-    n = len(hidden)
-    edges.append(edge(nn.Linear(num_classes), [n, n + 1]))
-    return edges
+    name: ClassVar[str] = "softhebb-mlp"
+    hidden: tuple[int, ...] = option((2000,), converter=_ints, help="units of each dense block")
+    power: float = option(1.0, help="power of the triangle activation")
+
+    def edges(self, num_classes: int) -> list[Edge]:
+        from ..hebbian import HebbDense
+
+        edges = [
+            edge(HebbDense(units=int(h), power=float(self.power)), [i, i + 1])
+            for i, h in enumerate(self.hidden)
+        ]
+        n = len(self.hidden)
+        edges.append(edge(nn.Linear(num_classes), [n, n + 1]))
+        return edges
 
 
-MODELS: dict[str, Callable[..., list[Edge]]] = {
-    "softhebb-conv": softhebb_conv,
-    "softhebb-mlp": softhebb_mlp,
-    "mlp": mlp,
-    "skip-mlp": skip_mlp,
-    "conv-demo": conv_demo,
-    "conv-pool": conv_pool,
-}
-
-MODEL_OPTIONS: dict[str, dict[str, Any]] = {
-    "softhebb-conv": {
-        "channels": [96, 384, 1536],
-        "kernels": [5, 3, 3],
-        "powers": [0.7, 1.4, 1.0],
-        "pools": ["max", "max", "avg"],
-    },
-    "softhebb-mlp": {"hidden": [2000], "power": 1.0},
-    "mlp": {"hidden": [128, 128, 128], "activation": "gelu"},
-    "skip-mlp": {"activation": "tanh"},
-    "conv-demo": {},
-    "conv-pool": {"channels": [128, 256, 512, 512], "activation": "identity"},
-}
+ALL_MODELS: tuple[type[AbstractModel], ...] = (
+    MLP,
+    SkipMLP,
+    ConvDemo,
+    ConvPool,
+    SoftHebbConv,
+    SoftHebbMLP,
+)
+"""The models a configuration can name."""
+MODELS: dict[str, type[AbstractModel]] = {cls.name: cls for cls in ALL_MODELS}
 
 
 def make_model(name: str, num_classes: int, **options: Any) -> list[Edge]:
-    """The edges of model ``name`` (see :data:`MODELS`) with its options."""
+    """The edges of model ``name`` (a key of :data:`MODELS`) with its options."""
     if name not in MODELS:
         raise ConfigError(f"unknown model {name!r}; choose one of {sorted(MODELS)}.")
-    unknown = set(options) - set(MODEL_OPTIONS[name])
-    if unknown:
-        raise ConfigError(
-            f"unknown option(s) {sorted(unknown)} for model {name!r}; valid: "
-            f"{sorted(MODEL_OPTIONS[name]) or 'none'}."
-        )
-    return MODELS[name](num_classes, **options)
+    try:
+        return MODELS[name](**options).edges(num_classes)
+    except TypeError as err:
+        raise ConfigError(f"model {name!r}: {err}") from err
+
+
+def mlp(num_classes: int = 10, **options: Any) -> list[Edge]:
+    """:class:`MLP` ``(**options)``'s edges (options ``hidden``, ``activation``).
+
+    >>> import plastix as px
+    >>> [repr(e) for e in px.models.mlp(10, hidden=(32,))]
+    ['Sequential 0 -> 1', 'Linear 1 -> 2']
+    """
+    return MLP(**options).edges(num_classes)
+
+
+def skip_mlp(num_classes: int = 10, **options: Any) -> list[Edge]:
+    """:class:`SkipMLP` ``(**options)``'s edges (option ``activation``)."""
+    return SkipMLP(**options).edges(num_classes)
+
+
+def conv_demo(num_classes: int = 10) -> list[Edge]:
+    """:class:`ConvDemo`'s edges."""
+    return ConvDemo().edges(num_classes)
+
+
+def conv_pool(num_classes: int = 10, **options: Any) -> list[Edge]:
+    """:class:`ConvPool` ``(**options)``'s edges (options ``channels``, ``activation``)."""
+    return ConvPool(**options).edges(num_classes)
+
+
+def softhebb_conv(num_classes: int = 10, **options: Any) -> list[Edge]:
+    """:class:`SoftHebbConv` ``(**options)``'s edges (``channels``, ``kernels``, ``powers``,
+    ``pools``)."""
+    return SoftHebbConv(**options).edges(num_classes)
+
+
+def softhebb_mlp(num_classes: int = 10, **options: Any) -> list[Edge]:
+    """:class:`SoftHebbMLP` ``(**options)``'s edges (options ``hidden``, ``power``)."""
+    return SoftHebbMLP(**options).edges(num_classes)

@@ -1,5 +1,6 @@
 """Layers (edges of a network): dense, convolution, pooling, activations, containers."""
 
+from ._layers import ACTIVATIONS as ACTIVATIONS
 from ._layers import ELU as ELU
 from ._layers import GELU as GELU
 from ._layers import AvgPool as AvgPool
@@ -19,4 +20,5 @@ from ._layers import Reshape as Reshape
 from ._layers import Sequential as Sequential
 from ._layers import Sigmoid as Sigmoid
 from ._layers import Tanh as Tanh
+from ._layers import activation as activation
 from ._layers import as_layer as as_layer

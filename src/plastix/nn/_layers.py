@@ -17,7 +17,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, PRNGKeyArray
 
-from .._errors import ShapeError
+from .._errors import ConfigError, ShapeError
+from .._option import option
 
 Params = Any
 Shape = tuple[int, ...]
@@ -231,7 +232,7 @@ class ReLU(Layer):
 class LeakyReLU(Layer):
     r""":math:`x` if :math:`x > 0` else :math:`\alpha x`."""
 
-    negative_slope: float = eqx.field(static=True, default=0.01)
+    negative_slope: float = option(0.01, help="slope for negative inputs")
 
     def __call__(self, params: Params, x: Array) -> Array:
         return jax.nn.leaky_relu(x, self.negative_slope)
@@ -240,7 +241,7 @@ class LeakyReLU(Layer):
 class GELU(Layer):
     r""":math:`x \Phi(x)`; ``approximate=True`` uses the tanh approximation (JAX's default)."""
 
-    approximate: bool = eqx.field(static=True, default=True)
+    approximate: bool = option(True, help="the tanh approximation")
 
     def __call__(self, params: Params, x: Array) -> Array:
         return jax.nn.gelu(x, approximate=self.approximate)
@@ -250,7 +251,7 @@ class ELU(Layer):
     r""":math:`x` if :math:`x > 0` else :math:`\alpha (e^x - 1)` (the activation of Ernoult et
     al. 2022's DTP networks)."""
 
-    alpha: float = eqx.field(static=True, default=1.0)
+    alpha: float = option(1.0, help="saturation value -alpha for large negative inputs")
 
     def __call__(self, params: Params, x: Array) -> Array:
         return jax.nn.elu(x, self.alpha)
@@ -366,3 +367,35 @@ def as_layer(obj: Any) -> Layer:
     raise TypeError(
         f"cannot use {obj!r} as an edge: pass a plastix layer, an Equinox module or a callable."
     )
+
+
+ACTIVATIONS: dict[str, type[Layer]] = {
+    "tanh": Tanh,
+    "relu": ReLU,
+    "leaky-relu": LeakyReLU,
+    "gelu": GELU,
+    "elu": ELU,
+    "hard-tanh": HardTanh,
+    "hard-sigmoid": HardSigmoid,
+    "sigmoid": Sigmoid,
+    "identity": Identity,
+}
+"""The activations by the name a configuration gives them."""
+
+
+def activation(name: str | Layer) -> Layer:
+    """An activation layer from its name (a key of :data:`ACTIVATIONS`), or a layer passed
+    through.
+
+    >>> import plastix as px
+    >>> px.nn.activation("hard-sigmoid")
+    HardSigmoid()
+    """
+    if isinstance(name, Layer):
+        return name
+    try:
+        return ACTIVATIONS[name]()
+    except KeyError:
+        raise ConfigError(
+            f"unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}."
+        ) from None

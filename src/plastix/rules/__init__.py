@@ -8,6 +8,7 @@ from ._bipc import BiPC as BiPC
 from ._bp import BP as BP
 from ._check import exact_gradient as exact_gradient
 from ._check import gradient_check as gradient_check
+from ._costs import ALL_COSTS as ALL_COSTS
 from ._costs import Cost as Cost
 from ._costs import CrossEntropy as CrossEntropy
 from ._costs import SquaredError as SquaredError
@@ -36,9 +37,6 @@ from ._pc import PC as PC
 from ._pc import NudgeSign as NudgeSign
 from ._pc import Nudging as Nudging
 from ._pc import PCMode as PCMode
-from ._registry import RULES as RULES
-from ._registry import RuleSpec as RuleSpec
-from ._registry import make_rule as make_rule
 from ._tp import DTP as DTP
 from ._tp import TP as TP
 from ._tp import FeedbackLoss as FeedbackLoss

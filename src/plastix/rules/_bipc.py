@@ -27,22 +27,21 @@ from __future__ import annotations
 import math
 from typing import Any, ClassVar
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
-import optax
 from jaxtyping import Array, PRNGKeyArray
 
 from .._errors import ConfigError, GraphError
+from .._option import option
 from ..graph import Network
-from ..inference import Inference
+from ..inference import SGD, Inference
 from ..nn import GELU, Flatten, Identity, Layer, Linear, Reshape, Sequential
 from ._base import Batch, Metrics, Rule, check_batch
 from ._costs import SquaredError, accuracy
 
 
 def _default_inference() -> Inference:
-    return Inference(steps=20, optimizer=optax.sgd(0.1, momentum=0.5))
+    return Inference(steps=20, optimizer=SGD(0.1, momentum=0.5))
 
 
 class BiPC(Rule):
@@ -63,11 +62,17 @@ class BiPC(Rule):
     """
 
     name: ClassVar[str] = "bipc"
-    alpha_f: float = eqx.field(static=True, default=1.0)
-    alpha_b: float = eqx.field(static=True, default=1e-4)
-    down_activation: Layer = eqx.field(static=True, default_factory=GELU)
-    inference: Inference = eqx.field(static=True, default_factory=_default_inference)
-    cost: SquaredError = eqx.field(static=True, default_factory=SquaredError)
+    alpha_f: float = option(1.0, help="weight of the bottom-up (discriminative) errors")
+    alpha_b: float = option(1e-4, help="weight of the top-down (generative) errors")
+    down_activation: Layer = option(
+        default_factory=GELU, help="activation of the top-down layers (identity into the input)"
+    )
+    inference: Inference = option(
+        default_factory=_default_inference, help="relaxation of the hidden states"
+    )
+    cost: SquaredError = option(
+        default_factory=SquaredError, help="cost of the output read by the metrics"
+    )
 
     def __check_init__(self) -> None:
         if self.alpha_f < 0 or self.alpha_b < 0 or self.alpha_f + self.alpha_b == 0:

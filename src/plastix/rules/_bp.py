@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jaxtyping import PRNGKeyArray
 
+from .._option import option
 from ..graph import Network
 from ._base import Batch, Metrics, Rule, check_batch
 from ._costs import Cost, SquaredError, accuracy
@@ -27,7 +27,7 @@ class BP(Rule):
     """
 
     name: ClassVar[str] = "bp"
-    cost: Cost = eqx.field(static=True, default_factory=SquaredError)
+    cost: Cost = option(default_factory=SquaredError, help="output cost C")
 
     def check(self, net: Network, batch: Batch | None = None) -> None:
         net.require_dag("BP")

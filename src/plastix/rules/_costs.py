@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+from typing import ClassVar
 
 import equinox as eqx
 import jax
@@ -11,7 +12,10 @@ from jaxtyping import Array, Float
 
 
 class Cost(eqx.Module):
-    """A per-sample output cost; ``__call__`` returns shape ``(batch,)``."""
+    """A per-sample output cost; ``__call__`` returns shape ``(batch,)``. ``name`` is how a
+    configuration names it."""
+
+    name: ClassVar[str]
 
     @abc.abstractmethod
     def __call__(
@@ -23,6 +27,8 @@ class Cost(eqx.Module):
 class SquaredError(Cost):
     r""":math:`C = \tfrac12 \lVert \hat y - y \rVert^2` (summed over output units)."""
 
+    name: ClassVar[str] = "squared-error"
+
     def __call__(self, output: Array, target: Array) -> Array:
         d = (output - target).reshape(output.shape[0], -1)
         return 0.5 * jnp.sum(d * d, axis=1)
@@ -31,9 +37,15 @@ class SquaredError(Cost):
 class CrossEntropy(Cost):
     r""":math:`C = -\sum_k y_k \log \mathrm{softmax}(\hat y)_k` (the output is a logit vector)."""
 
+    name: ClassVar[str] = "cross-entropy"
+
     def __call__(self, output: Array, target: Array) -> Array:
         logp = jax.nn.log_softmax(output.reshape(output.shape[0], -1), axis=1)
         return -jnp.sum(target.reshape(target.shape[0], -1) * logp, axis=1)
+
+
+ALL_COSTS: tuple[type[Cost], ...] = (SquaredError, CrossEntropy)
+"""The costs a configuration can name."""
 
 
 def accuracy(output: Array, target: Array) -> Array:

@@ -16,15 +16,14 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
-import optax
 from jaxtyping import Array, PRNGKeyArray
 
 from .._errors import ConfigError, GraphError
+from .._option import option
 from ..graph import Network
-from ..inference import Inference
+from ..inference import SGD, Inference
 from ..nn import HardSigmoid, Layer
 from ._base import Batch, Metrics, Rule, check_batch
 from ._costs import Cost, SquaredError, accuracy
@@ -32,7 +31,7 @@ from ._pc import NudgeSign
 
 
 def _default_relaxation(steps: int) -> Inference:
-    return Inference(steps=steps, optimizer=optax.sgd(0.5), bounds=(0.0, 1.0))
+    return Inference(steps=steps, optimizer=SGD(0.5), bounds=(0.0, 1.0))
 
 
 class EP(Rule):
@@ -58,13 +57,26 @@ class EP(Rule):
     """
 
     name: ClassVar[str] = "ep"
-    rho: Layer = eqx.field(static=True, default_factory=HardSigmoid)
-    cost: Cost = eqx.field(static=True, default_factory=SquaredError)
-    beta: float = eqx.field(static=True, default=0.5)
-    sign: NudgeSign = eqx.field(static=True, default=NudgeSign.CENTRED)
-    free: Inference = eqx.field(static=True, default_factory=lambda: _default_relaxation(30))
-    nudged: Inference = eqx.field(static=True, default_factory=lambda: _default_relaxation(10))
-    readout: bool = eqx.field(static=True, default=False)
+    rho: Layer = option(
+        default_factory=HardSigmoid,
+        help="activation rho of the states (hard-sigmoid: keep free.bounds = [0, 1])",
+    )
+    cost: Cost = option(default_factory=SquaredError, help="output cost C")
+    beta: float = option(0.5, help="nudging strength (> 0)")
+    sign: NudgeSign = option(
+        NudgeSign.CENTRED, help="positive | negative | centred (symmetric) nudging"
+    )
+    free: Inference = option(
+        default_factory=lambda: _default_relaxation(30),
+        help="free-phase relaxation (T1 steps, from zero states)",
+    )
+    nudged: Inference = option(
+        default_factory=lambda: _default_relaxation(10),
+        help="nudged (CHL: clamped) phase relaxation (T2 steps, from the free equilibrium)",
+    )
+    readout: bool = option(
+        False, help="the output is a read-out of its sources, not a state (use cross-entropy)"
+    )
 
     def __check_init__(self) -> None:
         if not self.beta > 0:

@@ -35,13 +35,13 @@ import functools
 import math
 from typing import Any, ClassVar
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, PRNGKeyArray
 
 from .._errors import ConfigError
+from .._option import option
 from ..graph import Network
 from ..nn import Conv2d, Layer, Linear, Sequential
 from ._base import Batch, Metrics, Rule, check_batch
@@ -119,8 +119,8 @@ def _forward(net: Network, params: Any, x: Array, apply: Any) -> tuple[Array, ..
 class _FeedbackRule(Rule):
     """Shared by the rules of this module: a cost, a seed for the fixed feedback weights."""
 
-    cost: Cost = eqx.field(static=True, default_factory=CrossEntropy)
-    seed: int = eqx.field(static=True, default=0)
+    cost: Cost = option(default_factory=CrossEntropy, help="output cost C")
+    seed: int = option(0, help="seed of the fixed random feedback weights")
 
     def check(self, net: Network, batch: Batch | None = None) -> None:
         net.require_dag(type(self).__name__)

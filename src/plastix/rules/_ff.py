@@ -45,13 +45,13 @@ import enum
 import math
 from typing import Any, ClassVar
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import optax
 from jaxtyping import Array, PRNGKeyArray
 
 from .._errors import ConfigError, GraphError, ShapeError
+from .._option import option
 from ..graph import Network
 from ..nn import Linear, ReLU, Sequential
 from ._base import Batch, Metrics, Rule, check_batch
@@ -194,26 +194,56 @@ class FF(Rule):
     name: ClassVar[str] = "ff"
     stochastic: ClassVar[bool] = True
     estimates_gradient: ClassVar[bool] = False
-    supervision: Supervision = eqx.field(static=True, default=Supervision.SUPERVISED)
-    label: LabelEncoding = eqx.field(static=True, default=LabelEncoding.OVERLAY)
-    label_value: float = eqx.field(static=True, default=1.0)
-    goodness: Goodness = eqx.field(static=True, default=Goodness.SUM)
-    threshold: float | None = eqx.field(static=True, default=None)
-    loss: FFLoss = eqx.field(static=True, default=FFLoss.SOFTPLUS)
-    symba_alpha: float = eqx.field(static=True, default=4.0)
-    norm: FFNorm = eqx.field(static=True, default=FFNorm.RMS)
-    eps: float = eqx.field(static=True, default=1e-8)
-    prediction: FFPrediction = eqx.field(static=True, default=FFPrediction.LINEAR)
-    skip_first: bool = eqx.field(static=True, default=True)
-    peer_weight: float = eqx.field(static=True, default=0.03)
-    peer_momentum: float = eqx.field(static=True, default=0.9)
-    greedy_steps: int = eqx.field(static=True, default=0)
-    relu_full_grad: bool = eqx.field(static=True, default=True)
-    classifier_scale: float = eqx.field(static=True, default=10.0)
-    classifier_weight_decay: float = eqx.field(static=True, default=3e-3)
-    blur_steps: int = eqx.field(static=True, default=8)
-    init: FFInit = eqx.field(static=True, default=FFInit.NORMAL)
-    embedding_seed: int = eqx.field(static=True, default=0)
+    supervision: Supervision = option(
+        Supervision.SUPERVISED,
+        help="supervised (wrong-label negatives) | unsupervised (hybrid-image negatives)",
+    )
+    label: LabelEncoding = option(
+        LabelEncoding.OVERLAY, help="overlay (first C inputs) | fixed-embedding | learned-embedding"
+    )
+    label_value: float = option(
+        1.0, help="overlay: value of the label's pixel; embeddings: std of their entries"
+    )
+    goodness: Goodness = option(Goodness.SUM, help="sum | mean of the squared activities")
+    threshold: float | None = option(
+        None, help="goodness threshold (null: one per unit, i.e. the width for sum, 1 for mean)"
+    )
+    loss: FFLoss = option(
+        FFLoss.SOFTPLUS, help="softplus (Hinton) | symba (symmetric, softplus(-alpha (G+ - G-)))"
+    )
+    symba_alpha: float = option(4.0, help="SymBa's scale alpha")
+    norm: FFNorm = option(FFNorm.RMS, help="length | rms normalisation of each layer's input")
+    eps: float = option(1e-8, help="added to the norm")
+    prediction: FFPrediction = option(
+        FFPrediction.LINEAR,
+        help="linear (classifier on a neutral-label input) | goodness (argmax over labels)",
+    )
+    skip_first: bool = option(
+        True, help="leave layer 1 out of the goodness score and the classifier's features"
+    )
+    peer_weight: float = option(0.03, help="weight of the peer-normalisation loss (0: off)")
+    peer_momentum: float = option(
+        0.9, help="momentum of the running mean of the peer normalisation"
+    )
+    greedy_steps: int = option(
+        0, help="train one layer at a time for this many steps each (0: all layers each step)"
+    )
+    relu_full_grad: bool = option(
+        True, help="pass the gradient of a ReLU ending an edge straight through"
+    )
+    classifier_scale: float = option(
+        10.0, help="the classifier's gradient scale (its lr relative to the layers')"
+    )
+    classifier_weight_decay: float = option(
+        3e-3, help="extra L2 on the classifier (before the scale)"
+    )
+    blur_steps: int = option(
+        8, help="unsupervised: blurring passes of the noise that makes the hybrid masks"
+    )
+    init: FFInit = option(
+        FFInit.NORMAL, help="normal (W ~ N(0, 1/out), b = 0, as the best port) | network"
+    )
+    embedding_seed: int = option(0, help="seed of the fixed label embedding")
 
     def __check_init__(self) -> None:
         if self.supervision is Supervision.UNSUPERVISED and (

@@ -21,6 +21,7 @@ import optax
 from jaxtyping import Array, PRNGKeyArray
 
 from .._errors import ConfigError
+from .._option import option
 from ..graph import Network
 from ..inference import Inference
 from ._base import Batch, Metrics, Rule, check_batch
@@ -79,8 +80,10 @@ class Nudging(eqx.Module):
     tends to BP's gradient as :math:`\beta \to 0` (first order for one-sided, second order for
     centred)."""
 
-    beta: float = eqx.field(static=True, default=0.1)
-    sign: NudgeSign = eqx.field(static=True, default=NudgeSign.POSITIVE)
+    beta: float = option(0.1, help="nudging strength (> 0)")
+    sign: NudgeSign = option(
+        NudgeSign.POSITIVE, help="which nudged phases estimate the gradient: +beta, -beta or both"
+    )
 
     def __check_init__(self) -> None:
         if not self.beta > 0:
@@ -115,10 +118,16 @@ class PC(Rule):
     """
 
     name: ClassVar[str] = "pc"
-    mode: PCMode = eqx.field(static=True, default=PCMode.STRICT)
-    cost: Cost = eqx.field(static=True, default_factory=SquaredError)
-    inference: Inference = eqx.field(static=True, default_factory=Inference)
-    nudging: Nudging | None = eqx.field(static=True, default=None)
+    mode: PCMode = option(
+        PCMode.STRICT, help="strict | fixed-prediction (= BP at the fixed point) | incremental"
+    )
+    cost: Cost = option(default_factory=SquaredError, help="output cost C(mu_out, y)")
+    inference: Inference = option(
+        default_factory=Inference, help="relaxation of the states (T steps of SGD by default)"
+    )
+    nudging: Nudging | None = option(
+        None, help="leave the output free, nudged by beta C (null: clamp the output to y)"
+    )
 
     def __check_init__(self) -> None:
         if not isinstance(self.mode, PCMode):

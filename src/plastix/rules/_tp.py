@@ -44,12 +44,12 @@ import enum
 import math
 from typing import Any, ClassVar
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, PRNGKeyArray
 
 from .._errors import ConfigError, GraphError, ShapeError
+from .._option import option
 from ..graph import Network
 from ..nn import (
     ELU,
@@ -164,14 +164,29 @@ class TP(Rule):
     name: ClassVar[str] = "tp"
     stochastic: ClassVar[bool] = True
 
-    cost: Cost = eqx.field(static=True, default_factory=CrossEntropy)
-    target_lr: float = eqx.field(static=True, default=0.1)
-    noise: float = eqx.field(static=True, default=0.1)
-    feedback_loss: FeedbackLoss = eqx.field(static=True, default=FeedbackLoss.RECONSTRUCTION)
-    feedback_activation: Layer = eqx.field(static=True, default_factory=Tanh)
-    top_target: TopTarget = eqx.field(static=True, default=TopTarget.DECODER)
-    layer_noise: tuple[float, ...] = eqx.field(static=True, default=(), converter=tuple)
-    noise_samples: int = eqx.field(static=True, default=1)
+    cost: Cost = option(default_factory=CrossEntropy, help="output cost C")
+    target_lr: float = option(
+        0.1, help="eta: output target h_L - eta dC/dh_L; layer losses are scaled by 1/eta"
+    )
+    noise: float = option(0.1, help="std of the noise that drives the feedback-weight training")
+    feedback_loss: FeedbackLoss = option(
+        FeedbackLoss.RECONSTRUCTION,
+        help="reconstruction (Lee et al. 2015) | difference (L-DRL, Ernoult et al. 2022)",
+    )
+    feedback_activation: Layer = option(
+        default_factory=Tanh,
+        help="decoder activation: dense g(h) = act(h V + c); conv ConvT(act(unpool(h)))",
+    )
+    top_target: TopTarget = option(
+        TopTarget.DECODER,
+        help="last hidden target: decoder (like the others) | gradient (Lee et al. 2015)",
+    )
+    layer_noise: tuple[float, ...] = option(
+        (), converter=tuple, help="one noise std per decoder, bottom to top ([]: `noise` for all)"
+    )
+    noise_samples: int = option(
+        1, help="noise draws averaged in each feedback loss (Ernoult et al.'s parallel DTP: 10)"
+    )
 
     def __check_init__(self) -> None:
         if not self.target_lr > 0:

@@ -1,4 +1,4 @@
-"""Training: the Trainer, checkpoints, optimizers from options, plots."""
+"""Training: the Trainer, its options, weight optimizers as option objects, checkpoints, plots."""
 
 from ._checkpoint import latest_checkpoint as latest_checkpoint
 from ._checkpoint import load_checkpoint as load_checkpoint
@@ -6,11 +6,16 @@ from ._checkpoint import save_checkpoint as save_checkpoint
 from ._ff_plot import ff_layer_report as ff_layer_report
 from ._ff_plot import plot_ff_layers as plot_ff_layers
 from ._generation import generation_quality as generation_quality
-from ._optim import OPTIMIZER_DEFAULTS as OPTIMIZER_DEFAULTS
-from ._optim import OPTIMIZER_DOCS as OPTIMIZER_DOCS
-from ._optim import make_optimizer as make_optimizer
+from ._optim import OPTIMIZERS as OPTIMIZERS
+from ._optim import SCHEDULES as SCHEDULES
+from ._optim import SGD as SGD
+from ._optim import AbstractOptimizer as AbstractOptimizer
+from ._optim import AbstractSchedule as AbstractSchedule
+from ._optim import Adam as Adam
+from ._optim import AdamW as AdamW
+from ._optim import Constant as Constant
+from ._optim import WarmupCosine as WarmupCosine
+from ._options import TrainOptions as TrainOptions
 from ._plot import plot_curves as plot_curves
 from ._plot import plot_image_grid as plot_image_grid
-from ._presets import PRESET_HELP as PRESET_HELP
-from ._presets import PRESETS as PRESETS
 from ._trainer import Trainer as Trainer

@@ -1,78 +1,128 @@
-"""Weight optimizers from options (for the CLI and presets)."""
+"""Weight optimizers as option objects: ``Adam``, ``AdamW``, ``SGD``, each with a learning-rate
+schedule (``Constant`` or ``WarmupCosine``). ``make(steps_per_epoch=..., epochs=...)`` gives the
+optax transformation (the schedule needs the run's length)."""
 
 from __future__ import annotations
 
+import abc
+from typing import ClassVar
+
+import equinox as eqx
 import optax
 
 from .._errors import ConfigError
-
-OPTIMIZER_DEFAULTS = {
-    "name": "adamw",
-    "lr": 1e-3,
-    "weight_decay": 0.0,
-    "momentum": 0.9,
-    "schedule": "constant",
-    "warmup_fraction": 0.1,
-    "start_factor": 0.0,
-    "peak_factor": 1.0,
-    "end_factor": 0.0,
-}
-
-OPTIMIZER_DOCS = {
-    "name": "adam | adamw | sgd",
-    "lr": "learning rate (the base of the schedule)",
-    "weight_decay": "weight decay (adamw: decoupled; sgd: added to the gradient; not for adam)",
-    "momentum": "momentum (sgd only; 0 for none)",
-    "schedule": "constant | warmup-cosine",
-    "warmup_fraction": "warmup-cosine: fraction of all steps spent warming up",
-    "start_factor": "warmup-cosine: first lr = start_factor * lr",
-    "peak_factor": "warmup-cosine: lr after warmup = peak_factor * lr",
-    "end_factor": "warmup-cosine: last lr = end_factor * lr",
-}
+from .._option import option
 
 
-def make_optimizer(
-    *,
-    steps_per_epoch: int,
-    epochs: int,
-    name: str = "adamw",
-    lr: float = 1e-3,
-    weight_decay: float = 0.0,
-    momentum: float = 0.9,
-    schedule: str = "constant",
-    warmup_fraction: float = 0.1,
-    start_factor: float = 0.0,
-    peak_factor: float = 1.0,
-    end_factor: float = 0.0,
-) -> optax.GradientTransformation:
-    """``adam`` | ``adamw`` | ``sgd`` with a ``constant`` or ``warmup-cosine`` learning rate:
-    linear from ``start_factor*lr`` to ``peak_factor*lr`` over ``warmup_fraction`` of all steps,
-    then cosine down to ``end_factor*lr`` at the last step (PCX's benchmarks use 1, 1.1, 0.1
-    and 10 % warmup)."""
-    total = max(steps_per_epoch * epochs, 1)
-    if schedule == "constant":
-        lr_s: float | optax.Schedule = lr
-    elif schedule == "warmup-cosine":
-        if not 0 <= warmup_fraction < 1:
-            raise ConfigError(f"warmup_fraction must be in [0, 1), got {warmup_fraction}.")
-        lr_s = optax.warmup_cosine_decay_schedule(
-            init_value=start_factor * lr,
-            peak_value=peak_factor * lr,
-            warmup_steps=int(round(warmup_fraction * total)),
+class AbstractSchedule(eqx.Module):
+    """A learning-rate schedule, from the base rate and the run's total number of steps."""
+
+    name: ClassVar[str]
+
+    @abc.abstractmethod
+    def make(self, lr: float, total_steps: int) -> float | optax.Schedule:
+        """The learning rate (a constant or an optax schedule)."""
+
+
+class Constant(AbstractSchedule):
+    """The base learning rate throughout."""
+
+    name: ClassVar[str] = "constant"
+
+    def make(self, lr: float, total_steps: int) -> float | optax.Schedule:
+        return lr
+
+
+class WarmupCosine(AbstractSchedule):
+    """Linear from ``start_factor * lr`` to ``peak_factor * lr`` over ``warmup_fraction`` of all
+    steps, then a cosine down to ``end_factor * lr`` at the last step (PCX's benchmarks: 1, 1.1,
+    0.1 with 10 % warmup).
+
+    >>> import plastix as px
+    >>> s = px.train.WarmupCosine(warmup_fraction=0.5, start_factor=0.0).make(1.0, 10)
+    >>> float(s(0)), float(s(5))
+    (0.0, 1.0)
+    """
+
+    name: ClassVar[str] = "warmup-cosine"
+    warmup_fraction: float = option(0.1, help="fraction of all steps spent warming up")
+    start_factor: float = option(0.0, help="first lr = start_factor * lr")
+    peak_factor: float = option(1.0, help="lr after warmup = peak_factor * lr")
+    end_factor: float = option(0.0, help="last lr = end_factor * lr")
+
+    def __check_init__(self) -> None:
+        if not 0 <= self.warmup_fraction < 1:
+            raise ConfigError(f"warmup_fraction must be in [0, 1), got {self.warmup_fraction}.")
+
+    def make(self, lr: float, total_steps: int) -> float | optax.Schedule:
+        total = max(total_steps, 1)
+        return optax.warmup_cosine_decay_schedule(
+            init_value=self.start_factor * lr,
+            peak_value=self.peak_factor * lr,
+            warmup_steps=int(round(self.warmup_fraction * total)),
             decay_steps=total,
-            end_value=end_factor * lr,
+            end_value=self.end_factor * lr,
         )
-    else:
-        raise ConfigError(
-            f"unknown schedule {schedule!r}; choose one of ['constant', 'warmup-cosine']."
-        )
-    if name == "adamw":
-        return optax.adamw(lr_s, weight_decay=weight_decay)
-    if name == "adam":
-        if weight_decay:
-            raise ConfigError("optimizer 'adam' has no weight decay; use name 'adamw' for it.")
-        return optax.adam(lr_s)
-    if name == "sgd":
-        sgd = optax.sgd(lr_s, momentum=momentum or None)
-        return optax.chain(optax.add_decayed_weights(weight_decay), sgd) if weight_decay else sgd
-    raise ConfigError(f"unknown optimizer {name!r}; choose one of ['adam', 'adamw', 'sgd'].")
+
+
+SCHEDULES: tuple[type[AbstractSchedule], ...] = (Constant, WarmupCosine)
+"""The schedules a configuration can name."""
+
+
+class AbstractOptimizer(eqx.Module):
+    """A weight optimizer's options; :meth:`make` gives the optax transformation for a run of
+    ``steps_per_epoch * epochs`` steps."""
+
+    name: ClassVar[str]
+    lr: eqx.AbstractVar[float]
+    schedule: eqx.AbstractVar[AbstractSchedule]
+
+    @abc.abstractmethod
+    def make(self, *, steps_per_epoch: int, epochs: int) -> optax.GradientTransformation:
+        """The optax transformation."""
+
+    def _lr(self, steps_per_epoch: int, epochs: int) -> float | optax.Schedule:
+        return self.schedule.make(self.lr, steps_per_epoch * epochs)
+
+
+class Adam(AbstractOptimizer):
+    """Adam (optax ``adam``); no weight decay (use :class:`AdamW`)."""
+
+    name: ClassVar[str] = "adam"
+    lr: float = option(1e-3, help="learning rate (the base of the schedule)")
+    schedule: AbstractSchedule = option(default_factory=Constant, help="learning-rate schedule")
+
+    def make(self, *, steps_per_epoch: int, epochs: int) -> optax.GradientTransformation:
+        return optax.adam(self._lr(steps_per_epoch, epochs))
+
+
+class AdamW(AbstractOptimizer):
+    """AdamW (optax ``adamw``): Adam with decoupled weight decay."""
+
+    name: ClassVar[str] = "adamw"
+    lr: float = option(1e-3, help="learning rate (the base of the schedule)")
+    weight_decay: float = option(0.0, help="decoupled weight decay")
+    schedule: AbstractSchedule = option(default_factory=Constant, help="learning-rate schedule")
+
+    def make(self, *, steps_per_epoch: int, epochs: int) -> optax.GradientTransformation:
+        return optax.adamw(self._lr(steps_per_epoch, epochs), weight_decay=self.weight_decay)
+
+
+class SGD(AbstractOptimizer):
+    """SGD with heavy-ball momentum (optax ``sgd``); weight decay is added to the gradient."""
+
+    name: ClassVar[str] = "sgd"
+    lr: float = option(1e-3, help="learning rate (the base of the schedule)")
+    momentum: float = option(0.9, help="momentum (0: none)")
+    weight_decay: float = option(0.0, help="L2 weight decay, added to the gradient")
+    schedule: AbstractSchedule = option(default_factory=Constant, help="learning-rate schedule")
+
+    def make(self, *, steps_per_epoch: int, epochs: int) -> optax.GradientTransformation:
+        sgd = optax.sgd(self._lr(steps_per_epoch, epochs), momentum=self.momentum or None)
+        if self.weight_decay:
+            return optax.chain(optax.add_decayed_weights(self.weight_decay), sgd)
+        return sgd
+
+
+OPTIMIZERS: tuple[type[AbstractOptimizer], ...] = (AdamW, Adam, SGD)
+"""The weight optimizers a configuration can name."""

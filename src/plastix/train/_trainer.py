@@ -27,9 +27,11 @@ from ..rules import Rule, gradient_check
 from ..rules._check import require_gradient_estimate
 from ..rules._costs import CrossEntropy
 from ._checkpoint import atomic_write_text, latest_checkpoint, load_checkpoint, save_checkpoint
+from ._options import TrainOptions
 from ._plot import plot_curves
 
 Augment = Callable[..., jax.Array]
+_DEFAULTS = TrainOptions()
 
 
 def _scan(body: Any, params: Any, opt_state: Any, xs: Any) -> tuple[Any, Any, dict[str, jax.Array]]:
@@ -63,16 +65,16 @@ class Trainer:
     optimizer: optax.GradientTransformation
     train: ArrayDataset
     test: ArrayDataset | None = None
-    epochs: int = 10
-    batch_size: int = 128
-    seed: int = 0
+    epochs: int = _DEFAULTS.epochs
+    batch_size: int = _DEFAULTS.batch_size
+    seed: int = _DEFAULTS.seed
     out_dir: str | Path | None = None
     augment: Augment | None = None
-    steps_per_call: int = 64
-    eval_batch_size: int = 1000
+    steps_per_call: int = _DEFAULTS.steps_per_call
+    eval_batch_size: int = _DEFAULTS.eval_batch_size
     progress: bool = True
     keep_checkpoints: int = 2
-    gradient_check: int = 0
+    gradient_check: int = _DEFAULTS.gradient_check
     """If > 0, after every epoch compare the rule's update with the exact gradient
     (:func:`plastix.rules.gradient_check`) on the first ``gradient_check`` training samples and
     log ``grad_cosine``, ``grad_relative_norm`` and their per-edge lists (plotted as angles in

@@ -1,0 +1,50 @@
+"""The training loop's settings as an option object (the ``train`` section of a configuration);
+the :class:`~plastix.Trainer`'s defaults are these."""
+
+from __future__ import annotations
+
+import equinox as eqx
+
+from .._errors import ConfigError
+from .._option import option
+
+
+class TrainOptions(eqx.Module):
+    """Epochs, batch size, seed and the loop's mechanics.
+
+    >>> import plastix as px
+    >>> px.train.TrainOptions().epochs == px.Trainer.epochs
+    True
+    """
+
+    epochs: int = option(10, help="number of epochs")
+    batch_size: int = option(
+        128, help="minibatch size (the last incomplete batch of an epoch is dropped)"
+    )
+    seed: int = option(
+        0, help="seed of the initial parameters, the batch order and every random draw"
+    )
+    steps_per_call: int = option(
+        64,
+        help="training steps per compiled call (progress-bar refresh interval; 1: no compiled "
+        "loop, faster for wide conv nets on CPU)",
+    )
+    eval_batch_size: int = option(1000, help="batch size of evaluation")
+    gradient_check: int = option(
+        0,
+        help="log each epoch the cosine of the rule's update with the exact gradient on the "
+        "first N training samples (0: off)",
+    )
+    devices: int = option(
+        0,
+        help="split each batch over the first N devices (0: every device JAX sees; on CPU "
+        "JAX_NUM_CPU_DEVICES=N makes N)",
+    )
+
+    def __check_init__(self) -> None:
+        for k in ("epochs", "gradient_check", "devices"):
+            if getattr(self, k) < 0:
+                raise ConfigError(f"train.{k} must be >= 0, got {getattr(self, k)}.")
+        for k in ("batch_size", "steps_per_call", "eval_batch_size"):
+            if getattr(self, k) < 1:
+                raise ConfigError(f"train.{k} must be >= 1, got {getattr(self, k)}.")
