@@ -193,3 +193,17 @@ def test_layers_switching_rule_drop_only_a_presets_options():
     # options set under the final rule's name are kept whatever the order
     run = config.from_preset("digits-pc", {"rule.beta": 0.3}, {"rule.name": "ep"})
     assert run.rule == px.EP(beta=0.3)
+
+
+def test_the_docs_list_every_key_as_the_classes_say():
+    """docs/configuration.md ends with ``plastix list --markdown`` (regenerate it with
+    ``plastix list --markdown``, replacing the section from its heading on)."""
+    from pathlib import Path
+
+    from plastix.cli._main import options_markdown
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "configuration.md").read_text()
+    ref = options_markdown()
+    heading = ref.splitlines()[0]
+    assert heading in doc, "docs/configuration.md has no generated key reference"
+    assert doc[doc.index(heading) :] == ref, "the key reference in docs/configuration.md is stale"

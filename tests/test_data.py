@@ -670,9 +670,8 @@ def test_loader_reproducible_and_epochs_differ() -> None:
     assert not np.array_equal(epoch_ids(a, 0), epoch_ids(a, 1))
     assert not np.array_equal(epoch_ids(a, 0), epoch_ids(DataLoader(data, 10, seed=2), 0))
     np.testing.assert_array_equal(epoch_ids(a, 0), np.concatenate([x for x, _ in a]).ravel())
-    np.testing.assert_array_equal(
-        np.concatenate([x for x, _ in a]).ravel(), np.concatenate([x for x, _ in a]).ravel()
-    )  # iterating again restarts epoch 0
+    # iterating again gives the next epoch (issue 20: it used to restart epoch 0)
+    np.testing.assert_array_equal(epoch_ids(a, 1), np.concatenate([x for x, _ in a]).ravel())
     labels = np.concatenate([y for _, y in a.epoch(2)])
     np.testing.assert_array_equal(labels, epoch_ids(a, 2) % 10)
 
@@ -714,3 +713,44 @@ def test_loader_device_resident() -> None:
         assert isinstance(dy, jax.Array)
         np.testing.assert_array_equal(np.asarray(dx), hx)
         np.testing.assert_array_equal(np.asarray(dy), hy)
+
+
+def test_iterating_a_loader_twice_gives_two_epochs() -> None:
+    """Issue 20: the seed's ``for batch in loader`` loop, run once per epoch, repeated epoch
+    0's order; each iteration now gives the next epoch (the order ``epoch(i)`` gives)."""
+    loader = DataLoader(indexed_dataset(40), 8, seed=3)
+    first = np.concatenate([np.asarray(x).ravel() for x, _ in loader]).astype(int)
+    second = np.concatenate([np.asarray(x).ravel() for x, _ in loader]).astype(int)
+    np.testing.assert_array_equal(first, epoch_ids(loader, 0))
+    np.testing.assert_array_equal(second, epoch_ids(loader, 1))
+    assert not np.array_equal(first, second) and sorted(second) == list(range(40))
+    assert loader.next_epoch == 2
+    loader.next_epoch = 7  # resume
+    again = np.concatenate([np.asarray(x).ravel() for x, _ in loader]).astype(int)
+    np.testing.assert_array_equal(again, epoch_ids(loader, 7))
+
+
+def test_dataset_and_loader_transforms() -> None:
+    norm = Normalize(0.5, 0.25)
+    plain = load_dataset("digits", "train")
+    data = load_dataset("digits", "train", transform=Compose([norm]))
+    np.testing.assert_allclose(data.x, (plain.x - 0.5) / 0.25, rtol=1e-6)
+    with pytest.raises(ConfigError, match="random"):
+        load_dataset("digits", "train", transform=RandomHorizontalFlip())
+    with pytest.raises(ShapeError, match="keeps NHWC"):
+        load_dataset("digits", "train", transform=Flatten())
+    # batches: any shape change; random ones draw a key fixed by (seed, epoch, batch)
+    flat = DataLoader(plain, 16, seed=1, transform=Flatten())
+    x, _ = next(iter(flat))
+    assert x.shape == (16, 64)
+    flips = DataLoader(plain, 16, seed=1, transform=RandomHorizontalFlip(p=1.0))
+    x, _ = next(flips.epoch(0))
+    idx = flips.order(0)[:16]
+    np.testing.assert_array_equal(np.asarray(x), plain.x[idx][:, :, ::-1])
+    a = [
+        np.asarray(b) for b, _ in DataLoader(plain, 64, seed=1, transform=RandomCrop(8, 2)).epoch(3)
+    ]
+    b = [
+        np.asarray(b) for b, _ in DataLoader(plain, 64, seed=1, transform=RandomCrop(8, 2)).epoch(3)
+    ]
+    assert all(np.array_equal(u, v) for u, v in zip(a, b))

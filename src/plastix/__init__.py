@@ -9,7 +9,6 @@ from . import models as models
 from . import nn as nn
 from . import rules as rules
 from . import train as train
-from ._option import option as option
 from ._errors import CheckpointError as CheckpointError
 from ._errors import ConfigError as ConfigError
 from ._errors import DataError as DataError
@@ -17,6 +16,7 @@ from ._errors import DivergenceError as DivergenceError
 from ._errors import GraphError as GraphError
 from ._errors import PlastixError as PlastixError
 from ._errors import ShapeError as ShapeError
+from ._option import option as option
 from .graph import Edge as Edge
 from .graph import Network as Network
 from .graph import edge as edge

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -433,6 +434,7 @@ def load_dataset(
     *,
     root: str | os.PathLike[str] | None = None,
     download: bool = True,
+    transform: Callable[[np.ndarray], Any] | None = None,
 ) -> ArrayDataset:
     """Load a dataset split into memory as an :class:`ArrayDataset` (NHWC float32 in [0, 1]).
 
@@ -442,15 +444,45 @@ def load_dataset(
     ``root/<name>`` when ``download`` is true (checksum-verified, written atomically); otherwise
     a DataError lists the folders searched and the files needed. ``"digits"`` is embedded in
     the package and never touches the disk or network.
+
+    ``transform`` (e.g. ``Compose([Normalize(...)])``, as in the seed's example) is applied
+    once to all images; it must keep them NHWC and need no random key (random augmentations
+    and reshapes such as ``Flatten`` belong in ``DataLoader(transform=...)``).
+
+    >>> import plastix as px
+    >>> norm = px.data.Normalize.for_dataset("digits")
+    >>> test = px.data.load_dataset("digits", "test", transform=px.data.Compose([norm]))
+    >>> abs(float(test.x.mean())) < 0.1, test.x.shape[1:]
+    (True, (8, 8, 1))
     """
     name = _canonical_name(name)
     split = _check_split(split)
     if name == "digits":
-        return _load_digits(split)
-    base = resolve_data_root(root)
-    if name == "cifar10":
-        return _load_cifar(split, base, download)
-    return _load_idx(name, split, base, download)
+        data = _load_digits(split)
+    else:
+        base = resolve_data_root(root)
+        if name == "cifar10":
+            data = _load_cifar(split, base, download)
+        else:
+            data = _load_idx(name, split, base, download)
+    return data if transform is None else _transformed(data, transform)
+
+
+def _transformed(data: ArrayDataset, transform: Callable[[np.ndarray], Any]) -> ArrayDataset:
+    if getattr(transform, "needs_key", False):
+        raise ConfigError(
+            f"{data.name}: the dataset's transform {transform!r} is random (needs a key per "
+            "draw); pass random augmentations to DataLoader(transform=...) or "
+            "Trainer(augment=...), which draw a fresh key for every batch."
+        )
+    x = np.asarray(transform(data.x))
+    if x.ndim != 4 or x.shape[0] != len(data):
+        raise ShapeError(
+            f"{data.name}: the dataset's transform turned images {data.x.shape} into {x.shape}; "
+            "a dataset keeps NHWC images (N, H, W, C): reshape batches with "
+            "DataLoader(transform=...) instead."
+        )
+    return dataclasses.replace(data, x=x)
 
 
 def download_dataset(name: str, *, root: str | os.PathLike[str] | None = None) -> Path:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import jax
@@ -31,11 +31,14 @@ class DataLoader:
 
     ``epoch(i)`` yields the batches of epoch ``i`` in an order that depends only on
     ``(seed, i)`` (through ``np.random.SeedSequence([seed, i])``), so a run can resume at any
-    epoch. ``iter(loader)`` is ``loader.epoch(0)``; call ``epoch(i)`` for later epochs.
+    epoch. Iterating the loader walks the epochs in turn: the first ``for batch in loader``
+    is epoch 0, the next epoch 1, ... (``next_epoch`` is the one the next iteration gives;
+    set it to resume), so the usual loop reshuffles every epoch.
     ``len(loader)`` is the number of batches per epoch. With ``drop_last`` the final incomplete
     batch is dropped; otherwise it is yielded, smaller. With ``device_resident`` the arrays are
     put on the default device once and batches are JAX arrays gathered there; otherwise
-    batches are numpy arrays.
+    batches are numpy arrays. ``transform`` is applied to every input batch (any shape change,
+    e.g. ``Flatten``; a random one, ``needs_key``, gets a key fixed by seed, epoch and batch).
     """
 
     def __init__(
@@ -47,6 +50,7 @@ class DataLoader:
         drop_last: bool = True,
         seed: int = 0,
         device_resident: bool = False,
+        transform: Callable[..., Any] | None = None,
     ) -> None:
         n = len(dataset)
         if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer):
@@ -69,6 +73,8 @@ class DataLoader:
         self.drop_last = drop_last
         self.seed = int(seed)
         self.device_resident = device_resident
+        self.next_epoch = 0
+        self.transform = transform
         self._arrays: tuple[Any, Any] = (dataset.x, dataset.y)
         if device_resident:
             self._arrays = (jax.device_put(dataset.x), jax.device_put(dataset.y))
@@ -109,18 +115,40 @@ class DataLoader:
         """Iterator over the ``(x, y)`` batches of ``epoch`` (order fixed by seed and epoch)."""
         order = self.order(epoch)
         bounds = range(0, len(self) * self.batch_size, self.batch_size)
-        return self._batches(order, bounds)
+        return self._batches(order, bounds, int(epoch))
 
-    def _batches(self, order: np.ndarray, starts: range) -> Iterator[Batch]:
+    def _batches(self, order: np.ndarray, starts: range, epoch: int) -> Iterator[Batch]:
         x, y = self._arrays
-        for start in starts:
+        for i, start in enumerate(starts):
             index = order[start : start + self.batch_size]
             if self.device_resident:
                 device_index = jnp.asarray(index)
-                yield _take(x, device_index), _take(y, device_index)
+                xb, yb = _take(x, device_index), _take(y, device_index)
             else:
-                yield x[index], y[index]
+                xb, yb = x[index], y[index]
+            if self.transform is not None:
+                xb = self._apply(xb, epoch, i)
+            yield xb, yb
+
+    def _apply(self, x: Any, epoch: int, i: int) -> Any:
+        """The batch transform; a random one gets a key fixed by ``(seed, epoch, batch)``."""
+        assert self.transform is not None
+        if not getattr(self.transform, "needs_key", False):
+            return self.transform(x)
+        key = jax.random.fold_in(jax.random.fold_in(jax.random.key(self.seed), epoch), i)
+        return self.transform(x, key=key)
 
     def __iter__(self) -> Iterator[Batch]:
-        """The batches of epoch 0 (every ``iter()`` restarts epoch 0; see :meth:`epoch`)."""
-        return self.epoch(0)
+        """The batches of epoch ``next_epoch``, which then advances by one.
+
+        >>> import numpy as np, plastix as px
+        >>> data = px.data.ArrayDataset(np.zeros((4, 1, 1, 1)), np.arange(4), 4)
+        >>> loader = px.data.DataLoader(data, 4, seed=0)
+        >>> first = [y.tolist() for _, y in loader]
+        >>> second = [y.tolist() for _, y in loader]
+        >>> first == [loader.order(0).tolist()] and second == [loader.order(1).tolist()]
+        True
+        """
+        epoch = self.next_epoch
+        self.next_epoch += 1
+        return self.epoch(epoch)
