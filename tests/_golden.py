@@ -15,7 +15,8 @@ conv-pool nets keep their first three conv blocks (a fourth 2x2 pooling of an 8x
 nothing) and a per-decoder list is cut to match.
 
 Regenerate (only when a change of the numbers is intended, and say why in the commit):
-``python tests/_golden.py --write``.
+``python tests/_golden.py --write``; a new preset gets its golden run with ``--add`` (the
+others untouched).
 """
 
 from __future__ import annotations
@@ -140,9 +141,21 @@ if __name__ == "__main__":
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
     jax.config.update("jax_numpy_rank_promotion", "raise")
     jax.config.update("jax_num_cpu_devices", 4)
-    if "--write" not in sys.argv:
-        sys.exit("usage: python tests/_golden.py --write   (rewrites tests/golden/presets.json)")
-    data = generate()
+    if "--write" in sys.argv:  # every preset anew
+        data = generate()
+    elif "--add" in sys.argv:  # presets new since the file was written; the others untouched
+        from plastix.config import preset_names
+
+        data = json.loads(GOLDEN.read_text())
+        for name in preset_names():
+            if name not in data["presets"]:
+                print(f"adding {name}", file=sys.stderr)
+                data["presets"][name] = run_preset(name)
+    else:
+        sys.exit(
+            "usage: python tests/_golden.py --write | --add   (rewrite tests/golden/presets.json, "
+            "or add the presets it lacks)"
+        )
     GOLDEN.parent.mkdir(exist_ok=True)
     GOLDEN.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n")
     print(f"wrote {GOLDEN}", file=sys.stderr)

@@ -121,9 +121,9 @@ def test_presets_resolve_and_print_config_round_trips(preset, tmp_path, capsys):
     [
         ("ff", "embedding_seed", 3, "embedding_seed"),
         ("softhebb", "hebbian_steps", 5, "hebbian_steps"),
-        ("hebbian", "anti_hebbian", False, "anti_hebbian"),
+        ("softhebb", "anti_hebbian", False, "anti_hebbian"),
         ("hebbian", "init_norm", None, "init_norm"),
-        ("hebbian", "lr_power", 1.0, "lr_power"),
+        ("softhebb", "lr_power", 1.0, "lr_power"),
         ("ep", "rho", "tanh", "rho"),
         ("pc", "inference.optimizer.lr", 0.2, "inference"),
     ],
@@ -207,3 +207,20 @@ def test_the_docs_list_every_key_as_the_classes_say():
     heading = ref.splitlines()[0]
     assert heading in doc, "docs/configuration.md has no generated key reference"
     assert doc[doc.index(heading) :] == ref, "the key reference in docs/configuration.md is stale"
+
+
+@pytest.mark.parametrize(
+    ("rule", "dead"),
+    [
+        ("chl", ("beta", "sign", "readout")),  # CHL clamps: no nudging, no read-out
+        ("hebbian", ("inverse_temperature", "anti_hebbian", "lr_power")),  # SoftHebb's WTA only
+        ("pc", ("mode_incremental",)),
+    ],
+)
+def test_no_rule_carries_options_it_ignores(rule, dead):
+    """Issue 20: CHL(EP) ignored beta and sign, LocalHebbian(SoftHebb) the soft-WTA options;
+    sibling classes now carry only their own fields."""
+    keys = {o.key.split(".")[0] for o in config.options(config.RULES[rule])}
+    assert not keys & set(dead), keys & set(dead)
+    assert "incremental" not in [m.value for m in px.PCMode]  # iPC is its own rule, "ipc"
+    assert config.RULES["ipc"] is px.IncrementalPC

@@ -176,9 +176,7 @@ def test_incremental_pc_first_step_is_the_output_gradient(problem):
     -lr * BP's last-layer gradient (plain SGD)."""
     net, params, batch = problem
     opt = optax.sgd(0.5)
-    rule = px.PC(
-        mode=px.PCMode.INCREMENTAL, inference=px.Inference(steps=1, optimizer=optax.sgd(0.1))
-    )
+    rule = px.IncrementalPC(inference=px.Inference(steps=1, optimizer=optax.sgd(0.1)))
     new, _, _ = rule.step(net, params, opt.init(params), opt, batch)
     ref = _bp_reference(net, params, batch, px.SquaredError())
     np.testing.assert_allclose(
@@ -193,9 +191,7 @@ def test_incremental_pc_grads_are_the_small_learning_rate_limit_of_its_step(prob
     ``step`` moves the weights by per unit of a small SGD learning rate: (theta - step) / lr
     -> grads as lr -> 0, with an O(lr) error that shrinks 10x for a 10x smaller lr."""
     net, params, batch = problem
-    rule = px.PC(
-        mode=px.PCMode.INCREMENTAL, inference=px.Inference(steps=6, optimizer=optax.sgd(0.1))
-    )
+    rule = px.IncrementalPC(inference=px.Inference(steps=6, optimizer=optax.sgd(0.1)))
     g, _ = jax.jit(lambda p: rule.grads(net, p, batch))(params)
     errs = []
     for lr in (1e-2, 1e-3):
@@ -234,9 +230,7 @@ def _digits():
 @pytest.mark.parametrize(
     "rule",
     [
-        px.PC(
-            mode=px.PCMode.INCREMENTAL, inference=px.Inference(steps=5, optimizer=optax.sgd(0.1))
-        ),
+        px.IncrementalPC(inference=px.Inference(steps=5, optimizer=optax.sgd(0.1))),
         ScaledPC(inference=px.Inference(steps=10, optimizer=optax.sgd(0.05, momentum=0.5))),
         px.PC(
             mode=px.PCMode.FIXED_PREDICTION,

@@ -115,6 +115,34 @@ def test_checkpoint_roundtrip_and_errors(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]  # no temp files left
 
 
+def test_checkpoints_carry_their_format(tmp_path):
+    """A checkpoint records its layout's format; one of another format (an older plastix's
+    layout, or a newer one's) is refused with a message naming both formats and the way out.
+    Files written before the format was recorded have format 1's layout and load."""
+    import json
+    import zipfile
+
+    tree = {"a": np.arange(3, dtype=np.float32)}
+    save_checkpoint(tmp_path / "c.npz", tree, {"epoch": 1})
+    with np.load(tmp_path / "c.npz") as z:
+        assert json.loads(bytes(z["__meta__"]).decode())["format"] == px.train.CHECKPOINT_FORMAT
+
+    def write(name, meta):
+        arrays = {
+            "leaf_00000": tree["a"],
+            "__meta__": np.frombuffer(json.dumps(meta).encode(), np.uint8),
+        }
+        np.savez(tmp_path / name, **arrays)
+
+    write("unversioned.npz", {"epoch": 2})
+    assert load_checkpoint(tmp_path / "unversioned.npz", tree)[1] == {"epoch": 2}
+    for fmt in (0, px.train.CHECKPOINT_FORMAT + 1):
+        write(f"f{fmt}.npz", {"epoch": 2, "format": fmt})
+        with pytest.raises(px.CheckpointError, match=f"has format {fmt} but .* reads format 1"):
+            load_checkpoint(tmp_path / f"f{fmt}.npz", tree)
+    assert zipfile.is_zipfile(tmp_path / "c.npz")
+
+
 def test_trainer_rejects_mismatched_data(setup):
     net, rule, tr, te = setup
     with pytest.raises(px.ConfigError, match="batch_size must be in 1..320"):

@@ -60,13 +60,7 @@ MNIST_MLP = Suite(
     (
         Entry(_BP_PCX, "bp", "bp-mnist-mlp", baseline=_BP_PCX),
         Entry("pc (strict)", "pc", "pcx-mnist-mlp", baseline=_BP_PCX, bar=0.98),
-        Entry(
-            "ipc (incremental)",
-            "pc",
-            "pcx-mnist-mlp",
-            {"rule.mode": "incremental"},
-            baseline=_BP_PCX,
-        ),
+        Entry("ipc (incremental)", "ipc", "ipc-mnist-mlp", baseline=_BP_PCX),
         Entry("bipc", "bipc", "bipc-mnist-mlp", baseline=_BP_PCX, bar=0.97),
         Entry(
             _BP_500,
@@ -113,6 +107,7 @@ MNIST_CONV = Suite(
     ),
     excluded={
         "pc": "no MNIST conv preset tuned yet (PC itself runs on conv graphs)",
+        "ipc": "as PC",
         "bipc": "generative; defined on MLPs here",
         "ep": "the conv EP network is CIFAR-10's (conv-pool); no MNIST conv preset",
         "chl": "as EP",
@@ -150,6 +145,7 @@ CIFAR10 = Suite(
     ),
     excluded={
         "chl": "no published CIFAR-10 network (EP's 4-conv row stands for the energy family)",
+        "ipc": "no published CIFAR-10 setup (PCX's VGG-5 row is strict PC)",
         "bipc": "generative; defined on MLPs here",
         "ff": "FF is defined here on dense chains (label overlay on the flat input)",
         "fa": "no published CIFAR-10 preset here (the FA family runs on conv: see mnist-conv)",

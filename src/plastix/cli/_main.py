@@ -18,6 +18,7 @@ from .._errors import ConfigError, PlastixError
 from ..config import RULES, RunConfig
 from ..data import DATASETS, download_dataset
 from ..models import MODELS
+from ..rules import AbstractGenerativeRule
 from ..train import OPTIMIZERS, Trainer
 
 
@@ -262,13 +263,12 @@ def run_train(run: RunConfig, *, out: str | None, resume: bool, progress: bool) 
     out = str(trainer.out_dir)
     summary = trainer.fit(resume=resume)
     summary["out"] = out
-    generate = getattr(rule, "generate", None)
-    if generate is not None and trainer.epochs > 0:  # generative rules: one sample per class
+    if isinstance(rule, AbstractGenerativeRule) and trainer.epochs > 0:  # one sample per class
         import jax.numpy as jnp
 
         from ..train import generation_quality, plot_image_grid
 
-        images = generate(net, trainer.params, jnp.eye(train.num_classes))
+        images = rule.generate(net, trainer.params, jnp.eye(train.num_classes))
         title = f"{rule.name}: generated from each class label"
         plot_image_grid(
             images, Path(out) / "generated.png", titles=list(train.classes), title=title

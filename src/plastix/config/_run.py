@@ -14,7 +14,22 @@ from ..hebbian import LocalHebbian, SoftHebb
 from ..inference import STATE_OPTIMIZERS, AbstractStateOptimizer
 from ..models import ACTIVATIONS, ALL_MODELS, MLP, AbstractModel
 from ..nn import Layer
-from ..rules import BP, CHL, DFA, DRTP, DTP, EP, FA, FF, PC, TP, BiPC, Rule, SignSymmetry
+from ..rules import (
+    BP,
+    CHL,
+    DFA,
+    DRTP,
+    DTP,
+    EP,
+    FA,
+    FF,
+    PC,
+    TP,
+    BiPC,
+    IncrementalPC,
+    Rule,
+    SignSymmetry,
+)
 from ..rules._costs import ALL_COSTS, Cost
 from ..train import OPTIMIZERS, SCHEDULES, AbstractOptimizer, AbstractSchedule, AdamW, TrainOptions
 from . import _options
@@ -22,6 +37,7 @@ from . import _options
 ALL_RULES: tuple[type[Rule], ...] = (
     BP,
     PC,
+    IncrementalPC,
     EP,
     CHL,
     BiPC,

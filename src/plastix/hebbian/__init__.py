@@ -36,6 +36,7 @@ from ._rules import sanger as sanger
 from ._rules import softhebb as softhebb
 from ._rules import triangle as triangle
 from ._rules import wta as wta
+from ._softhebb import AbstractHebbianRule as AbstractHebbianRule
 from ._softhebb import HebbConv2d as HebbConv2d
 from ._softhebb import HebbDense as HebbDense
 from ._softhebb import HebbianLayer as HebbianLayer

@@ -29,18 +29,18 @@ defaults (one class, one set of fields).
 from __future__ import annotations
 
 import enum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, final
 
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, PRNGKeyArray
+from jaxtyping import Array
 
 from .._errors import GraphError
 from .._option import option
 from ..graph import Network
-from ..rules._base import Batch, Metrics, check_batch
+from ..rules._base import Metrics
 from ._rules import bcm, hebb, krotov_hopfield, oja, sanger, wta
-from ._softhebb import HebbDense, HebbianLayer, SoftHebb, _per_layer, neuron_norms
+from ._softhebb import AbstractHebbianRule, HebbDense, HebbianLayer, _per_layer, neuron_norms
 
 
 class LocalUpdate(enum.Enum):
@@ -54,10 +54,11 @@ class LocalUpdate(enum.Enum):
     BCM = "bcm"  #: BCM with a sliding threshold
 
 
-class LocalHebbian(SoftHebb):
+@final
+class LocalHebbian(AbstractHebbianRule):
     """Dense Hebbian blocks trained by a classic local rule, then a linear read-out (see the
-    module docstring). ``lr`` takes one value or one per block; the other options are those of
-    :class:`SoftHebb` (``inverse_temperature`` is unused)."""
+    module docstring). ``lr`` takes one value or one per block; the phases, read-out and
+    micro-batches are :class:`~plastix.hebbian.AbstractHebbianRule`'s."""
 
     name: ClassVar[str] = "hebbian"
 
@@ -83,25 +84,16 @@ class LocalHebbian(SoftHebb):
         "norm init_radius; the PCA rules diverge from SoftHebb's radius 25)",
     )
 
-    def blocks(self, net: Network) -> tuple[tuple[int, ...], int]:
-        hebb_edges, readout = super().blocks(net)
-        bad = [i for i in hebb_edges if not isinstance(net.edges[i].layer, HebbDense)]
+    def _check_blocks(self, net: Network, blocks: tuple[int, ...]) -> None:
+        bad = [i for i in blocks if not isinstance(net.edges[i].layer, HebbDense)]
         if bad:
             raise GraphError(
                 f"the {self.update.value} rule trains dense Hebbian blocks (HebbDense); edge(s) "
                 f"{bad} are not. Use models.softhebb_mlp (model softhebb-mlp), or SoftHebb for "
                 "conv blocks."
             )
-        return hebb_edges, readout
 
-    def check(self, net: Network, batch: Batch | None = None) -> None:
-        hebb_edges, _ = self.blocks(net)
-        _per_layer(self.lr, len(hebb_edges), "lr")
-        if batch is not None:
-            check_batch(net, batch)
-
-    def init_params(self, net: Network, *, key: PRNGKeyArray) -> Any:
-        params = super().init_params(net, key=key)
+    def _init_blocks(self, net: Network, params: Any) -> Any:
         hebb_edges, _ = self.blocks(net)
         layers = list(params["layers"])
         for i in hebb_edges:

@@ -46,7 +46,7 @@ import abc
 import dataclasses
 import math
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, final
 
 import equinox as eqx
 import jax
@@ -59,7 +59,7 @@ from .._option import option
 from ..graph import Network
 from ..nn import Layer
 from ..nn._layers import Params, Shape, _pair
-from ..rules._base import Batch, Metrics, Rule, check_batch
+from ..rules import AbstractRule, Batch, CrossEntropy, Metrics, check_batch
 
 
 class HebbianLayer(Layer):
@@ -233,6 +233,12 @@ class HebbDense(HebbianLayer):
         return xn @ w
 
 
+def _positive(who: str, name: str, v: Any) -> None:
+    vals = (v,) if isinstance(v, (int, float)) else tuple(v)
+    if not vals or any(not isinstance(a, (int, float)) or a <= 0 for a in vals):
+        raise ConfigError(f"{who} {name} must be positive numbers, got {v!r}.")
+
+
 def soft_wta(u: Array, inverse_temperature: float, *, anti_hebbian: bool = True) -> Array:
     r"""SoftHebb's post-synaptic signal: :math:`y = \mathrm{softmax}(\beta u)` over the last
     (channel) axis; with ``anti_hebbian`` every channel but the winner gets :math:`-y_j`.
@@ -281,12 +287,14 @@ def _per_layer(value: float | Sequence[float], n: int, name: str) -> tuple[float
     return tuple(float(v) for v in vals)
 
 
-class SoftHebb(Rule):
-    r"""SoftHebb: Hebbian blocks trained without feedback, then a linear read-out (see the
-    module docstring for the maths).
+class AbstractHebbianRule(AbstractRule):
+    r"""Hebbian blocks trained without labels or feedback for a first phase, then a linear
+    read-out on the frozen features: the base of :class:`SoftHebb` and
+    :class:`~plastix.hebbian.LocalHebbian`, which differ in the plastic update
+    (:meth:`hebbian_pass`).
 
-    ``lr`` and ``inverse_temperature`` take one value or one per Hebbian block. The Hebbian
-    phase lasts ``hebbian_steps`` training steps, or ``hebbian_epochs`` epochs once a
+    ``lr`` takes one value or one per Hebbian block. The Hebbian phase lasts
+    ``hebbian_steps`` training steps, or ``hebbian_epochs`` epochs once a
     :class:`~plastix.train.Trainer` has told the rule its epoch length (:meth:`bind`); the
     read-out learns in every later step (``dropout`` on its input features). With
     ``hebbian_batch`` set, a Hebbian step splits its batch into consecutive micro-batches of
@@ -294,20 +302,9 @@ class SoftHebb(Rule):
     the read-out), so the trainer's batch size only sets the read-out's.
     """
 
-    name: ClassVar[str] = "softhebb"
-    stochastic: ClassVar[bool] = True
     estimates_gradient: ClassVar[bool] = False
 
-    lr: float | tuple[float, ...] = option(
-        (0.08, 0.005, 0.01), help="Hebbian learning rate per block (one value: the same for all)"
-    )
-    inverse_temperature: float | tuple[float, ...] = option(
-        (1.0, 0.65, 0.25), help="soft-WTA inverse temperature beta per block (one value: all)"
-    )
-    lr_power: float = option(0.5, help="per-neuron rate lr * |norm - 1|^lr_power")
-    anti_hebbian: bool = option(
-        True, help="non-winning units get -y (anti-Hebbian); false: all Hebbian"
-    )
+    lr: eqx.AbstractVar[float | tuple[float, ...]]
     bn_momentum: float = option(
         0.1, help="momentum of the running batch-norm statistics during the Hebbian pass"
     )
@@ -323,23 +320,38 @@ class SoftHebb(Rule):
     )
 
     def __check_init__(self) -> None:
+        who = type(self).__name__
         if self.hebbian_batch is not None and self.hebbian_batch < 1:
-            raise ConfigError(f"SoftHebb hebbian_batch must be >= 1, got {self.hebbian_batch}.")
+            raise ConfigError(f"{who} hebbian_batch must be >= 1, got {self.hebbian_batch}.")
         if not 0 <= self.dropout < 1:
-            raise ConfigError(f"SoftHebb dropout must be in [0, 1), got {self.dropout}.")
+            raise ConfigError(f"{who} dropout must be in [0, 1), got {self.dropout}.")
         if not 0 < self.bn_momentum <= 1:
-            raise ConfigError(f"SoftHebb bn_momentum must be in (0, 1], got {self.bn_momentum}.")
+            raise ConfigError(f"{who} bn_momentum must be in (0, 1], got {self.bn_momentum}.")
         if self.hebbian_epochs < 0 or (self.hebbian_steps is not None and self.hebbian_steps < 0):
-            raise ConfigError("SoftHebb hebbian_epochs and hebbian_steps must be >= 0.")
-        for name in ("lr", "inverse_temperature"):
-            v = getattr(self, name)
-            vals = (v,) if isinstance(v, (int, float)) else tuple(v)
-            if not vals or any(not isinstance(a, (int, float)) or a <= 0 for a in vals):
-                raise ConfigError(f"SoftHebb {name} must be positive numbers, got {v!r}.")
+            raise ConfigError(f"{who} hebbian_epochs and hebbian_steps must be >= 0.")
+        _positive(who, "lr", self.lr)
+
+    @abc.abstractmethod
+    def hebbian_pass(self, net: Network, params: Any, x: Array) -> tuple[Any, Array, Metrics]:
+        """One unsupervised step of every block from the same forward pass (batch statistics,
+        which also update the running ones): the new layer parameters, the features and
+        per-block metrics."""
+
+    @abc.abstractmethod
+    def _check_blocks(self, net: Network, blocks: tuple[int, ...]) -> None:
+        """Raise a clear error if this rule cannot train the Hebbian ``blocks`` (edges)."""
+
+    @abc.abstractmethod
+    def _init_blocks(self, net: Network, params: Any) -> Any:
+        """The initial parameters from the network's (a rule's own block initialisation)."""
+
+    def eval_cost(self, output: Array, target: Array) -> Array:
+        """The read-out's cross-entropy."""
+        return CrossEntropy()(output, target)
 
     # --- structure -----------------------------------------------------------------------------
 
-    def bind(self, *, steps_per_epoch: int) -> SoftHebb:
+    def bind(self, *, steps_per_epoch: int) -> AbstractHebbianRule:
         """This rule with ``hebbian_steps = hebbian_epochs * steps_per_epoch`` (unless
         ``hebbian_steps`` was given)."""
         if self.hebbian_steps is not None:
@@ -381,12 +393,13 @@ class SoftHebb(Rule):
     def check(self, net: Network, batch: Batch | None = None) -> None:
         hebb, _ = self.blocks(net)
         _per_layer(self.lr, len(hebb), "lr")
-        _per_layer(self.inverse_temperature, len(hebb), "inverse_temperature")
+        self._check_blocks(net, hebb)
         super().check(net, batch)
 
     def init_params(self, net: Network, *, key: PRNGKeyArray) -> Any:
         self.check(net)
-        return {"layers": net.init(key=key), "state": {"step": jnp.zeros((), jnp.int32)}}
+        params = {"layers": net.init(key=key), "state": {"step": jnp.zeros((), jnp.int32)}}
+        return self._init_blocks(net, params)
 
     def _layers(self, params: Any) -> Any:
         if not (isinstance(params, dict) and "layers" in params and "state" in params):
@@ -408,41 +421,6 @@ class SoftHebb(Rule):
         return net(self._layers(params), x)
 
     # --- learning ------------------------------------------------------------------------------
-
-    def hebbian_pass(self, net: Network, params: Any, x: Array) -> tuple[Any, Array, Metrics]:
-        """One unsupervised step: every block's SoftHebb update from the same forward pass
-        (batch statistics, which also update the running ones). Returns the new layer
-        parameters, the features and per-block metrics."""
-        hebb, _ = self.blocks(net)
-        lrs = _per_layer(self.lr, len(hebb), "lr")
-        betas = _per_layer(self.inverse_temperature, len(hebb), "inverse_temperature")
-        layers = list(self._layers(params))
-        metrics: Metrics = {}
-        m = self.bn_momentum
-        for l, i in enumerate(hebb):
-            layer = net.edges[i].layer
-            assert isinstance(layer, HebbianLayer)
-            p = layers[i]
-            xn, bmean, bvar = layer.normalise(p, x, batch_stats=True)
-            # as matrix products over patches: the same maths as softhebb_delta (tested), but
-            # XLA's CPU convolution gradient is ~50x slower than this
-            a, wm, u_shape = layer.matrix_form(p["w"], xn)
-            um = a @ wm
-            ym = soft_wta(um, betas[l], anti_hebbian=self.anti_hebbian)
-            dm = a.T @ ym - jnp.sum(ym * um, axis=0)[None, :] * wm
-            delta = layer.weights_from_matrix(dm, p["w"].shape)
-            u = um.reshape(u_shape)
-            delta = delta / (jnp.max(jnp.abs(delta)) + 1e-30)
-            norms = neuron_norms(p["w"])
-            rate = lrs[l] * (jnp.abs(norms - 1.0) + 1e-10) ** self.lr_power
-            new = {**p, "w": p["w"] + _last(rate, delta.ndim) * delta}
-            if bmean is not None and bvar is not None:
-                new["mean"] = (1 - m) * p["mean"] + m * bmean
-                new["var"] = (1 - m) * p["var"] + m * bvar
-            layers[i] = new
-            metrics[f"norm_gap_{l}"] = jnp.mean(jnp.abs(norms - 1.0))
-            x = layer.activate(u)
-        return tuple(layers), x, metrics
 
     def _readout_loss(
         self, net: Network, ro: Params, feats: Array, y: Array, key: PRNGKeyArray | None
@@ -540,3 +518,69 @@ class SoftHebb(Rule):
             return {"layers": tuple(layers), "state": state}, new_opt, m
 
         return jax.lax.cond(step < self.hebbian_steps, hebbian, read_out, None)
+
+
+@final
+class SoftHebb(AbstractHebbianRule):
+    r"""SoftHebb: Hebbian blocks trained without feedback, then a linear read-out (see the
+    module docstring for the maths).
+
+    ``lr`` and ``inverse_temperature`` take one value or one per Hebbian block; the phases,
+    read-out and micro-batches are :class:`AbstractHebbianRule`'s.
+    """
+
+    name: ClassVar[str] = "softhebb"
+    lr: float | tuple[float, ...] = option(
+        (0.08, 0.005, 0.01), help="Hebbian learning rate per block (one value: the same for all)"
+    )
+    inverse_temperature: float | tuple[float, ...] = option(
+        (1.0, 0.65, 0.25), help="soft-WTA inverse temperature beta per block (one value: all)"
+    )
+    lr_power: float = option(0.5, help="per-neuron rate lr * |norm - 1|^lr_power")
+    anti_hebbian: bool = option(
+        True, help="non-winning units get -y (anti-Hebbian); false: all Hebbian"
+    )
+
+    def __check_init__(self) -> None:
+        _positive("SoftHebb", "inverse_temperature", self.inverse_temperature)
+
+    def _check_blocks(self, net: Network, blocks: tuple[int, ...]) -> None:
+        _per_layer(self.inverse_temperature, len(blocks), "inverse_temperature")
+
+    def _init_blocks(self, net: Network, params: Any) -> Any:
+        return params
+
+    def hebbian_pass(self, net: Network, params: Any, x: Array) -> tuple[Any, Array, Metrics]:
+        """One unsupervised step: every block's SoftHebb update from the same forward pass
+        (batch statistics, which also update the running ones). Returns the new layer
+        parameters, the features and per-block metrics."""
+        hebb, _ = self.blocks(net)
+        lrs = _per_layer(self.lr, len(hebb), "lr")
+        betas = _per_layer(self.inverse_temperature, len(hebb), "inverse_temperature")
+        layers = list(self._layers(params))
+        metrics: Metrics = {}
+        m = self.bn_momentum
+        for l, i in enumerate(hebb):
+            layer = net.edges[i].layer
+            assert isinstance(layer, HebbianLayer)
+            p = layers[i]
+            xn, bmean, bvar = layer.normalise(p, x, batch_stats=True)
+            # as matrix products over patches: the same maths as softhebb_delta (tested), but
+            # XLA's CPU convolution gradient is ~50x slower than this
+            a, wm, u_shape = layer.matrix_form(p["w"], xn)
+            um = a @ wm
+            ym = soft_wta(um, betas[l], anti_hebbian=self.anti_hebbian)
+            dm = a.T @ ym - jnp.sum(ym * um, axis=0)[None, :] * wm
+            delta = layer.weights_from_matrix(dm, p["w"].shape)
+            u = um.reshape(u_shape)
+            delta = delta / (jnp.max(jnp.abs(delta)) + 1e-30)
+            norms = neuron_norms(p["w"])
+            rate = lrs[l] * (jnp.abs(norms - 1.0) + 1e-10) ** self.lr_power
+            new = {**p, "w": p["w"] + _last(rate, delta.ndim) * delta}
+            if bmean is not None and bvar is not None:
+                new["mean"] = (1 - m) * p["mean"] + m * bmean
+                new["var"] = (1 - m) * p["var"] + m * bvar
+            layers[i] = new
+            metrics[f"norm_gap_{l}"] = jnp.mean(jnp.abs(norms - 1.0))
+            x = layer.activate(u)
+        return tuple(layers), x, metrics

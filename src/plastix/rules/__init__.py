@@ -1,5 +1,10 @@
 """Learning rules: one contract (``grads`` / ``step``), one module per family."""
 
+from ._base import AbstractEnergyRule as AbstractEnergyRule
+from ._base import AbstractFeedbackRule as AbstractFeedbackRule
+from ._base import AbstractGenerativeRule as AbstractGenerativeRule
+from ._base import AbstractGradientRule as AbstractGradientRule
+from ._base import AbstractRule as AbstractRule
 from ._base import Batch as Batch
 from ._base import Metrics as Metrics
 from ._base import Rule as Rule
@@ -15,9 +20,11 @@ from ._costs import SquaredError as SquaredError
 from ._costs import accuracy as accuracy
 from ._ep import CHL as CHL
 from ._ep import EP as EP
+from ._ep import AbstractEquilibriumRule as AbstractEquilibriumRule
 from ._fa import DFA as DFA
 from ._fa import DRTP as DRTP
 from ._fa import FA as FA
+from ._fa import AbstractFeedbackAlignment as AbstractFeedbackAlignment
 from ._fa import SignSymmetry as SignSymmetry
 from ._fa import alignment_with_bp as alignment_with_bp
 from ._fa import apply_with_feedback as apply_with_feedback
@@ -34,10 +41,13 @@ from ._ff import blur_mask as blur_mask
 from ._ff import hybrid_images as hybrid_images
 from ._ff import wrong_labels as wrong_labels
 from ._pc import PC as PC
+from ._pc import AbstractPC as AbstractPC
+from ._pc import IncrementalPC as IncrementalPC
 from ._pc import NudgeSign as NudgeSign
 from ._pc import Nudging as Nudging
 from ._pc import PCMode as PCMode
 from ._tp import DTP as DTP
 from ._tp import TP as TP
+from ._tp import AbstractTP as AbstractTP
 from ._tp import FeedbackLoss as FeedbackLoss
 from ._tp import TopTarget as TopTarget

@@ -11,28 +11,30 @@ from jaxtyping import Array, PRNGKeyArray
 
 from .._errors import ShapeError
 from ..graph import Network
+from ..inference import InferenceInfo
+from ._costs import Cost
 
 Batch = tuple[Array, Array]
 """``(x, y)``: inputs ``(batch, *input_shape)`` and one-hot targets ``(batch, classes)``."""
 Metrics = dict[str, Array]
 
 
-class Rule(eqx.Module):
-    """A learning rule. Given a network, its parameters and a batch, :meth:`grads` returns
-    parameter updates in gradient form (so any optax optimizer applies them) and metrics
-    (``loss`` and ``accuracy`` always, rule-specific ones such as ``energy`` too). Rules are
-    immutable and their methods pure and ``jit``-able.
+class AbstractRule(eqx.Module):
+    """A learning rule: given a network, its parameters and a batch, :meth:`step` returns the
+    updated parameters and optimizer state and metrics (``loss`` and ``accuracy`` always,
+    rule-specific ones such as ``energy`` too). Rules are immutable, their methods pure and
+    ``jit``-able; every concrete rule is final, and what a rule can do beyond training is
+    declared by the abstract bases it derives from (:class:`AbstractGradientRule`,
+    :class:`AbstractEnergyRule`, :class:`AbstractFeedbackRule`,
+    :class:`AbstractGenerativeRule`), never discovered by attribute lookups.
 
-    :meth:`step` is one training step; rules whose parameter updates interleave with their
-    inference (e.g. incremental PC) override it.
+    ``name`` is how configurations and the command line name the rule;
+    ``estimates_gradient`` says whether the update estimates the gradient of the output cost
+    of the network's feedforward pass (so :func:`~plastix.rules.gradient_check` can compare
+    them): False for rules with local objectives (Forward-Forward) or none (Hebbian).
     """
 
-    name: ClassVar[str] = "rule"
-    #: Does :meth:`step` use ``key`` (stochastic rules)?
-    stochastic: ClassVar[bool] = False
-    #: Does the update estimate the gradient of the output cost of the network's feedforward
-    #: pass (so :func:`~plastix.rules.gradient_check` can compare them)? False for rules with
-    #: local objectives (Forward-Forward) or none (Hebbian).
+    name: ClassVar[str]
     estimates_gradient: ClassVar[bool] = True
 
     def check(self, net: Network, batch: Batch | None = None) -> None:
@@ -40,7 +42,7 @@ class Rule(eqx.Module):
         if batch is not None:
             check_batch(net, batch)
 
-    def bind(self, *, steps_per_epoch: int) -> Rule:
+    def bind(self, *, steps_per_epoch: int) -> AbstractRule:
         """This rule told the length of an epoch in steps (the :class:`~plastix.train.Trainer`
         calls it); rules with phases counted in epochs (SoftHebb) return an updated copy."""
         del steps_per_epoch
@@ -54,6 +56,35 @@ class Rule(eqx.Module):
         """The network's output for inputs ``x`` as this rule reads it (default: a
         feedforward pass; energy-based rules with a free phase use its equilibrium)."""
         return net(params, x)
+
+    @abc.abstractmethod
+    def eval_cost(self, output: Array, target: Array) -> Array:
+        """The per-sample cost of ``output`` against one-hot ``target`` (what evaluation
+        reports as the test loss)."""
+
+    @abc.abstractmethod
+    def step(
+        self,
+        net: Network,
+        params: Any,
+        opt_state: optax.OptState,
+        optimizer: optax.GradientTransformation,
+        batch: Batch,
+        *,
+        key: PRNGKeyArray | None = None,
+    ) -> tuple[Any, optax.OptState, Metrics]:
+        """One training step: the new parameters and optimizer state, and the metrics."""
+
+
+Rule = AbstractRule
+"""The public name of :class:`AbstractRule` (``px.Rule``)."""
+
+
+class AbstractGradientRule(AbstractRule):
+    """A rule whose update is a parameter gradient (:meth:`grads`) that any optax optimizer
+    applies; :meth:`step` is that, once for all such rules. ``cost`` is its output cost."""
+
+    cost: eqx.AbstractVar[Cost]
 
     @abc.abstractmethod
     def grads(
@@ -71,10 +102,49 @@ class Rule(eqx.Module):
         *,
         key: PRNGKeyArray | None = None,
     ) -> tuple[Any, optax.OptState, Metrics]:
-        """One training step: gradients, then the optimizer's update."""
+        """One training step: :meth:`grads`, then the optimizer's update."""
         g, metrics = self.grads(net, params, batch, key=key)
         updates, opt_state = optimizer.update(g, opt_state, params)
         return optax.apply_updates(params, updates), opt_state, metrics
+
+    def eval_cost(self, output: Array, target: Array) -> Array:
+        return self.cost(output, target)
+
+
+class AbstractEnergyRule(AbstractRule):
+    """A rule that relaxes node states on an energy before it learns (PC, iPC, BiPC, EP,
+    CHL). :meth:`relax` exposes the relaxed states."""
+
+    @abc.abstractmethod
+    def relax(
+        self, net: Network, params: Any, batch: Batch
+    ) -> tuple[tuple[Array, ...], InferenceInfo]:
+        """The state of every node (node order, the input included) at the end of the
+        relaxation this rule learns from on ``batch`` (for EP and CHL: the free phase, whose
+        output is the prediction), and the relaxation's :class:`~plastix.InferenceInfo`."""
+
+
+class AbstractFeedbackRule(AbstractGradientRule):
+    """A rule that sends errors or targets down through other weights than the network's
+    (feedback alignment, target propagation). :meth:`forward_params` picks the network's own
+    parameters (or their gradients) out of the rule's."""
+
+    @abc.abstractmethod
+    def forward_params(self, params: Any) -> Any:
+        """The network's (forward) parameters within this rule's ``params`` or gradients."""
+
+
+class AbstractGenerativeRule(AbstractRule):
+    """A rule that also learns a top-down (generative) model: :meth:`generate` gives inputs
+    for labels, :meth:`forward_params` the network's own (bottom-up) parameters."""
+
+    @abc.abstractmethod
+    def generate(self, net: Network, params: Any, y: Array) -> Array:
+        """Inputs generated for one-hot labels ``y``."""
+
+    @abc.abstractmethod
+    def forward_params(self, params: Any) -> Any:
+        """The network's (bottom-up) parameters within this rule's ``params`` or gradients."""
 
 
 def check_batch(net: Network, batch: Batch) -> None:

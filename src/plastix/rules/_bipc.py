@@ -25,7 +25,7 @@ pull swamps them.
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
+from typing import Any, ClassVar, final
 
 import jax
 import jax.numpy as jnp
@@ -34,9 +34,16 @@ from jaxtyping import Array, PRNGKeyArray
 from .._errors import ConfigError, GraphError
 from .._option import option
 from ..graph import Network
-from ..inference import SGD, Inference
+from ..inference import SGD, Inference, InferenceInfo
 from ..nn import GELU, Flatten, Identity, Layer, Linear, Reshape, Sequential
-from ._base import Batch, Metrics, Rule, check_batch
+from ._base import (
+    AbstractEnergyRule,
+    AbstractGenerativeRule,
+    AbstractGradientRule,
+    Batch,
+    Metrics,
+    check_batch,
+)
 from ._costs import SquaredError, accuracy
 
 
@@ -44,7 +51,8 @@ def _default_inference() -> Inference:
     return Inference(steps=20, optimizer=SGD(0.1, momentum=0.5))
 
 
-class BiPC(Rule):
+@final
+class BiPC(AbstractGradientRule, AbstractEnergyRule, AbstractGenerativeRule):
     """Bidirectional predictive coding; see the module docstring for the energy.
 
     The top-down layer of an edge is ``Flatten, Linear, Reshape`` to the source's shape,
@@ -131,7 +139,7 @@ class BiPC(Rule):
                 f = f + 0.5 * self.alpha_b * jnp.sum((z - mu_down) ** 2)
         return f
 
-    def relax(
+    def relax_nodes(
         self, net: Network, params: Any, states: tuple[Array, ...], free: tuple[int, ...]
     ) -> tuple[tuple[Array, ...], Any]:
         """Relax the nodes in ``free`` (the others stay clamped) from ``states``."""
@@ -148,16 +156,24 @@ class BiPC(Rule):
 
     # --- the rule contract -----------------------------------------------------------------
 
+    def relax(
+        self, net: Network, params: Any, batch: Batch
+    ) -> tuple[tuple[Array, ...], InferenceInfo]:
+        """Every node's state after the training relaxation: input and label clamped, the
+        hidden states relaxed from the bottom-up feedforward pass."""
+        check_batch(net, batch)
+        x, y = batch
+        states = list(net.feedforward(params["up"], x))
+        states[net.output] = y
+        hidden = tuple(n for n in range(net.num_nodes) if n not in (net.input, net.output))
+        return self.relax_nodes(net, params, tuple(states), hidden)
+
     def grads(
         self, net: Network, params: Any, batch: Batch, *, key: PRNGKeyArray | None = None
     ) -> tuple[Any, Metrics]:
-        check_batch(net, batch)
         x, y = batch
         ff = net.feedforward(params["up"], x)
-        states = list(ff)
-        states[net.output] = y
-        hidden = tuple(n for n in range(net.num_nodes) if n not in (net.input, net.output))
-        relaxed, info = self.relax(net, params, tuple(states), hidden)
+        relaxed, info = self.relax(net, params, batch)
         g = jax.grad(lambda p: self.energy(net, p, relaxed))(params)
         g = jax.tree.map(lambda a: a / x.shape[0], g)
         out = ff[net.output]
@@ -179,7 +195,7 @@ class BiPC(Rule):
         read the output node."""
         ff = net.feedforward(params["up"], x)
         free = tuple(n for n in range(net.num_nodes) if n != net.input)
-        relaxed, _ = self.relax(net, params, ff, free)
+        relaxed, _ = self.relax_nodes(net, params, ff, free)
         return relaxed[net.output]
 
     def generate(self, net: Network, params: Any, y: Array) -> Array:
@@ -199,5 +215,5 @@ class BiPC(Rule):
             ]
             states[n] = sum(terms[1:], terms[0])
         free = tuple(n for n in range(net.num_nodes) if n != net.output)
-        relaxed, _ = self.relax(net, params, tuple(states), free)  # type: ignore[arg-type]
+        relaxed, _ = self.relax_nodes(net, params, tuple(states), free)  # type: ignore[arg-type]
         return relaxed[net.input]

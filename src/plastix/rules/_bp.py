@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, final
 
 import jax
 import jax.numpy as jnp
@@ -10,11 +10,12 @@ from jaxtyping import PRNGKeyArray
 
 from .._option import option
 from ..graph import Network
-from ._base import Batch, Metrics, Rule, check_batch
+from ._base import AbstractGradientRule, Batch, Metrics, check_batch
 from ._costs import Cost, SquaredError, accuracy
 
 
-class BP(Rule):
+@final
+class BP(AbstractGradientRule):
     r"""Backpropagation on the graph's feedforward pass:
     :math:`g = \nabla_\theta \frac{1}{B}\sum_b C(f_\theta(x_b), y_b)`.
 

@@ -10,17 +10,23 @@ from jax.scipy.sparse.linalg import cg
 
 from .._errors import ConfigError
 from ..graph import Network
-from ._base import Batch, Rule
+from ._base import (
+    AbstractFeedbackRule,
+    AbstractGenerativeRule,
+    AbstractGradientRule,
+    AbstractRule,
+    Batch,
+)
 from ._bp import BP
-from ._ep import EP
+from ._ep import AbstractEquilibriumRule
 
 
 def exact_gradient(
-    rule: Rule, net: Network, params: Any, batch: Batch, *, tol: float = 1e-6
+    rule: AbstractGradientRule, net: Network, params: Any, batch: Batch, *, tol: float = 1e-6
 ) -> Any:
     r"""The exact gradient of the loss the rule's update estimates.
 
-    For :class:`EP` / :class:`CHL`: :math:`\nabla_\theta \frac1B\sum C(s^*_{out}(\theta), y)` at
+    For the equilibrium rules (:class:`AbstractEquilibriumRule`: EP, CHL): :math:`\nabla_\theta \frac1B\sum C(s^*_{out}(\theta), y)` at
     the free equilibrium :math:`s^*`, by implicit differentiation,
     :math:`-\partial_\theta\nabla_s E^\top \lambda` with
     :math:`\nabla^2_s E\, \lambda = \nabla_s C`, solved by conjugate gradients with
@@ -29,13 +35,13 @@ def exact_gradient(
     the mean output cost of the feedforward pass.
     """
     x, y = batch
-    if not isinstance(rule, EP):
-        return BP(cost=getattr(rule, "cost", BP().cost)).grads(net, params, batch)[0]
+    if not isinstance(rule, AbstractEquilibriumRule):
+        return BP(cost=rule.cost).grads(net, params, batch)[0]
     free, _ = rule.free_phase(net, params, x)
     nodes = rule.state_nodes(net)
 
     def states(f: tuple[Any, ...]) -> tuple[Any, ...]:
-        return rule._states(net, x, f)
+        return rule.full_states(net, x, f)
 
     def grad_s(f: tuple[Any, ...], p: Any) -> tuple[Any, ...]:
         return jax.grad(lambda f: rule.energy(net, p, states(f), y, 0.0))(f)
@@ -44,7 +50,7 @@ def exact_gradient(
     scale = jnp.max(jnp.stack([jnp.max(jnp.abs(l)) for l in jax.tree.leaves(free)])) + 1.0
     mask = tuple(
         (jnp.abs(g) < 1e-3 * scale).astype(g.dtype)
-        * (0.0 if rule.readout and n == net.output else 1.0)
+        * (0.0 if rule.reads_out and n == net.output else 1.0)
         for n, g in zip(nodes, g0)
     )  # constant: coordinates held at a bound, and a read-out output (not a state)
 
@@ -64,18 +70,19 @@ def exact_gradient(
     return jax.tree.map(lambda d, v: d - v, direct, vjp(lam)[0])
 
 
-def require_gradient_estimate(rule: Rule) -> None:
+def require_gradient_estimate(rule: AbstractRule) -> AbstractGradientRule:
     """Raise a :class:`ConfigError` unless ``rule.estimates_gradient`` (what a gradient check
-    compares with the exact gradient)."""
-    if not rule.estimates_gradient:
+    compares with the exact gradient), and return it as the gradient rule it then is."""
+    if not rule.estimates_gradient or not isinstance(rule, AbstractGradientRule):
         raise ConfigError(
             f"the {rule.name!r} rule's update does not estimate the gradient of the network's "
             "output cost (it follows local objectives), so a gradient check has nothing to "
             "compare it with; pass gradient_check=0 (--set train.gradient_check=0)."
         )
+    return rule
 
 
-def gradient_check(rule: Rule, net: Network, params: Any, batch: Batch) -> dict[str, Any]:
+def gradient_check(rule: AbstractRule, net: Network, params: Any, batch: Batch) -> dict[str, Any]:
     """Cosine similarity and relative norm ``|g_rule| / |g_exact|`` per edge (lists, edge
     order; ``nan`` for parameter-free edges) and overall, between the rule's update and
     :func:`exact_gradient`. Jit-able; the trainer can log it as a metric.
@@ -83,12 +90,12 @@ def gradient_check(rule: Rule, net: Network, params: Any, batch: Batch) -> dict[
     For rules whose update estimates that gradient (``rule.estimates_gradient``); others
     (Forward-Forward's local goodness losses, Hebbian rules) raise a :class:`ConfigError`.
     """
-    require_gradient_estimate(rule)
-    g = rule.grads(net, params, batch, key=jax.random.key(0))[0]  # a key for stochastic rules
-    fwd = getattr(rule, "forward_params", None)  # rules with extra (e.g. feedback) weights
-    if fwd is not None:
-        g, params = fwd(g), fwd(params)
-    ref = exact_gradient(rule, net, params, batch)
+    grule = require_gradient_estimate(rule)
+    g = grule.grads(net, params, batch, key=jax.random.key(0))[0]  # a key for stochastic rules
+    # rules with weights besides the network's (feedback, top-down) are checked on the network's
+    if isinstance(grule, (AbstractFeedbackRule, AbstractGenerativeRule)):
+        g, params = grule.forward_params(g), grule.forward_params(params)
+    ref = exact_gradient(grule, net, params, batch)
 
     def stats(a: Any, b: Any) -> tuple[Any, Any]:
         la, lb = jax.tree.leaves(a), jax.tree.leaves(b)

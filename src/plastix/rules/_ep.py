@@ -14,8 +14,10 @@ linear edges (``mlp(..., activation="identity")``); :math:`\rho` belongs to the 
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+import abc
+from typing import Any, ClassVar, final
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, PRNGKeyArray
@@ -23,9 +25,9 @@ from jaxtyping import Array, PRNGKeyArray
 from .._errors import ConfigError, GraphError
 from .._option import option
 from ..graph import Network
-from ..inference import SGD, Inference
+from ..inference import SGD, Inference, InferenceInfo
 from ..nn import HardSigmoid, Layer
-from ._base import Batch, Metrics, Rule, check_batch
+from ._base import AbstractEnergyRule, AbstractGradientRule, Batch, Metrics, check_batch
 from ._costs import Cost, SquaredError, accuracy
 from ._pc import NudgeSign
 
@@ -34,57 +36,46 @@ def _default_relaxation(steps: int) -> Inference:
     return Inference(steps=steps, optimizer=SGD(0.5), bounds=(0.0, 1.0))
 
 
-class EP(Rule):
-    r"""Equilibrium propagation (Scellier & Bengio 2017; symmetric nudging of Laborieux et
-    al. 2021).
-
-    Free phase: relax :math:`E` (``free``, from zero states) to :math:`s^0`. Nudged phase(s):
-    from :math:`s^0`, relax :math:`F_\beta = E + \beta\, C(s_{\mathrm{out}}, y)` (``nudged``)
-    to :math:`s^{\pm\beta}`. The update estimates :math:`\nabla_\theta C(s^0_{\mathrm{out}})`:
-
-    - ``POSITIVE``: :math:`\frac{1}{\beta}\big(\partial_\theta E(s^{\beta}) - \partial_\theta E(s^0)\big)`, bias :math:`O(\beta)`;
-    - ``NEGATIVE``: the same with :math:`-\beta`;
-    - ``CENTRED``: :math:`\frac{1}{2\beta}\big(\partial_\theta E(s^{\beta}) - \partial_\theta E(s^{-\beta})\big)`, bias :math:`O(\beta^2)`.
-
-    For a dense edge :math:`\partial_W E = -\rho(s_{src}) \rho(s_d)^\top`, so the update is
-    local and Hebbian. The prediction is the output state at the free equilibrium. Override
-    :meth:`energy` for a variant.
-
-    With ``readout=True`` (Laborieux et al. 2021's cross-entropy variant) the output node is
-    not a state: it reads out :math:`\hat y = \sum_{e \to \mathrm{out}} f_e(\rho(s_{src}))`
-    and the cost is :math:`C(\hat y, y)` (use ``CrossEntropy()``); its weights get the same
-    estimator applied to :math:`F_\beta`, i.e. :math:`\partial_\theta C` at the nudged states.
-    """
-
-    name: ClassVar[str] = "ep"
-    rho: Layer = option(
+def _rho_option() -> Any:
+    return option(
         default_factory=HardSigmoid,
         help="activation rho of the states (hard-sigmoid: keep free.bounds = [0, 1])",
     )
-    cost: Cost = option(default_factory=SquaredError, help="output cost C")
-    beta: float = option(0.5, help="nudging strength (> 0)")
-    sign: NudgeSign = option(
-        NudgeSign.CENTRED, help="positive | negative | centred (symmetric) nudging"
-    )
-    free: Inference = option(
+
+
+def _cost_option() -> Any:
+    return option(default_factory=SquaredError, help="output cost C")
+
+
+def _free_option() -> Any:
+    return option(
         default_factory=lambda: _default_relaxation(30),
         help="free-phase relaxation (T1 steps, from zero states)",
     )
-    nudged: Inference = option(
+
+
+def _nudged_option() -> Any:
+    return option(
         default_factory=lambda: _default_relaxation(10),
         help="nudged (CHL: clamped) phase relaxation (T2 steps, from the free equilibrium)",
     )
-    readout: bool = option(
-        False, help="the output is a read-out of its sources, not a state (use cross-entropy)"
-    )
 
-    def __check_init__(self) -> None:
-        if not self.beta > 0:
-            raise ConfigError(
-                f"{type(self).__name__}(beta={self.beta!r}): the nudging strength must be > 0 "
-                "(beta = 0 would make the nudged phase equal the free one); the sign is set "
-                "by `sign`."
-            )
+
+class AbstractEquilibriumRule(AbstractGradientRule, AbstractEnergyRule):
+    r"""The base of :class:`EP` and :class:`CHL`: the energy above, the free phase (from zero
+    states) and its equilibrium output as the prediction. A variant overrides :meth:`energy`.
+    The exact gradient these rules estimate is that of the cost at the free equilibrium
+    (:func:`~plastix.rules.exact_gradient` differentiates it implicitly)."""
+
+    rho: eqx.AbstractVar[Layer]
+    cost: eqx.AbstractVar[Cost]
+    free: eqx.AbstractVar[Inference]
+    nudged: eqx.AbstractVar[Inference]
+
+    @property
+    @abc.abstractmethod
+    def reads_out(self) -> bool:
+        """Is the output a read-out of its sources' states rather than a state?"""
 
     # --- energy ----------------------------------------------------------------------------
 
@@ -102,10 +93,10 @@ class EP(Rule):
         cache = cache or {}
         e = jnp.zeros((), states[net.output].dtype)
         for n, s in enumerate(states):
-            if n != net.input and not (self.readout and n == net.output):
+            if n != net.input and not (self.reads_out and n == net.output):
                 e = e + 0.5 * jnp.sum(s * s)
         for i, (edge, p) in enumerate(zip(net.edges, params)):
-            if self.readout and net.output in edge.dst:
+            if self.reads_out and net.output in edge.dst:
                 continue
             out = cache[i] if i in cache else edge.layer(p, r[edge.src])
             for d in edge.dst:
@@ -114,7 +105,7 @@ class EP(Rule):
 
     def output_value(self, net: Network, params: Any, states: tuple[Array, ...]) -> Array:
         """The output: its state, or with ``readout`` the read-out of its sources' states."""
-        if not self.readout:
+        if not self.reads_out:
             return states[net.output]
         terms = [
             net.edges[i].layer(params[i], self._rho_of(net, states, net.edges[i].src))
@@ -126,7 +117,7 @@ class EP(Rule):
         return states[n] if n == net.input else self.rho(None, states[n])
 
     def check(self, net: Network, batch: Batch | None = None) -> None:
-        if self.readout:
+        if self.reads_out:
             for i in net.incoming[net.output]:
                 if len(net.edges[i].dst) > 1:
                     raise GraphError(
@@ -155,7 +146,7 @@ class EP(Rule):
         def full(f: tuple[Array, ...]) -> tuple[Array, ...]:
             if clamp_output:
                 f = tuple(y if i == out_pos else s for i, s in enumerate(f))
-            return self._states(net, x, f)
+            return self.full_states(net, x, f)
 
         def grad_fn(f: tuple[Array, ...]) -> tuple[Array, Any]:
             e, g = jax.value_and_grad(lambda f: self.energy(net, params, full(f), y, beta, cache))(
@@ -185,7 +176,7 @@ class EP(Rule):
         beta: float,
     ) -> Any:
         r""":math:`\partial_\theta F_\beta` at the given states."""
-        states = self._states(net, x, free)
+        states = self.full_states(net, x, free)
         return jax.grad(lambda p: self.energy(net, p, states, y, beta))(params)
 
     @staticmethod
@@ -193,7 +184,9 @@ class EP(Rule):
         """The nodes with a state (all but the input), in the order of the state tuples."""
         return tuple(n for n in range(net.num_nodes) if n != net.input)
 
-    def _states(self, net: Network, x: Array, free: tuple[Array, ...]) -> tuple[Array, ...]:
+    def full_states(self, net: Network, x: Array, free: tuple[Array, ...]) -> tuple[Array, ...]:
+        """Every node's state (node order): the input ``x`` and the ``free`` states (in
+        :meth:`state_nodes` order)."""
         states: list[Array] = [x] * net.num_nodes
         for n, s in zip(self.state_nodes(net), free):
             states[n] = s
@@ -205,12 +198,92 @@ class EP(Rule):
         dummy = jnp.zeros((x.shape[0], *net.node_shapes[net.output]), x.dtype)
         return self._relax(net, params, x, dummy, self._init_states(net, x), 0.0, self.free)
 
+    def relax(
+        self, net: Network, params: Any, batch: Batch
+    ) -> tuple[tuple[Array, ...], InferenceInfo]:
+        """Every node's state at the free equilibrium (the prediction's), and its info."""
+        self.check(net, batch)
+        free, info = self.free_phase(net, params, batch[0])
+        return self.full_states(net, batch[0], free), info
+
     def predict(self, net: Network, params: Any, x: Array) -> Array:
         """The output (state or read-out) at the free equilibrium."""
         free, _ = self.free_phase(net, params, x)
-        return self.output_value(net, params, self._states(net, x, free))
+        return self.output_value(net, params, self.full_states(net, x, free))
 
-    # --- the update ------------------------------------------------------------------------
+    # --- metrics -------------------------------------------------------------------------
+
+    def _metrics(
+        self,
+        net: Network,
+        params: Any,
+        x: Array,
+        y: Array,
+        free: tuple[Array, ...],
+        info: Any,
+        nudged_info: Any,
+    ) -> Metrics:
+        out = self.output_value(net, params, self.full_states(net, x, free))
+        m = {
+            "loss": jnp.mean(self.cost(out, y)),
+            "accuracy": accuracy(out, y),
+            "energy": info.energy / x.shape[0],
+            "residual": jnp.mean(info.residual),
+            "not_converged": info.not_converged,
+        }
+        if nudged_info is not None:
+            m["residual_nudged"] = jnp.mean(nudged_info.residual)
+        return m
+
+
+@final
+class EP(AbstractEquilibriumRule):
+    r"""Equilibrium propagation (Scellier & Bengio 2017; symmetric nudging of Laborieux et
+    al. 2021).
+
+    Free phase: relax :math:`E` (``free``, from zero states) to :math:`s^0`. Nudged phase(s):
+    from :math:`s^0`, relax :math:`F_\beta = E + \beta\, C(s_{\mathrm{out}}, y)` (``nudged``)
+    to :math:`s^{\pm\beta}`. The update estimates :math:`\nabla_\theta C(s^0_{\mathrm{out}})`:
+
+    - ``POSITIVE``: :math:`\frac{1}{\beta}\big(\partial_\theta E(s^{\beta}) - \partial_\theta E(s^0)\big)`, bias :math:`O(\beta)`;
+    - ``NEGATIVE``: the same with :math:`-\beta`;
+    - ``CENTRED``: :math:`\frac{1}{2\beta}\big(\partial_\theta E(s^{\beta}) - \partial_\theta E(s^{-\beta})\big)`, bias :math:`O(\beta^2)`.
+
+    For a dense edge :math:`\partial_W E = -\rho(s_{src}) \rho(s_d)^\top`, so the update is
+    local and Hebbian. The prediction is the output state at the free equilibrium. Override
+    :meth:`energy` for a variant.
+
+    With ``readout=True`` (Laborieux et al. 2021's cross-entropy variant) the output node is
+    not a state: it reads out :math:`\hat y = \sum_{e \to \mathrm{out}} f_e(\rho(s_{src}))`
+    and the cost is :math:`C(\hat y, y)` (use ``CrossEntropy()``); its weights get the same
+    estimator applied to :math:`F_\beta`, i.e. :math:`\partial_\theta C` at the nudged states.
+    """
+
+    name: ClassVar[str] = "ep"
+    rho: Layer = _rho_option()
+    cost: Cost = _cost_option()
+    beta: float = option(0.5, help="nudging strength (> 0)")
+    sign: NudgeSign = option(
+        NudgeSign.CENTRED, help="positive | negative | centred (symmetric) nudging"
+    )
+    free: Inference = _free_option()
+    nudged: Inference = _nudged_option()
+    readout: bool = option(
+        False, help="the output is a read-out of its sources, not a state (use cross-entropy)"
+    )
+
+    @property
+    def reads_out(self) -> bool:
+        """``readout``."""
+        return self.readout
+
+    def __check_init__(self) -> None:
+        if not self.beta > 0:
+            raise ConfigError(
+                f"{type(self).__name__}(beta={self.beta!r}): the nudging strength must be > 0 "
+                "(beta = 0 would make the nudged phase equal the free one); the sign is set "
+                "by `sign`."
+            )
 
     def grads(
         self, net: Network, params: Any, batch: Batch, *, key: PRNGKeyArray | None = None
@@ -236,42 +309,27 @@ class EP(Rule):
             total = jax.tree.map(lambda t, gi, w=weight: t + (w / bsz) * gi, total, g)
         return total, self._metrics(net, params, x, y, free, info, nudged_info)
 
-    def _metrics(
-        self,
-        net: Network,
-        params: Any,
-        x: Array,
-        y: Array,
-        free: tuple[Array, ...],
-        info: Any,
-        nudged_info: Any,
-    ) -> Metrics:
-        out = self.output_value(net, params, self._states(net, x, free))
-        m = {
-            "loss": jnp.mean(self.cost(out, y)),
-            "accuracy": accuracy(out, y),
-            "energy": info.energy / x.shape[0],
-            "residual": jnp.mean(info.residual),
-            "not_converged": info.not_converged,
-        }
-        if nudged_info is not None:
-            m["residual_nudged"] = jnp.mean(nudged_info.residual)
-        return m
 
-
-class CHL(EP):
+@final
+class CHL(AbstractEquilibriumRule):
     r"""Contrastive Hebbian learning (Movellan 1991): a free phase, then a clamped phase with
     the output held at the target; the update is
     :math:`\partial_\theta E(s^{\mathrm{clamped}}) - \partial_\theta E(s^{\mathrm{free}})`,
     i.e. :math:`\Delta W \propto \rho\rho^\top_{\mathrm{clamped}} - \rho\rho^\top_{\mathrm{free}}`.
     It is EP's positive estimator times :math:`\beta` in the limit :math:`\beta \to \infty`
-    (the nudged output then reaches the target). ``beta`` and ``sign`` are unused."""
+    (the nudged output then reaches the target). The output is a state (CHL clamps it), so
+    there is no read-out variant."""
 
     name: ClassVar[str] = "chl"
+    rho: Layer = _rho_option()
+    cost: Cost = _cost_option()
+    free: Inference = _free_option()
+    nudged: Inference = _nudged_option()
 
-    def __check_init__(self) -> None:
-        if self.readout:
-            raise ConfigError("CHL clamps the output state, so it cannot use readout=True.")
+    @property
+    def reads_out(self) -> bool:
+        """CHL clamps the output state: never a read-out."""
+        return False
 
     def grads(
         self, net: Network, params: Any, batch: Batch, *, key: PRNGKeyArray | None = None

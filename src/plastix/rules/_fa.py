@@ -31,9 +31,10 @@ per edge; ``Trainer(gradient_check=N)`` logs it every epoch and plots it (``alig
 
 from __future__ import annotations
 
+import abc
 import functools
 import math
-from typing import Any, ClassVar
+from typing import Any, ClassVar, final
 
 import jax
 import jax.numpy as jnp
@@ -44,7 +45,7 @@ from .._errors import ConfigError
 from .._option import option
 from ..graph import Network
 from ..nn import Conv2d, Layer, Linear, Sequential
-from ._base import Batch, Metrics, Rule, check_batch
+from ._base import AbstractFeedbackRule, AbstractRule, Batch, Metrics, check_batch
 from ._costs import Cost, CrossEntropy, accuracy
 
 _WEIGHT_LAYERS = (Linear, Conv2d)
@@ -116,8 +117,9 @@ def _forward(net: Network, params: Any, x: Array, apply: Any) -> tuple[Array, ..
     return tuple(acts)
 
 
-class _FeedbackRule(Rule):
-    """Shared by the rules of this module: a cost, a seed for the fixed feedback weights."""
+class _FeedbackRule(AbstractFeedbackRule):
+    """Shared by the rules of this module: a cost, a seed for the fixed feedback weights; the
+    parameters are the network's (the feedback weights are constants derived from ``seed``)."""
 
     cost: Cost = option(default_factory=CrossEntropy, help="output cost C")
     seed: int = option(0, help="seed of the fixed random feedback weights")
@@ -129,8 +131,41 @@ class _FeedbackRule(Rule):
     def _key(self) -> PRNGKeyArray:
         return jax.random.fold_in(jax.random.key(self.seed), 0x5EED)
 
+    def forward_params(self, params: Any) -> Any:
+        """The parameters themselves (the feedback weights are not parameters)."""
+        return params
 
-class FA(_FeedbackRule):
+
+class AbstractFeedbackAlignment(_FeedbackRule):
+    r"""Backprop's pass with the error sent down through feedback weights :math:`B_l`
+    (:meth:`feedback_params`) instead of :math:`W_l^\top` at every weight layer: the base of
+    :class:`FA` and :class:`SignSymmetry`."""
+
+    @abc.abstractmethod
+    def feedback_params(self, net: Network, params: Any) -> Any:
+        """The feedback weights, a pytree like ``params`` (only the weight layers' entries are
+        used)."""
+
+    def grads(
+        self, net: Network, params: Any, batch: Batch, *, key: PRNGKeyArray | None = None
+    ) -> tuple[Any, Metrics]:
+        check_batch(net, batch)
+        x, y = batch
+        fb = self.feedback_params(net, params)
+
+        def loss_fn(p: Any) -> tuple[Array, Array]:
+            acts = _forward(
+                net, p, x, lambda i, pi, xi: apply_with_feedback(net.edges[i].layer, pi, fb[i], xi)
+            )
+            out = acts[net.output]
+            return jnp.mean(self.cost(out, y)), out
+
+        (loss, out), g = jax.value_and_grad(loss_fn, has_aux=True)(params)
+        return g, {"loss": loss, "accuracy": accuracy(out, y)}
+
+
+@final
+class FA(AbstractFeedbackAlignment):
     r"""Feedback alignment (Lillicrap et al. 2016): the error reaches layer :math:`l-1`
     through a fixed random matrix :math:`B_l` instead of :math:`W_l^\top`,
 
@@ -154,30 +189,13 @@ class FA(_FeedbackRule):
     name: ClassVar[str] = "fa"
 
     def feedback_params(self, net: Network, params: Any) -> Any:
-        """The feedback weights, a pytree like ``params`` (only the weight layers' entries are
-        used): a fixed random draw of the network's initialisation."""
+        """A fixed random draw of the network's initialisation."""
         with jax.ensure_compile_time_eval():
             return net.init(key=self._key())
 
-    def grads(
-        self, net: Network, params: Any, batch: Batch, *, key: PRNGKeyArray | None = None
-    ) -> tuple[Any, Metrics]:
-        check_batch(net, batch)
-        x, y = batch
-        fb = self.feedback_params(net, params)
 
-        def loss_fn(p: Any) -> tuple[Array, Array]:
-            acts = _forward(
-                net, p, x, lambda i, pi, xi: apply_with_feedback(net.edges[i].layer, pi, fb[i], xi)
-            )
-            out = acts[net.output]
-            return jnp.mean(self.cost(out, y)), out
-
-        (loss, out), g = jax.value_and_grad(loss_fn, has_aux=True)(params)
-        return g, {"loss": loss, "accuracy": accuracy(out, y)}
-
-
-class SignSymmetry(FA):
+@final
+class SignSymmetry(AbstractFeedbackAlignment):
     r"""Sign symmetry (Liao, Leibo & Poggio 2016): feedback alignment whose feedback weights
     share the forward weights' signs but not their magnitudes,
     :math:`B_l = \overline{|W_l|}\, \mathrm{sign}(W_l)` (one magnitude per layer, the mean
@@ -204,9 +222,9 @@ class SignSymmetry(FA):
 class _DirectRule(_FeedbackRule):
     """Rules whose hidden layers receive a fixed random projection of an output-sized signal."""
 
+    @abc.abstractmethod
     def signal(self, out: Array, y: Array, error: Array) -> Array:
         """The signal projected to the hidden layers (``error`` is ∂C/∂output)."""
-        raise NotImplementedError
 
     def projections(self, net: Network) -> dict[int, Array]:
         r"""The fixed random matrices :math:`D_i` ``(output size, source size)``, one per edge
@@ -267,6 +285,7 @@ class _DirectRule(_FeedbackRule):
         return tuple(grads), {"loss": loss, "accuracy": accuracy(out, y)}
 
 
+@final
 class DFA(_DirectRule):
     r"""Direct feedback alignment (Nøkland 2016): every hidden layer gets the output error
     :math:`e = \partial C/\partial \hat y` through its own fixed random matrix,
@@ -293,6 +312,7 @@ class DFA(_DirectRule):
         return error
 
 
+@final
 class DRTP(_DirectRule):
     r"""Direct random target projection (Frenkel, Lefebvre & Bol 2021): the hidden layers get a
     fixed random projection of the *target*, not of the error,
@@ -317,7 +337,9 @@ class DRTP(_DirectRule):
         return -y / y.shape[0]
 
 
-def alignment_with_bp(rule: Rule, net: Network, params: Any, batch: Batch) -> dict[str, Any]:
+def alignment_with_bp(
+    rule: AbstractRule, net: Network, params: Any, batch: Batch
+) -> dict[str, Any]:
     r"""The angle between ``rule``'s update and backprop's gradient (of the rule's cost), per
     edge (lists in edge order, ``nan`` for parameter-free edges) and overall:
     ``cosine``, ``angle`` (degrees, :math:`\arccos` of the cosine), ``cosine_per_edge``,

@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import enum
 import math
-from typing import Any, ClassVar
+from typing import Any, ClassVar, final
 
 import jax
 import jax.numpy as jnp
@@ -54,7 +54,8 @@ from .._errors import ConfigError, GraphError, ShapeError
 from .._option import option
 from ..graph import Network
 from ..nn import Linear, ReLU, Sequential
-from ._base import Batch, Metrics, Rule, check_batch
+from ._base import AbstractGradientRule, Batch, Metrics, check_batch
+from ._costs import Cost, CrossEntropy
 
 
 class Supervision(enum.Enum):
@@ -173,7 +174,8 @@ def _normal_init(layer: Any, p: Any, key: PRNGKeyArray) -> Any:
     return p
 
 
-class FF(Rule):
+@final
+class FF(AbstractGradientRule):
     """Forward-Forward; see the module docstring for the maths.
 
     Parameters (:meth:`init_params`): ``{"layers": <the network's, the read-out edge's set to
@@ -192,7 +194,6 @@ class FF(Rule):
     """
 
     name: ClassVar[str] = "ff"
-    stochastic: ClassVar[bool] = True
     estimates_gradient: ClassVar[bool] = False
     supervision: Supervision = option(
         Supervision.SUPERVISED,
@@ -244,6 +245,10 @@ class FF(Rule):
         FFInit.NORMAL, help="normal (W ~ N(0, 1/out), b = 0, as the best port) | network"
     )
     embedding_seed: int = option(0, help="seed of the fixed label embedding")
+    cost: Cost = option(
+        default_factory=CrossEntropy,
+        help="cost of the class scores (logits or goodness) that evaluation reports",
+    )
 
     def __check_init__(self) -> None:
         if self.supervision is Supervision.UNSUPERVISED and (

@@ -11,8 +11,9 @@ states. See ``docs/predictive_coding.md`` for the modes and the nudged variants.
 
 from __future__ import annotations
 
+import abc
 import enum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, final
 
 import equinox as eqx
 import jax
@@ -23,8 +24,8 @@ from jaxtyping import Array, PRNGKeyArray
 from .._errors import ConfigError
 from .._option import option
 from ..graph import Network
-from ..inference import Inference
-from ._base import Batch, Metrics, Rule, check_batch
+from ..inference import Inference, InferenceInfo
+from ._base import AbstractEnergyRule, AbstractGradientRule, Batch, Metrics, check_batch
 from ._costs import Cost, SquaredError, accuracy
 
 
@@ -54,14 +55,12 @@ class PCMode(enum.Enum):
     ``STRICT``: states start at the feedforward pass and relax on the full energy.
     ``FIXED_PREDICTION``: predictions and their Jacobians stay at their feedforward values while
     the errors relax (Millidge et al. 2020); the fixed point gives exactly BP's gradients.
-    ``INCREMENTAL``: iPC (Salvatori et al. 2024), weights updated at every inference step
-    (:meth:`PC.grads` gives the sum of the per-step weight gradients with the weights held:
-    the update in the limit of a small learning rate).
+    (Incremental PC, weights updated at every inference step, is its own rule:
+    :class:`IncrementalPC`.)
     """
 
     STRICT = "strict"
     FIXED_PREDICTION = "fixed-prediction"
-    INCREMENTAL = "incremental"
 
 
 class NudgeSign(enum.Enum):
@@ -93,56 +92,39 @@ class Nudging(eqx.Module):
             )
 
 
-class PC(Rule):
-    r"""Predictive coding on any graph network.
+def _cost_option() -> Any:
+    return option(default_factory=SquaredError, help="output cost C(mu_out, y)")
 
-    Default energy (override :meth:`energy` for a variant; the rest still works):
 
-    .. math:: E = \sum_{n \in \mathrm{hidden}} \tfrac12 \lVert z_n - \mu_n \rVert^2
-              + C(\mu_{\mathrm{out}}, y)
-
-    with the output clamped, or, with :class:`Nudging`,
-    :math:`\sum_{n \ne \mathrm{in}} \tfrac12 \lVert z_n - \mu_n\rVert^2 + \beta C(z_{\mathrm{out}}, y)`.
-    Energies are summed over the batch (so each sample's states relax independently of the
-    batch size); weight gradients are divided by the batch size.
-
-    >>> import jax, jax.numpy as jnp, optax, plastix as px
-    >>> net = px.Network.from_example(
-    ...     [px.edge(px.nn.Linear(8), [0, 1]), px.edge(px.nn.Sequential([px.nn.Tanh(), px.nn.Linear(2)]), [1, 2])],
-    ...     jnp.zeros((1, 3)))
-    >>> params = net.init(key=jax.random.key(0))
-    >>> rule = px.PC(inference=px.Inference(steps=8, optimizer=optax.sgd(0.1)))
-    >>> grads, metrics = rule.grads(net, params, (jnp.ones((4, 3)), jnp.eye(2)[jnp.array([0, 1, 0, 1])]))
-    >>> sorted(metrics)
-    ['accuracy', 'energy', 'loss', 'not_converged', 'residual']
-    """
-
-    name: ClassVar[str] = "pc"
-    mode: PCMode = option(
-        PCMode.STRICT, help="strict | fixed-prediction (= BP at the fixed point) | incremental"
-    )
-    cost: Cost = option(default_factory=SquaredError, help="output cost C(mu_out, y)")
-    inference: Inference = option(
+def _inference_option() -> Any:
+    return option(
         default_factory=Inference, help="relaxation of the states (T steps of SGD by default)"
     )
-    nudging: Nudging | None = option(
+
+
+def _nudging_option() -> Any:
+    return option(
         None, help="leave the output free, nudged by beta C (null: clamp the output to y)"
     )
 
-    def __check_init__(self) -> None:
-        if not isinstance(self.mode, PCMode):
-            raise ConfigError(f"PC(mode={self.mode!r}): use one of {[m for m in PCMode]}.")
-        if (
-            self.mode is PCMode.INCREMENTAL
-            and self.nudging is not None
-            and self.nudging.sign is NudgeSign.CENTRED
-        ):
-            raise ConfigError(
-                "incremental PC cannot use centred nudging (one relaxation per batch)."
-            )
 
-    # --- the energy ----------------------------------------------------------------------------
+class AbstractPC(AbstractGradientRule, AbstractEnergyRule):
+    r"""Predictive coding on any graph network: the base of :class:`PC` and
+    :class:`IncrementalPC`. A new energy is a subclass that implements :meth:`energy` (or a
+    subclass of :class:`PC` that overrides it); inference, gradients and the trainer come
+    with it.
 
+    States :math:`z_n` of the non-input nodes start at the feedforward pass and relax on the
+    energy (output clamped to the target, or free and nudged by :class:`Nudging`); energies
+    are summed over the batch (so each sample's states relax independently of the batch
+    size); weight gradients are divided by the batch size.
+    """
+
+    cost: eqx.AbstractVar[Cost]
+    inference: eqx.AbstractVar[Inference]
+    nudging: eqx.AbstractVar[Nudging | None]
+
+    @abc.abstractmethod
     def energy(
         self,
         net: Network,
@@ -154,20 +136,8 @@ class PC(Rule):
         """Total energy of the batch (a scalar). ``states[n]`` and ``predictions[n]`` are node
         ``n``'s state and prediction (``predictions[net.input]`` is ``None``); with a clamped
         output ``states[net.output]`` is the target and ``beta`` is unused."""
-        e = jnp.zeros((), states[net.output].dtype)
-        for n in range(net.num_nodes):
-            if n == net.input or n == net.output:
-                continue
-            d = states[n] - _given(predictions[n])
-            e = e + 0.5 * jnp.sum(d * d)
-        out = net.output
-        mu_out = _given(predictions[out])
-        if self.nudging is None:
-            return e + jnp.sum(self.cost(mu_out, target))
-        d = states[out] - mu_out
-        return e + 0.5 * jnp.sum(d * d) + beta * jnp.sum(self.cost(states[out], target))
 
-    # --- helpers -------------------------------------------------------------------------------
+    # --- helpers (shared by PC and iPC) ------------------------------------------------------
 
     def _free_nodes(self, net: Network) -> tuple[int, ...]:
         skip = {net.input} | ({net.output} if self.nudging is None else set())
@@ -191,23 +161,12 @@ class PC(Rule):
             return ((-b, -1.0 / b),)
         return ((b, 0.5 / b), (-b, -0.5 / b))
 
+    def _title(self) -> str:
+        return f"{type(self).__name__} ({self.name}), which starts from a feedforward pass,"
+
     def check(self, net: Network, batch: Batch | None = None) -> None:
-        net.require_dag(f"PC ({self.mode.value}), which starts from a feedforward pass,")
+        net.require_dag(self._title())
         super().check(net, batch)
-
-    # --- gradients -----------------------------------------------------------------------------
-
-    def grads(
-        self, net: Network, params: Any, batch: Batch, *, key: PRNGKeyArray | None = None
-    ) -> tuple[Any, Metrics]:
-        check_batch(net, batch)
-        net.require_dag(f"PC ({self.mode.value}), which starts from a feedforward pass,")
-        if self.mode is PCMode.FIXED_PREDICTION:
-            return self._grads_fixed(net, params, batch)
-        if self.mode is PCMode.INCREMENTAL:
-            _, _, total, metrics = self._incremental(net, params, batch, None, None)
-            return total, metrics
-        return self._grads_strict(net, params, batch)
 
     def _metrics(self, out: Array, y: Array, energy: Array, info: Any, batch: int) -> Metrics:
         return {
@@ -218,15 +177,130 @@ class PC(Rule):
             "not_converged": info.not_converged,
         }
 
-    def _grads_strict(self, net: Network, params: Any, batch: Batch) -> tuple[Any, Metrics]:
+
+def pc_energy(
+    rule: AbstractPC,
+    net: Network,
+    states: tuple[Array, ...],
+    predictions: tuple[Array | None, ...],
+    target: Array,
+    beta: Array | float,
+) -> Array:
+    r"""PC's default energy (summed over the batch):
+    :math:`\sum_{n \in \mathrm{hidden}} \tfrac12 \lVert z_n - \mu_n \rVert^2 + C(\mu_{\mathrm{out}}, y)`
+    with the output clamped, or, with ``rule.nudging``,
+    :math:`\sum_{n \ne \mathrm{in}} \tfrac12 \lVert z_n - \mu_n\rVert^2 + \beta C(z_{\mathrm{out}}, y)`."""
+    e = jnp.zeros((), states[net.output].dtype)
+    for n in range(net.num_nodes):
+        if n == net.input or n == net.output:
+            continue
+        d = states[n] - _given(predictions[n])
+        e = e + 0.5 * jnp.sum(d * d)
+    out = net.output
+    mu_out = _given(predictions[out])
+    if rule.nudging is None:
+        return e + jnp.sum(rule.cost(mu_out, target))
+    d = states[out] - mu_out
+    return e + 0.5 * jnp.sum(d * d) + beta * jnp.sum(rule.cost(states[out], target))
+
+
+@final
+class PC(AbstractPC):
+    r"""Predictive coding (strict or fixed-prediction) on any graph network.
+
+    Default energy (a subclass overriding :meth:`energy` gets the rest unchanged):
+
+    .. math:: E = \sum_{n \in \mathrm{hidden}} \tfrac12 \lVert z_n - \mu_n \rVert^2
+              + C(\mu_{\mathrm{out}}, y)
+
+    with the output clamped, or, with :class:`Nudging`,
+    :math:`\sum_{n \ne \mathrm{in}} \tfrac12 \lVert z_n - \mu_n\rVert^2 + \beta C(z_{\mathrm{out}}, y)`.
+    Energies are summed over the batch (so each sample's states relax independently of the
+    batch size); weight gradients are divided by the batch size.
+
+    >>> import jax, jax.numpy as jnp, optax, plastix as px
+    >>> net = px.Network.from_example(
+    ...     [px.edge(px.nn.Linear(8), [0, 1]), px.edge(px.nn.Sequential([px.nn.Tanh(), px.nn.Linear(2)]), [1, 2])],
+    ...     jnp.zeros((1, 3)))
+    >>> params = net.init(key=jax.random.key(0))
+    >>> rule = px.PC(inference=px.Inference(steps=8, optimizer=optax.sgd(0.1)))
+    >>> grads, metrics = rule.grads(net, params, (jnp.ones((4, 3)), jnp.eye(2)[jnp.array([0, 1, 0, 1])]))
+    >>> sorted(metrics)
+    ['accuracy', 'energy', 'loss', 'not_converged', 'residual']
+    """
+
+    name: ClassVar[str] = "pc"
+    mode: PCMode = option(PCMode.STRICT, help="strict | fixed-prediction (= BP at the fixed point)")
+    cost: Cost = _cost_option()
+    inference: Inference = _inference_option()
+    nudging: Nudging | None = _nudging_option()
+
+    def __check_init__(self) -> None:
+        if not isinstance(self.mode, PCMode):
+            raise ConfigError(
+                f"PC(mode={self.mode!r}): use one of {[m for m in PCMode]} (incremental PC is "
+                "its own rule, px.IncrementalPC)."
+            )
+
+    def energy(
+        self,
+        net: Network,
+        states: tuple[Array, ...],
+        predictions: tuple[Array | None, ...],
+        target: Array,
+        beta: Array | float,
+    ) -> Array:
+        """:func:`pc_energy`."""
+        return pc_energy(self, net, states, predictions, target, beta)
+
+    def _title(self) -> str:
+        return f"PC ({self.mode.value}), which starts from a feedforward pass,"
+
+    # --- gradients -----------------------------------------------------------------------------
+
+    def grads(
+        self, net: Network, params: Any, batch: Batch, *, key: PRNGKeyArray | None = None
+    ) -> tuple[Any, Metrics]:
+        check_batch(net, batch)
+        net.require_dag(self._title())
         x, y = batch
         bsz = x.shape[0]
         ff = net.feedforward(params, x)
+        total = jax.tree.map(jnp.zeros_like, params)
+        energy, info = jnp.zeros(()), None
+        for beta, weight in self._betas():
+            _, info, energy, g = self._phase(net, params, x, y, ff, beta)
+            total = jax.tree.map(lambda t, gi, w=weight: t + (w / bsz) * gi, total, g)
+        return total, self._metrics(ff[net.output], y, energy, info, bsz)
+
+    def relax(
+        self, net: Network, params: Any, batch: Batch
+    ) -> tuple[tuple[Array, ...], InferenceInfo]:
+        """Every node's state after the relaxation (with nudging, the first nudged phase's)."""
+        check_batch(net, batch)
+        net.require_dag(self._title())
+        x, y = batch
+        beta, _ = self._betas()[0]
+        free, info, _, _ = self._phase(net, params, x, y, net.feedforward(params, x), beta)
+        return self._full(net, x, y, free), info
+
+    def _phase(
+        self, net: Network, params: Any, x: Array, y: Array, ff: tuple[Array, ...], beta: float
+    ) -> tuple[tuple[Array, ...], InferenceInfo, Array, Any]:
+        """One relaxation at nudging ``beta``: the free states, the relaxation's info, the
+        energy and its weight gradient at the relaxed states."""
+        if self.mode is PCMode.FIXED_PREDICTION:
+            return self._phase_fixed(net, params, x, y, ff, beta)
+        return self._phase_strict(net, params, x, y, ff, beta)
+
+    def _phase_strict(
+        self, net: Network, params: Any, x: Array, y: Array, ff: tuple[Array, ...], beta: float
+    ) -> tuple[tuple[Array, ...], InferenceInfo, Array, Any]:
         free_nodes = self._free_nodes(net)
         free0 = tuple(ff[n] for n in free_nodes)
         cache = net.input_edge_outputs(params, x)
 
-        def energy_of(free: tuple[Array, ...], p: Any, beta: Any, cache: Any) -> Array:
+        def energy_of(free: tuple[Array, ...], p: Any, cache: Any) -> Array:
             s = self._full(net, x, y, free)
             return self.energy(net, s, net.predictions(p, s, cache=cache), y, beta)
 
@@ -236,32 +310,26 @@ class PC(Rule):
             i: net.edges[i].layer(params[i], ff[net.edges[i].src])
             for i in set().union(*(c for c, _ in schedule))
         }
-        total = jax.tree.map(jnp.zeros_like, params)
-        energy = jnp.zeros(())
-        info = None
-        for beta, weight in self._betas():
-            grad_fn = jax.value_and_grad(lambda f, b=beta: energy_of(f, params, b, cache))
-            # the first steps, while some states still sit at the feedforward pass: the edges
-            # those states feed into error-free nodes contribute nothing and are skipped
-            free, opt_state, last = free0, self.inference.optimizer.init(free0), None
-            for cached, keep in schedule:
-                c = {**cache, **{i: ff_edges[i] for i in cached}}
-                e, g = jax.value_and_grad(lambda f, b=beta, c=c: energy_of(f, params, b, c))(free)
-                upd, opt_state = self.inference.optimizer.update(g, opt_state, free)
-                moved = optax.apply_updates(free, upd)
-                free = tuple(f if n in keep else m for n, f, m in zip(free_nodes, free, moved))
-                last = (e, g)
-            free, info = self.inference.run(
-                grad_fn,
-                free,
-                opt_state=opt_state,
-                steps=self.inference.steps - len(schedule),
-                last=last,
-            )
-            e, g = jax.value_and_grad(energy_of, argnums=1)(free, params, beta, None)
-            total = jax.tree.map(lambda t, gi, w=weight: t + (w / bsz) * gi, total, g)
-            energy = e
-        return total, self._metrics(ff[net.output], y, energy, info, bsz)
+        grad_fn = jax.value_and_grad(lambda f: energy_of(f, params, cache))
+        # the first steps, while some states still sit at the feedforward pass: the edges
+        # those states feed into error-free nodes contribute nothing and are skipped
+        free, opt_state, last = free0, self.inference.optimizer.init(free0), None
+        for cached, keep in schedule:
+            c = {**cache, **{i: ff_edges[i] for i in cached}}
+            e, g = jax.value_and_grad(lambda f, c=c: energy_of(f, params, c))(free)
+            upd, opt_state = self.inference.optimizer.update(g, opt_state, free)
+            moved = optax.apply_updates(free, upd)
+            free = tuple(f if n in keep else m for n, f, m in zip(free_nodes, free, moved))
+            last = (e, g)
+        free, info = self.inference.run(
+            grad_fn,
+            free,
+            opt_state=opt_state,
+            steps=self.inference.steps - len(schedule),
+            last=last,
+        )
+        e, g = jax.value_and_grad(energy_of, argnums=1)(free, params, None)
+        return free, info, e, g
 
     def _wavefront(
         self, net: Network, free0: tuple[Array, ...]
@@ -307,15 +375,14 @@ class PC(Rule):
             return []
         return schedule
 
-    def _grads_fixed(self, net: Network, params: Any, batch: Batch) -> tuple[Any, Metrics]:
-        x, y = batch
-        bsz = x.shape[0]
-        ff = net.feedforward(params, x)
+    def _phase_fixed(
+        self, net: Network, params: Any, x: Array, y: Array, ff: tuple[Array, ...], beta: float
+    ) -> tuple[tuple[Array, ...], InferenceInfo, Array, Any]:
         free_nodes = self._free_nodes(net)
         # predictions and Jacobians at the feedforward pass, reused for every step
         mu_ff, vjp = jax.vjp(lambda p, s: net.predictions(p, s), params, ff)
 
-        def parts(free: tuple[Array, ...], beta: Any) -> tuple[Array, Any, Any]:
+        def parts(free: tuple[Array, ...]) -> tuple[Array, Any, Any]:
             s = self._full(net, x, y, free)
             e, (gs, gmu) = jax.value_and_grad(
                 lambda s, m: self.energy(net, s, m, y, beta), argnums=(0, 1)
@@ -324,18 +391,56 @@ class PC(Rule):
             g_free = tuple(gs[n] + gs_through[n] for n in free_nodes)
             return e, g_free, gp
 
-        total = jax.tree.map(jnp.zeros_like, params)
-        info = None
-        energy = jnp.zeros(())
-        free0 = tuple(ff[n] for n in free_nodes)
-        for beta, weight in self._betas():
-            grad_fn = lambda f, b=beta: parts(f, b)[:2]  # noqa: E731
-            free, info = self.inference.run(grad_fn, free0)
-            energy, _, gp = parts(free, beta)
-            total = jax.tree.map(lambda t, gi, w=weight: t + (w / bsz) * gi, total, gp)
-        return total, self._metrics(ff[net.output], y, energy, info, bsz)
+        free, info = self.inference.run(lambda f: parts(f)[:2], tuple(ff[n] for n in free_nodes))
+        energy, _, gp = parts(free)
+        return free, info, energy, gp
 
-    # --- incremental PC ------------------------------------------------------------------------
+
+@final
+class IncrementalPC(AbstractPC):
+    r"""Incremental predictive coding (iPC; Salvatori et al. 2024): PC's energy and
+    relaxation, with the weights updated by the optimizer at every one of the ``T`` inference
+    steps (:meth:`step`). :meth:`grads` gives the sum of the per-step weight gradients with
+    the weights held: iPC's update in the limit of a small learning rate (what a gradient
+    check compares).
+
+    >>> import jax, jax.numpy as jnp, optax, plastix as px
+    >>> net = px.Network.from_example(px.models.mlp(2, hidden=(8,)), jnp.zeros((1, 3)))
+    >>> params = net.init(key=jax.random.key(0))
+    >>> rule, opt = px.IncrementalPC(inference=px.Inference(steps=4)), optax.sgd(0.1)
+    >>> batch = (jnp.ones((4, 3)), jnp.eye(2)[jnp.array([0, 1, 0, 1])])
+    >>> params, _, metrics = rule.step(net, params, opt.init(params), opt, batch)
+    >>> sorted(metrics)
+    ['accuracy', 'energy', 'loss']
+    """
+
+    name: ClassVar[str] = "ipc"
+    cost: Cost = _cost_option()
+    inference: Inference = _inference_option()
+    nudging: Nudging | None = _nudging_option()
+
+    def __check_init__(self) -> None:
+        if self.nudging is not None and self.nudging.sign is NudgeSign.CENTRED:
+            raise ConfigError(
+                "incremental PC cannot use centred nudging (one relaxation per batch)."
+            )
+
+    def energy(
+        self,
+        net: Network,
+        states: tuple[Array, ...],
+        predictions: tuple[Array | None, ...],
+        target: Array,
+        beta: Array | float,
+    ) -> Array:
+        """:func:`pc_energy`."""
+        return pc_energy(self, net, states, predictions, target, beta)
+
+    def grads(
+        self, net: Network, params: Any, batch: Batch, *, key: PRNGKeyArray | None = None
+    ) -> tuple[Any, Metrics]:
+        _, _, total, metrics, _ = self._incremental(net, params, batch, None, None)
+        return total, metrics
 
     def step(
         self,
@@ -347,10 +452,25 @@ class PC(Rule):
         *,
         key: PRNGKeyArray | None = None,
     ) -> tuple[Any, optax.OptState, Metrics]:
-        if self.mode is not PCMode.INCREMENTAL:
-            return super().step(net, params, opt_state, optimizer, batch, key=key)
-        params, opt_state, _, metrics = self._incremental(net, params, batch, opt_state, optimizer)
+        """iPC's step: the weights move at every inference step (not one gradient step)."""
+        params, opt_state, _, metrics, _ = self._incremental(
+            net, params, batch, opt_state, optimizer
+        )
         return params, opt_state, metrics
+
+    def relax(
+        self, net: Network, params: Any, batch: Batch
+    ) -> tuple[tuple[Array, ...], InferenceInfo]:
+        """Every node's state after the ``T`` steps with the weights held."""
+        _, _, _, metrics, free = self._incremental(net, params, batch, None, None)
+        x, y = batch
+        info = InferenceInfo(
+            metrics["energy"] * x.shape[0],
+            jnp.zeros((x.shape[0],), x.dtype),
+            jnp.asarray(max(self.inference.steps, 1)),
+            jnp.zeros((), jnp.int32),
+        )
+        return self._full(net, x, y, free), info
 
     def _incremental(
         self,
@@ -359,13 +479,14 @@ class PC(Rule):
         batch: Batch,
         opt_state: optax.OptState | None,
         optimizer: optax.GradientTransformation | None,
-    ) -> tuple[Any, Any, Any, Metrics]:
+    ) -> tuple[Any, Any, Any, Metrics, tuple[Array, ...]]:
         """iPC's relaxation: at each of the T steps, the energy's gradients move the states
         and, with an ``optimizer``, the weights. Without one (weights held) it also returns the
         sum of the per-step weight gradients, iPC's update in the limit of a small learning
-        rate, which :meth:`grads` returns (None with an optimizer: :meth:`step` needs no sum)."""
+        rate, which :meth:`grads` returns (None with an optimizer: :meth:`step` needs no sum),
+        and the final free states."""
         check_batch(net, batch)
-        net.require_dag("PC (incremental), which starts from a feedforward pass,")
+        net.require_dag(self._title())
         x, y = batch
         bsz = x.shape[0]
         ((beta, weight),) = self._betas()
@@ -401,4 +522,4 @@ class PC(Rule):
             "accuracy": accuracy(ff[net.output], y),
             "energy": energies[-1] / bsz,
         }
-        return params, opt_state, total, metrics
+        return params, opt_state, total, metrics, free

@@ -40,9 +40,10 @@ feedback part of the update is the feedback loss's gradient (so one optimizer tr
 
 from __future__ import annotations
 
+import abc
 import enum
 import math
-from typing import Any, ClassVar
+from typing import Any, ClassVar, final
 
 import jax
 import jax.numpy as jnp
@@ -70,7 +71,7 @@ from ..nn import (
     Sigmoid,
     Tanh,
 )
-from ._base import Batch, Metrics, Rule, check_batch
+from ._base import AbstractFeedbackRule, Batch, Metrics, check_batch
 from ._costs import Cost, CrossEntropy, accuracy
 
 
@@ -139,30 +140,10 @@ class TopTarget(enum.Enum):
     layers below get decoded targets as usual."""
 
 
-class TP(Rule):
-    r"""Target propagation (Bengio 2014): targets pass down through learned approximate
-    inverses, :math:`\hat h_{l-1} = g_l(\hat h_l)`, from the output target
-    :math:`\hat h_L = h_L - \eta\,\partial C/\partial h_L`; each layer's forward weights descend
-    :math:`\frac{1}{2\eta}\lVert f_l(h_{l-1}) - \hat h_l\rVert^2` and the feedback weights the
-    :class:`FeedbackLoss` (noise scale ``noise``, or one per decoder in ``layer_noise``,
-    averaged over ``noise_samples`` draws). The decoders are
-    :math:`g_l(h) = \sigma(V_l h + c_l)` with :math:`\sigma` = ``feedback_activation`` for dense
-    edges, and transposed convolutions after un-pooling for conv edges (see the module
-    docstring); a chain network is required. Override :meth:`feedback` for other decoders.
-
-    >>> import jax, jax.numpy as jnp, plastix as px
-    >>> net = px.Network.from_example(px.models.mlp(2, hidden=(8, 8), activation="tanh"),
-    ...                               jnp.zeros((1, 3)))
-    >>> rule = px.TP()
-    >>> params = rule.init_params(net, key=jax.random.key(0))
-    >>> batch = (jnp.ones((4, 3)), jnp.eye(2)[jnp.array([0, 1, 0, 1])])
-    >>> grads, metrics = rule.grads(net, params, batch, key=jax.random.key(1))
-    >>> sorted(metrics)
-    ['accuracy', 'feedback_loss', 'loss']
-    """
-
-    name: ClassVar[str] = "tp"
-    stochastic: ClassVar[bool] = True
+class AbstractTP(AbstractFeedbackRule):
+    r"""Target propagation's machinery, the base of :class:`TP` and :class:`DTP`: the output
+    target, the per-layer forward losses, the decoders and their feedback losses; a final
+    class says how a target passes down one layer (:meth:`_propagate`)."""
 
     cost: Cost = option(default_factory=CrossEntropy, help="output cost C")
     target_lr: float = option(
@@ -312,10 +293,12 @@ class TP(Rule):
 
     # --- targets -------------------------------------------------------------------------
 
+    @abc.abstractmethod
     def _propagate(
         self, net: Network, params: Any, i: int, target: Array, h_dst: Array, h_src: Array
     ) -> Array:
-        return self._decode(net, params, i, target, h_src)
+        """The target of edge ``i``'s source from its destination's ``target`` (``h_dst``,
+        ``h_src``: the forward activities)."""
 
     def targets(
         self, net: Network, params: Any, batch: Batch
@@ -416,7 +399,39 @@ class TP(Rule):
         return {"forward": g_fwd, "feedback": g_all["feedback"]}, metrics
 
 
-class DTP(TP):
+@final
+class TP(AbstractTP):
+    r"""Target propagation (Bengio 2014): targets pass down through learned approximate
+    inverses, :math:`\hat h_{l-1} = g_l(\hat h_l)`, from the output target
+    :math:`\hat h_L = h_L - \eta\,\partial C/\partial h_L`; each layer's forward weights descend
+    :math:`\frac{1}{2\eta}\lVert f_l(h_{l-1}) - \hat h_l\rVert^2` and the feedback weights the
+    :class:`FeedbackLoss` (noise scale ``noise``, or one per decoder in ``layer_noise``,
+    averaged over ``noise_samples`` draws). The decoders are
+    :math:`g_l(h) = \sigma(V_l h + c_l)` with :math:`\sigma` = ``feedback_activation`` for dense
+    edges, and transposed convolutions after un-pooling for conv edges (see the module
+    docstring); a chain network is required. Override :meth:`feedback` for other decoders.
+
+    >>> import jax, jax.numpy as jnp, plastix as px
+    >>> net = px.Network.from_example(px.models.mlp(2, hidden=(8, 8), activation="tanh"),
+    ...                               jnp.zeros((1, 3)))
+    >>> rule = px.TP()
+    >>> params = rule.init_params(net, key=jax.random.key(0))
+    >>> batch = (jnp.ones((4, 3)), jnp.eye(2)[jnp.array([0, 1, 0, 1])])
+    >>> grads, metrics = rule.grads(net, params, batch, key=jax.random.key(1))
+    >>> sorted(metrics)
+    ['accuracy', 'feedback_loss', 'loss']
+    """
+
+    name: ClassVar[str] = "tp"
+
+    def _propagate(
+        self, net: Network, params: Any, i: int, target: Array, h_dst: Array, h_src: Array
+    ) -> Array:
+        return self._decode(net, params, i, target, h_src)
+
+
+@final
+class DTP(AbstractTP):
     r"""Difference target propagation (Lee et al. 2015):
     :math:`\hat h_{l-1} = h_{l-1} + g_l(\hat h_l) - g_l(h_l)`; with
     ``feedback_loss=FeedbackLoss.DIFFERENCE`` the feedback weights follow Ernoult et al.

@@ -1,5 +1,7 @@
 """Checkpoints: a pytree's leaves in an ``.npz`` (no pickle) plus JSON metadata, written
-atomically (temporary file, fsync, rename)."""
+atomically (temporary file, fsync, rename). The metadata carries the layout's ``format``
+(:data:`CHECKPOINT_FORMAT`); a file of another format is refused with a message that names
+it (files written before the format was recorded have format 1's layout)."""
 
 from __future__ import annotations
 
@@ -36,10 +38,17 @@ def atomic_write_text(path: Path, text: str) -> None:
     _atomic_write(Path(path), lambda f: f.write(text.encode()))
 
 
+CHECKPOINT_FORMAT = 1
+"""The layout of the checkpoints this version writes and reads: the leaves of
+``(params, opt_state)`` in tree order."""
+
+
 def save_checkpoint(path: str | os.PathLike[str], tree: Any, meta: dict[str, Any]) -> None:
-    """Save the array leaves of ``tree`` and JSON-serialisable ``meta`` to ``path`` (.npz)."""
+    """Save the array leaves of ``tree`` and JSON-serialisable ``meta`` (plus the
+    ``format``) to ``path`` (.npz)."""
     leaves = jax.tree.leaves(tree)
     arrays = {f"leaf_{i:05d}": np.asarray(l) for i, l in enumerate(leaves)}
+    meta = {**meta, "format": CHECKPOINT_FORMAT}
     arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
     _atomic_write(Path(path), lambda f: np.savez(f, **arrays))  # type: ignore[arg-type]
 
@@ -64,6 +73,14 @@ def load_checkpoint(path: str | os.PathLike[str], like: Any) -> tuple[Any, dict[
         raise CheckpointError(
             f"cannot read checkpoint {path}: {err}; delete it to start over or point at another."
         ) from err
+    fmt = meta.get("format", 1) if isinstance(meta, dict) else None
+    if fmt != CHECKPOINT_FORMAT:
+        raise CheckpointError(
+            f"checkpoint {path} has format {fmt!r} but this version of plastix reads format "
+            f"{CHECKPOINT_FORMAT}: resume it with the plastix version that wrote it, or start a "
+            "new run (another --out directory)."
+        )
+    meta.pop("format", None)
     ref, treedef = jax.tree.flatten(like)
     if len(ref) != len(leaves):
         raise CheckpointError(

@@ -25,7 +25,6 @@ from ..data import ArrayDataset, DataLoader
 from ..graph import Network
 from ..rules import Rule, gradient_check
 from ..rules._check import require_gradient_estimate
-from ..rules._costs import CrossEntropy
 from ._checkpoint import atomic_write_text, latest_checkpoint, load_checkpoint, save_checkpoint
 from ._options import TrainOptions
 from ._plot import plot_curves
@@ -214,13 +213,12 @@ class Trainer:
         )
         ys = jnp.concatenate([ys, jnp.zeros((pad,), ys.dtype)]).reshape(nb, bs)
         mask = (jnp.arange(nb * bs) < n).reshape(nb, bs)
-        cost = getattr(self.rule, "cost", CrossEntropy())
 
         def body(carry: Any, inp: Any) -> tuple[Any, None]:
             x, y, m = inp
             out = self.rule.predict(self.net, params, self._split(x))
             yy = jax.nn.one_hot(y, self._num_classes, dtype=jnp.float32)
-            loss = jnp.sum(cost(out, yy) * m)
+            loss = jnp.sum(self.rule.eval_cost(out, yy) * m)
             correct = jnp.sum((jnp.argmax(out, -1) == y) * m)
             return (carry[0] + loss, carry[1] + correct), None
 
