@@ -19,7 +19,8 @@ import jax.numpy as jnp
 
 import plastix as px
 from plastix.config import from_preset
-from plastix.train import generation_quality, load_checkpoint, plot_image_grid
+from plastix.train import generation_quality, load_checkpoint
+from plastix.viz import plot_image_grid
 
 
 def main() -> None:

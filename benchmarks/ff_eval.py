@@ -24,7 +24,8 @@ from plastix.config import RunConfig, build
 from plastix.data import Normalize, dataset_info, load_dataset
 from plastix.graph import Network
 from plastix.rules import FF, FFPrediction, Supervision
-from plastix.train import ff_layer_report, latest_checkpoint, load_checkpoint, plot_ff_layers
+from plastix.train import ff_layer_report, latest_checkpoint, load_checkpoint
+from plastix.viz import plot_ff_layers
 
 
 def main(run: Path) -> dict[str, object]:

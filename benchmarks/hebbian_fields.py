@@ -21,7 +21,8 @@ import numpy as np
 import optax
 
 from plastix.data import load_dataset
-from plastix.hebbian import LocalTrainer, krotov_hopfield, plot_receptive_fields, sanger
+from plastix.hebbian import LocalTrainer, krotov_hopfield, sanger
+from plastix.viz import plot_receptive_fields
 
 
 def main() -> None:

@@ -25,10 +25,9 @@ from plastix.hebbian import (
     Update,
     capacity_curve,
     flip,
-    plot_capacity,
-    plot_energy,
     random_patterns,
 )
+from plastix.viz import plot_capacity, plot_energy
 
 
 def main() -> None:

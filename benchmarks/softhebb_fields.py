@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from plastix.hebbian import plot_receptive_fields
 from plastix.train import latest_checkpoint
+from plastix.viz import plot_receptive_fields
 
 
 def main(run: Path, out: Path) -> None:

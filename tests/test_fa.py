@@ -273,6 +273,7 @@ def test_trainer_logs_and_plots_the_alignment(tmp_path):
         out_dir=tmp_path,
         gradient_check=32,
         progress=False,
+        after_fit=(px.viz.plot_run,),
     )
     trainer.fit()
     recs = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]

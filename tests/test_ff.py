@@ -397,7 +397,8 @@ def test_cli_trains_ff(tmp_path):
 
 
 def test_layer_report_and_plot(tmp_path):
-    from plastix.train import ff_layer_report, plot_ff_layers
+    from plastix.train import ff_layer_report
+    from plastix.viz import plot_ff_layers
 
     net = _net(features=24, hidden=(8, 8), classes=3)
     rule = FF(peer_weight=0.0)

@@ -160,7 +160,8 @@ def test_bad_input_gives_clear_errors():
 
 
 def test_pictures_are_written(tmp_path):
-    from plastix.hebbian import capacity_curve, plot_capacity, plot_energy, plot_receptive_fields
+    from plastix.hebbian import capacity_curve
+    from plastix.viz import plot_capacity, plot_energy, plot_receptive_fields
 
     rows = capacity_curve(jax.random.key(0), 50, [0.05, 0.4], update=Update.SYNC)
     assert rows[0]["recalled"] == 1.0 and rows[0]["patterns"] == 2.0

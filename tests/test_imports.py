@@ -19,6 +19,7 @@ SUBPACKAGES = [
     "plastix.hebbian",
     "plastix.bench",
     "plastix.config",
+    "plastix.viz",
 ]
 
 

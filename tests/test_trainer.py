@@ -38,6 +38,7 @@ def _trainer(setup, out, epochs, **kw):
         out_dir=out,
         progress=False,
         steps_per_call=3,
+        after_fit=(px.viz.plot_run,),  # the pictures, drawn from the run directory
         **kw,
     )
 

@@ -1,5 +1,6 @@
 """plastix: biologically plausible local learning rules on one graph network description."""
 
+import importlib
 import importlib.metadata
 
 from . import config as config
@@ -47,3 +48,11 @@ try:
     __version__ = importlib.metadata.version("plastix")
 except importlib.metadata.PackageNotFoundError:  # running from a source tree
     __version__ = "0.0.0+unknown"
+
+
+def __getattr__(name: str) -> object:
+    """``plastix.viz`` (matplotlib) loads on first use, so ``import plastix`` and ``plastix
+    --help`` stay fast."""
+    if name == "viz":
+        return importlib.import_module(".viz", __name__)
+    raise AttributeError(f"module 'plastix' has no attribute {name!r}")

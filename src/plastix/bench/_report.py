@@ -5,13 +5,18 @@ from __future__ import annotations
 import csv
 import io
 import math
+import os
 import platform
+import shutil
 import statistics
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import jax
+
 from .._errors import ConfigError
+from ..viz import plot_suite
 from ._runner import RunResult
 from ._suites import Suite
 
@@ -86,8 +91,6 @@ def _fmt(v: Any, kind: str = "") -> str:
 
 
 def markdown(suite: Suite, rows: Sequence[dict[str, Any]], command: str) -> str:
-    import jax
-
     lines = [
         f"### Suite `{suite.name}`: {suite.help}",
         "",
@@ -153,46 +156,17 @@ def write_report(
 def _plots(
     suite: Suite, results: Sequence[RunResult], rows: Sequence[dict[str, Any]], out: Path
 ) -> dict[str, Path]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from ..train._plot import _save
-
-    fig, ax = plt.subplots(figsize=(9, 5))
-    styles = [("-", "o"), ("--", "s"), (":", "^")]  # past 10 entries the colours repeat
-    drawn = 0
+    errors = {}
     for e in suite.entries:
         hists = [r.summary["history"] for r in results if r.entry.label == e.label and r.summary]
         if not hists:
             continue
         n = min(len(h) for h in hists)
-        # test error in percent on a log scale: 1.6 % and 5 % stay apart next to chance
-        err = [100 * (1 - statistics.fmean(h[i]["test_accuracy"] for h in hists)) for i in range(n)]
-        ls, mk = styles[(drawn // 10) % len(styles)]
-        ax.plot(range(1, n + 1), err, linestyle=ls, marker=mk, ms=3, label=e.label)
-        drawn += 1
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ticks = [
-        t for t in (0.5, 1, 2, 5, 10, 20, 50, 100) if ax.get_ylim()[0] <= t <= ax.get_ylim()[1]
-    ]
-    ax.set_yticks(ticks, [f"{t:g}" for t in ticks])
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("test error % (1 - accuracy, mean over seeds)")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7, ncol=2, loc="upper right")
-    acc_png = _save(fig, out / "accuracy.png", f"plastix bench {suite.name}")
-    timed = [r for r in rows if r["seconds_per_epoch"]]
-    fig, ax = plt.subplots(figsize=(9, 0.4 * len(timed) + 1.5))
-    ax.barh([r["rule"] for r in timed], [r["seconds_per_epoch"] for r in timed])
-    ax.invert_yaxis()
-    ax.set_xscale("log")
-    ax.set_xlabel("seconds per epoch (median over epochs and seeds)")
-    ax.grid(alpha=0.3, axis="x")
-    time_png = _save(fig, out / "time.png", f"plastix bench {suite.name}: time per epoch")
-    return {"accuracy_png": acc_png, "time_png": time_png}
+        errors[e.label] = [
+            100 * (1 - statistics.fmean(h[i]["test_accuracy"] for h in hists)) for i in range(n)
+        ]
+    timed = [(r["rule"], r["seconds_per_epoch"]) for r in rows if r["seconds_per_epoch"]]
+    return plot_suite(suite.name, errors, timed, out)
 
 
 def _markers(name: str) -> tuple[str, str]:
@@ -207,9 +181,6 @@ def update_section(path: Path, suite_name: str, paths: dict[str, Path]) -> None:
     markers (replaced if present, appended otherwise; the rest of the file is kept byte for
     byte), with its plots copied next to it (into ``docs/images/`` beside ``path`` when that
     folder exists) as ``bench-<suite>-accuracy.png`` / ``-time.png`` and linked."""
-    import os
-    import shutil
-
     begin, end = _markers(suite_name)
     body = paths["markdown"].read_text().rstrip("\n")
     images = path.parent / "docs" / "images"

@@ -263,14 +263,20 @@ def run_train(run: RunConfig, *, out: str | None, resume: bool, progress: bool) 
     out = str(trainer.out_dir)
     summary = trainer.fit(resume=resume)
     summary["out"] = out
+    import jax
+
+    from .. import viz  # matplotlib: imported once a run has finished, not for --help
+
+    if jax.process_index() == 0:
+        viz.plot_run(out, summary)
     if isinstance(rule, AbstractGenerativeRule) and trainer.epochs > 0:  # one sample per class
         import jax.numpy as jnp
 
-        from ..train import generation_quality, plot_image_grid
+        from ..train import generation_quality
 
         images = rule.generate(net, trainer.params, jnp.eye(train.num_classes))
         title = f"{rule.name}: generated from each class label"
-        plot_image_grid(
+        viz.plot_image_grid(
             images, Path(out) / "generated.png", titles=list(train.classes), title=title
         )
         quality = generation_quality(images, test.x, test.y)

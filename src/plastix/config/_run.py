@@ -15,6 +15,7 @@ from ..inference import STATE_OPTIMIZERS, AbstractStateOptimizer
 from ..models import ACTIVATIONS, ALL_MODELS, MLP, AbstractModel
 from ..nn import Layer
 from ..rules import (
+    ALL_COSTS,
     BP,
     CHL,
     DFA,
@@ -26,11 +27,11 @@ from ..rules import (
     PC,
     TP,
     BiPC,
+    Cost,
     IncrementalPC,
     Rule,
     SignSymmetry,
 )
-from ..rules._costs import ALL_COSTS, Cost
 from ..train import OPTIMIZERS, SCHEDULES, AbstractOptimizer, AbstractSchedule, AdamW, TrainOptions
 from . import _options
 

@@ -14,7 +14,7 @@ import numpy as np
 from jaxtyping import Array, PRNGKeyArray
 
 from .._errors import GraphError, ShapeError
-from ..nn._layers import Layer, Params, Shape, as_layer
+from ..nn import Layer, Params, Shape, as_layer
 
 States = tuple[Array, ...]
 """One array per node, ``states[0]`` is the input; shapes ``(batch, *node_shape)``."""
@@ -212,6 +212,40 @@ class Network:
             f"{' -> '.join(map(str, self._a_cycle()))}; remove an edge of it or use a rule "
             "that relaxes states on cyclic graphs."
         )
+
+    def chain(
+        self, who: str, hint: str = "use a chain network such as models.mlp"
+    ) -> tuple[int, ...]:
+        """The edge indices of a chain ``input -> ... -> output`` in order (every node fed by
+        one edge and feeding one, every edge with one destination); else a
+        :class:`~plastix.GraphError` naming the node that branches, ``who`` needs the chain
+        and ``hint`` says what to do.
+
+        >>> import jax.numpy as jnp, plastix as px
+        >>> px.Network.from_example(px.models.mlp(3, hidden=(4, 4)), jnp.zeros((1, 2))).chain("X")
+        (0, 1, 2)
+        """
+        self.require_dag(who)
+        for n in range(self.num_nodes):
+            if len(self.incoming[n]) > 1 or len(self.outgoing[n]) > 1:
+                raise GraphError(
+                    f"{who} needs a chain of layers (each node fed by one edge and feeding one), "
+                    f"but node {n} has {len(self.incoming[n])} incoming and "
+                    f"{len(self.outgoing[n])} outgoing edges; {hint}."
+                )
+        order, n = [], self.input
+        while self.outgoing[n]:
+            (i,) = self.outgoing[n]
+            if len(self.edges[i].dst) != 1:
+                raise GraphError(
+                    f"{who} needs a chain of layers, each edge with one destination; edge {i} "
+                    f"has {len(self.edges[i].dst)}; {hint}."
+                )
+            order.append(i)
+            n = self.edges[i].dst[0]
+        if n != self.output:  # pragma: no cover - a chain from the input ends at the output
+            raise GraphError(f"{who} needs a chain from the input to the output node; {hint}.")
+        return tuple(order)
 
     def _a_cycle(self) -> list[int]:
         succ = [

@@ -4,6 +4,9 @@ memory, SoftHebb networks (:class:`SoftHebb` on :class:`HebbConv2d` / :class:`He
 blocks, a Trainer rule), with CANNs-style trainers (``train`` / ``predict`` / ``predict_batch``):
 :class:`HopfieldTrainer` and :class:`LocalTrainer`."""
 
+from ..nn import HebbConv2d as HebbConv2d
+from ..nn import HebbDense as HebbDense
+from ..nn import HebbianLayer as HebbianLayer
 from ._hopfield import Hopfield as Hopfield
 from ._hopfield import HopfieldTrainer as HopfieldTrainer
 from ._hopfield import PatternError as PatternError
@@ -22,9 +25,6 @@ from ._plasticity import LIF as LIF
 from ._plasticity import STDP as STDP
 from ._plasticity import lif_stdp as lif_stdp
 from ._plasticity import stdp_trains as stdp_trains
-from ._plot import plot_capacity as plot_capacity
-from ._plot import plot_energy as plot_energy
-from ._plot import plot_receptive_fields as plot_receptive_fields
 from ._rules import Bound as Bound
 from ._rules import Similarity as Similarity
 from ._rules import bcm as bcm
@@ -37,9 +37,6 @@ from ._rules import softhebb as softhebb
 from ._rules import triangle as triangle
 from ._rules import wta as wta
 from ._softhebb import AbstractHebbianRule as AbstractHebbianRule
-from ._softhebb import HebbConv2d as HebbConv2d
-from ._softhebb import HebbDense as HebbDense
-from ._softhebb import HebbianLayer as HebbianLayer
 from ._softhebb import SoftHebb as SoftHebb
 from ._softhebb import neuron_norms as neuron_norms
 from ._softhebb import soft_wta as soft_wta

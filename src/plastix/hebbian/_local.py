@@ -38,9 +38,10 @@ from jaxtyping import Array
 from .._errors import GraphError
 from .._option import option
 from ..graph import Network
-from ..rules._base import Metrics
+from ..nn import HebbDense, HebbianLayer
+from ..rules import Metrics
 from ._rules import bcm, hebb, krotov_hopfield, oja, sanger, wta
-from ._softhebb import AbstractHebbianRule, HebbDense, HebbianLayer, _per_layer, neuron_norms
+from ._softhebb import AbstractHebbianRule, _per_layer, neuron_norms
 
 
 class LocalUpdate(enum.Enum):

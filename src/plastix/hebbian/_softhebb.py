@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-import math
 from collections.abc import Sequence
 from typing import Any, ClassVar, final
 
@@ -54,183 +53,11 @@ import jax.numpy as jnp
 import optax
 from jaxtyping import Array, PRNGKeyArray
 
-from .._errors import ConfigError, GraphError, ShapeError
+from .._errors import ConfigError, GraphError
 from .._option import option
 from ..graph import Network
-from ..nn import Layer
-from ..nn._layers import Params, Shape, _pair
+from ..nn import HebbianLayer, Params
 from ..rules import AbstractRule, Batch, CrossEntropy, Metrics, check_batch
-
-
-class HebbianLayer(Layer):
-    """A Hebbian block: batch norm without affine parameters (optional), a weighted input
-    without bias, the triangle activation to a power, and optional pooling.
-
-    Parameters ``{"w", "mean", "var"}``: the weights and the running input statistics (used
-    outside training; gradient-based rules see them as constants)."""
-
-    power: float = eqx.field(static=True, default=1.0, kw_only=True)
-    pool: Layer | None = eqx.field(static=True, default=None, kw_only=True)
-    batch_norm: bool = eqx.field(static=True, default=True, kw_only=True)
-    init_radius: float = eqx.field(static=True, default=25.0, kw_only=True)
-    eps: float = eqx.field(static=True, default=1e-5, kw_only=True)
-
-    @abc.abstractmethod
-    def weight_shape(self, in_shape: Shape) -> Shape:
-        """Shape of ``w`` (output units/channels last) for per-sample inputs ``in_shape``."""
-
-    @abc.abstractmethod
-    def weighted_input(self, w: Array, xn: Array) -> Array:
-        """:math:`u`, linear in ``w``; units/channels on the last axis."""
-
-    def matrix_form(self, w: Array, xn: Array) -> tuple[Array, Array, tuple[int, ...]]:
-        """``(A, W_mat, u_shape)`` with ``u = (A @ W_mat).reshape(u_shape)``: the input as a
-        matrix of patches (one row per output position) and the weights as a matrix, so that
-        the Hebbian correlation is one matrix product, :math:`A^\top y`."""
-        return xn, w, (xn.shape[0], w.shape[-1])
-
-    def weights_from_matrix(self, m: Array, w_shape: tuple[int, ...]) -> Array:
-        """Inverse of the weight reshaping in :meth:`matrix_form`."""
-        return m.reshape(w_shape)
-
-    def stat_axes(self, x: Array) -> tuple[int, ...]:
-        """Axes of ``x`` the batch norm averages over (all but the channel axis)."""
-        return tuple(range(x.ndim - 1))
-
-    def prepare(self, x: Array) -> Array:
-        """The input as the weights see it (dense blocks flatten images)."""
-        return x
-
-    def init(self, in_shape: Shape, *, key: PRNGKeyArray) -> Params:
-        shape = self.weight_shape(in_shape)
-        fan_in = math.prod(shape[:-1])
-        w = self.init_radius / math.sqrt(fan_in) * jax.random.normal(key, shape, jnp.float32)
-        params: dict[str, Array] = {"w": w}
-        if self.batch_norm:
-            c = shape[-2] if len(shape) == 4 else shape[0]
-            params["mean"] = jnp.zeros((c,), jnp.float32)
-            params["var"] = jnp.ones((c,), jnp.float32)
-        return params
-
-    def normalise(
-        self, params: Params, x: Array, *, batch_stats: bool
-    ) -> tuple[Array, Array | None, Array | None]:
-        """``(x_hat, batch_mean, batch_var)``: ``x`` standardised with the batch's statistics
-        (``batch_stats``; the unbiased variance is returned for the running average) or the
-        running ones."""
-        x = self.prepare(x)
-        if not self.batch_norm:
-            return x, None, None
-        if batch_stats:
-            axes = self.stat_axes(x)
-            mean = jnp.mean(x, axes)
-            var = jnp.var(x, axes)
-            n = math.prod(x.shape[a] for a in axes)
-            xn = (x - _last(mean, x.ndim)) / _last(jnp.sqrt(var + self.eps), x.ndim)
-            return xn, mean, var * n / max(n - 1, 1)
-        mean = _last(jax.lax.stop_gradient(params["mean"]), x.ndim)
-        var = _last(jax.lax.stop_gradient(params["var"]), x.ndim)
-        return (x - mean) / jnp.sqrt(var + self.eps), None, None
-
-    def activate(self, u: Array) -> Array:
-        """Triangle activation :math:`\\max(0, u - \\bar u)^p` (mean over the channels), then
-        the pooling."""
-        a = jax.nn.relu(u - jnp.mean(u, axis=-1, keepdims=True))
-        if self.power != 1.0:
-            a = a**self.power
-        return a if self.pool is None else self.pool(None, a)
-
-    def __call__(self, params: Params, x: Array) -> Array:
-        xn, _, _ = self.normalise(params, x, batch_stats=False)
-        return self.activate(self.weighted_input(params["w"], xn))
-
-
-class HebbConv2d(HebbianLayer):
-    """A convolutional Hebbian block (NHWC, weights HWIO, no bias, ``reflect`` or zero
-    padding), e.g. SoftHebb's first CIFAR-10 layer
-    ``HebbConv2d(96, 5, padding=2, power=0.7, pool=MaxPool(4, stride=2, padding=1))``."""
-
-    out_channels: int = eqx.field(static=True, default=96)
-    kernel_size: int | tuple[int, int] = eqx.field(static=True, default=3)
-    padding: int | tuple[int, int] = eqx.field(static=True, default=0)
-    padding_mode: str = eqx.field(static=True, default="reflect")
-    stride: int | tuple[int, int] = eqx.field(static=True, default=1)
-
-    def __check_init__(self) -> None:
-        if not isinstance(self.out_channels, int) or self.out_channels <= 0:
-            raise ShapeError(
-                f"HebbConv2d(out_channels={self.out_channels!r}): need a positive int."
-            )
-        _pair(self.kernel_size, "kernel_size")
-        _pair(self.padding, "padding")
-        _pair(self.stride, "stride")
-        if self.padding_mode not in ("reflect", "zeros"):
-            raise ConfigError(
-                f"HebbConv2d padding_mode must be 'reflect' or 'zeros', got {self.padding_mode!r}."
-            )
-
-    def weight_shape(self, in_shape: Shape) -> Shape:
-        if len(in_shape) != 3:
-            raise ShapeError(
-                f"HebbConv2d expects per-sample images (height, width, channels), got {in_shape}."
-            )
-        kh, kw = _pair(self.kernel_size, "kernel_size")
-        return (kh, kw, in_shape[2], self.out_channels)
-
-    def _pad(self, xn: Array) -> Array:
-        ph, pw = _pair(self.padding, "padding")
-        if ph or pw:
-            mode = "reflect" if self.padding_mode == "reflect" else "constant"
-            xn = jnp.pad(xn, ((0, 0), (ph, ph), (pw, pw), (0, 0)), mode=mode)
-        return xn
-
-    def matrix_form(self, w: Array, xn: Array) -> tuple[Array, Array, tuple[int, ...]]:
-        kh, kw, _, cout = w.shape
-        patches = jax.lax.conv_general_dilated_patches(
-            self._pad(xn),
-            (kh, kw),
-            _pair(self.stride, "stride"),
-            "VALID",
-            dimension_numbers=("NHWC", "HWIO", "NHWC"),
-        )  # (N, H', W', cin * kh * kw), input channel major
-        n, h, wd, f = patches.shape
-        wm = jnp.transpose(w, (2, 0, 1, 3)).reshape(f, cout)
-        return patches.reshape(n * h * wd, f), wm, (n, h, wd, cout)
-
-    def weights_from_matrix(self, m: Array, w_shape: tuple[int, ...]) -> Array:
-        kh, kw, cin, cout = w_shape
-        return jnp.transpose(m.reshape(cin, kh, kw, cout), (1, 2, 0, 3))
-
-    def weighted_input(self, w: Array, xn: Array) -> Array:
-        xn = self._pad(xn)
-        return jax.lax.conv_general_dilated(
-            xn,
-            w,
-            window_strides=_pair(self.stride, "stride"),
-            padding="VALID",
-            dimension_numbers=("NHWC", "HWIO", "NHWC"),
-        )
-
-
-class HebbDense(HebbianLayer):
-    """A dense Hebbian block (images are flattened first), weights ``(in, units)``."""
-
-    units: int = eqx.field(static=True, default=2000)
-
-    def __check_init__(self) -> None:
-        if not isinstance(self.units, int) or self.units <= 0:
-            raise ShapeError(f"HebbDense(units={self.units!r}): need a positive int.")
-        if self.pool is not None:
-            raise ConfigError("HebbDense has no spatial axes to pool; pass pool=None.")
-
-    def prepare(self, x: Array) -> Array:
-        return x.reshape(x.shape[0], -1)
-
-    def weight_shape(self, in_shape: Shape) -> Shape:
-        return (math.prod(in_shape), self.units)
-
-    def weighted_input(self, w: Array, xn: Array) -> Array:
-        return xn @ w
 
 
 def _positive(who: str, name: str, v: Any) -> None:
@@ -360,21 +187,7 @@ class AbstractHebbianRule(AbstractRule):
 
     def blocks(self, net: Network) -> tuple[tuple[int, ...], int]:
         """Edge indices of the Hebbian blocks along the chain, and of the read-out edge."""
-        edges: list[int] = []
-        node = net.input
-        while node != net.output:
-            out = net.outgoing[node]
-            if (
-                len(out) != 1
-                or len(net.edges[out[0]].dst) != 1
-                or len(net.incoming[net.edges[out[0]].dst[0]]) != 1
-            ):
-                raise GraphError(
-                    f"SoftHebb trains a chain (one edge into and out of each node); node {node} "
-                    "branches. Use models.softhebb_conv or softhebb_mlp."
-                )
-            edges.append(out[0])
-            node = net.edges[out[0]].dst[0]
+        edges = net.chain(type(self).__name__, "use models.softhebb_conv or softhebb_mlp")
         *hebb, readout = edges
         bad = [i for i in hebb if not isinstance(net.edges[i].layer, HebbianLayer)]
         if not hebb or bad:

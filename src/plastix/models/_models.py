@@ -161,14 +161,12 @@ class SoftHebbConv(AbstractModel):
                 raise ConfigError(f"softhebb-conv: unknown pool {pl!r}; choose 'max' or 'avg'.")
 
     def edges(self, num_classes: int) -> list[Edge]:
-        from ..hebbian import HebbConv2d
-
         pool_layers = {"max": nn.MaxPool(4, stride=2, padding=1), "avg": nn.AvgPool(2, stride=2)}
         edges = []
         for i, (c, k, pw, pl) in enumerate(
             zip(self.channels, self.kernels, self.powers, self.pools)
         ):
-            block = HebbConv2d(
+            block = nn.HebbConv2d(
                 out_channels=int(c),
                 kernel_size=int(k),
                 padding=int(k) // 2,
@@ -190,10 +188,8 @@ class SoftHebbMLP(AbstractModel):
     power: float = option(1.0, help="power of the triangle activation")
 
     def edges(self, num_classes: int) -> list[Edge]:
-        from ..hebbian import HebbDense
-
         edges = [
-            edge(HebbDense(units=int(h), power=float(self.power)), [i, i + 1])
+            edge(nn.HebbDense(units=int(h), power=float(self.power)), [i, i + 1])
             for i, h in enumerate(self.hidden)
         ]
         n = len(self.hidden)

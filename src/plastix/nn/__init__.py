@@ -1,5 +1,8 @@
 """Layers (edges of a network): dense, convolution, pooling, activations, containers."""
 
+from ._hebbian import HebbConv2d as HebbConv2d
+from ._hebbian import HebbDense as HebbDense
+from ._hebbian import HebbianLayer as HebbianLayer
 from ._layers import ACTIVATIONS as ACTIVATIONS
 from ._layers import ELU as ELU
 from ._layers import GELU as GELU
@@ -15,9 +18,11 @@ from ._layers import Layer as Layer
 from ._layers import LeakyReLU as LeakyReLU
 from ._layers import Linear as Linear
 from ._layers import MaxPool as MaxPool
+from ._layers import Params as Params
 from ._layers import ReLU as ReLU
 from ._layers import Reshape as Reshape
 from ._layers import Sequential as Sequential
+from ._layers import Shape as Shape
 from ._layers import Sigmoid as Sigmoid
 from ._layers import Tanh as Tanh
 from ._layers import activation as activation

@@ -13,6 +13,7 @@ from ._bipc import BiPC as BiPC
 from ._bp import BP as BP
 from ._check import exact_gradient as exact_gradient
 from ._check import gradient_check as gradient_check
+from ._check import require_gradient_estimate as require_gradient_estimate
 from ._costs import ALL_COSTS as ALL_COSTS
 from ._costs import Cost as Cost
 from ._costs import CrossEntropy as CrossEntropy
@@ -28,7 +29,6 @@ from ._fa import AbstractFeedbackAlignment as AbstractFeedbackAlignment
 from ._fa import SignSymmetry as SignSymmetry
 from ._fa import alignment_with_bp as alignment_with_bp
 from ._fa import apply_with_feedback as apply_with_feedback
-from ._fa import plot_alignment as plot_alignment
 from ._ff import FF as FF
 from ._ff import FFInit as FFInit
 from ._ff import FFLoss as FFLoss

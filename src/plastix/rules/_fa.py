@@ -38,14 +38,13 @@ from typing import Any, ClassVar, final
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import Array, PRNGKeyArray
 
-from .._errors import ConfigError
 from .._option import option
 from ..graph import Network
 from ..nn import Conv2d, Layer, Linear, Sequential
 from ._base import AbstractFeedbackRule, AbstractRule, Batch, Metrics, check_batch
+from ._check import gradient_check
 from ._costs import Cost, CrossEntropy, accuracy
 
 _WEIGHT_LAYERS = (Linear, Conv2d)
@@ -355,8 +354,6 @@ def alignment_with_bp(
     >>> round(float(a["angle_per_edge"][1]), 3)  # the output layer: backprop's update
     0.0
     """
-    from ._check import gradient_check
-
     c = gradient_check(rule, net, params, batch)
 
     def angle(v: Any) -> Any:
@@ -365,33 +362,3 @@ def alignment_with_bp(
     c["angle"] = angle(c["cosine"])
     c["angle_per_edge"] = [angle(v) for v in c["cosine_per_edge"]]
     return c
-
-
-def plot_alignment(records: Any, path: Any, title: str = "") -> Any:
-    """Per-edge angle (degrees) between the rule's update and backprop's gradient over the
-    epochs, from trainer records holding ``grad_cosine_per_edge``; saved as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from ..train._plot import _save
-
-    recs = [r for r in records if "grad_cosine_per_edge" in r]
-    if not recs:
-        raise ConfigError("no alignment in the records: train with gradient_check > 0.")
-    epochs = [r["epoch"] for r in recs]
-    cos = np.array([r["grad_cosine_per_edge"] for r in recs], np.float64)
-    ang = np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for j in range(ang.shape[1]):
-        if np.all(np.isnan(ang[:, j])):
-            continue
-        ax.plot(epochs, ang[:, j], marker="o", ms=3, label=f"edge {j}")
-    ax.axhline(90.0, color="grey", lw=0.8, ls="--")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("angle to the exact gradient (deg)")
-    ax.set_ylim(0, 100)
-    ax.grid(alpha=0.3)
-    ax.legend()
-    return _save(fig, path, title)

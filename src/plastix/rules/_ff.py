@@ -277,23 +277,7 @@ class FF(AbstractGradientRule):
 
     def chain(self, net: Network) -> tuple[int, ...]:
         """Edge indices along the chain input -> ... -> output (the last is the read-out)."""
-        edges: list[int] = []
-        node = net.input
-        while node != net.output:
-            out = net.outgoing[node]
-            if len(out) != 1 or len(net.edges[out[0]].dst) != 1:
-                raise GraphError(
-                    f"FF trains a chain of layers (one edge into and out of each node); node "
-                    f"{node} has {len(out)} outgoing edge(s). Use a chain, e.g. models.mlp."
-                )
-            nxt = net.edges[out[0]].dst[0]
-            if len(net.incoming[nxt]) != 1:
-                raise GraphError(
-                    f"FF trains a chain of layers; node {nxt} has {len(net.incoming[nxt])} "
-                    "incoming edges. Use a chain, e.g. models.mlp."
-                )
-            edges.append(out[0])
-            node = nxt
+        edges = net.chain("FF", "use a chain, e.g. models.mlp")
         if len(edges) < 2:
             raise GraphError(
                 "FF needs at least one hidden layer before the output node (the output edge is "

@@ -11,7 +11,6 @@ states. See ``docs/predictive_coding.md`` for the modes and the nudged variants.
 
 from __future__ import annotations
 
-import abc
 import enum
 from typing import Any, ClassVar, final
 
@@ -110,9 +109,9 @@ def _nudging_option() -> Any:
 
 class AbstractPC(AbstractGradientRule, AbstractEnergyRule):
     r"""Predictive coding on any graph network: the base of :class:`PC` and
-    :class:`IncrementalPC`. A new energy is a subclass that implements :meth:`energy` (or a
-    subclass of :class:`PC` that overrides it); inference, gradients and the trainer come
-    with it.
+    :class:`IncrementalPC`, with the default energy (:meth:`energy`). A new energy is a
+    subclass of :class:`PC` (or :class:`IncrementalPC`) that overrides :meth:`energy`;
+    inference, gradients and the trainer come with it.
 
     States :math:`z_n` of the non-input nodes start at the feedforward pass and relax on the
     energy (output clamped to the target, or free and nudged by :class:`Nudging`); energies
@@ -124,7 +123,6 @@ class AbstractPC(AbstractGradientRule, AbstractEnergyRule):
     inference: eqx.AbstractVar[Inference]
     nudging: eqx.AbstractVar[Nudging | None]
 
-    @abc.abstractmethod
     def energy(
         self,
         net: Network,
@@ -135,7 +133,9 @@ class AbstractPC(AbstractGradientRule, AbstractEnergyRule):
     ) -> Array:
         """Total energy of the batch (a scalar). ``states[n]`` and ``predictions[n]`` are node
         ``n``'s state and prediction (``predictions[net.input]`` is ``None``); with a clamped
-        output ``states[net.output]`` is the target and ``beta`` is unused."""
+        output ``states[net.output]`` is the target and ``beta`` is unused. The default is
+        :func:`pc_energy`; a subclass overrides it for a new energy."""
+        return pc_energy(self, net, states, predictions, target, beta)
 
     # --- helpers (shared by PC and iPC) ------------------------------------------------------
 
@@ -242,17 +242,6 @@ class PC(AbstractPC):
                 "its own rule, px.IncrementalPC)."
             )
 
-    def energy(
-        self,
-        net: Network,
-        states: tuple[Array, ...],
-        predictions: tuple[Array | None, ...],
-        target: Array,
-        beta: Array | float,
-    ) -> Array:
-        """:func:`pc_energy`."""
-        return pc_energy(self, net, states, predictions, target, beta)
-
     def _title(self) -> str:
         return f"PC ({self.mode.value}), which starts from a feedforward pass,"
 
@@ -341,7 +330,7 @@ class PC(AbstractPC):
         fixed number of steps, and a state optimizer that leaves a state with zero gradient
         where it is (checked)."""
         if (
-            type(self).energy is not PC.energy
+            type(self).energy is not AbstractPC.energy
             or self.inference.tol is not None
             or self.inference.steps == 0
         ):
@@ -424,17 +413,6 @@ class IncrementalPC(AbstractPC):
             raise ConfigError(
                 "incremental PC cannot use centred nudging (one relaxation per batch)."
             )
-
-    def energy(
-        self,
-        net: Network,
-        states: tuple[Array, ...],
-        predictions: tuple[Array | None, ...],
-        target: Array,
-        beta: Array | float,
-    ) -> Array:
-        """:func:`pc_energy`."""
-        return pc_energy(self, net, states, predictions, target, beta)
 
     def grads(
         self, net: Network, params: Any, batch: Batch, *, key: PRNGKeyArray | None = None

@@ -49,7 +49,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, PRNGKeyArray
 
-from .._errors import ConfigError, GraphError, ShapeError
+from .._errors import ConfigError, ShapeError
 from .._option import option
 from ..graph import Network
 from ..nn import (
@@ -86,23 +86,7 @@ class FeedbackLoss(enum.Enum):
 
 def _chain(net: Network, who: str) -> tuple[int, ...]:
     """Edge indices of a chain network input -> ... -> output, in order; else GraphError."""
-    net.require_dag(who)
-    for n in range(net.num_nodes):
-        if len(net.incoming[n]) > 1 or len(net.outgoing[n]) > 1:
-            raise GraphError(
-                f"{who} needs a chain of layers (each node fed by one edge and feeding one), but "
-                f"node {n} has {len(net.incoming[n])} incoming and {len(net.outgoing[n])} "
-                "outgoing edges; use a chain network such as models.mlp, or DFA for general "
-                "graphs."
-            )
-    order, n = [], net.input
-    while net.outgoing[n]:
-        (i,) = net.outgoing[n]
-        if len(net.edges[i].dst) != 1:
-            raise GraphError(f"{who} needs edges with one destination; edge {i} has several.")
-        order.append(i)
-        n = net.edges[i].dst[0]
-    return tuple(order)
+    return net.chain(who, "use a chain network such as models.mlp, or DFA for general graphs")
 
 
 _ACTIVATIONS = (Tanh, ReLU, LeakyReLU, GELU, ELU, HardTanh, Sigmoid, HardSigmoid, Identity)

@@ -1,11 +1,10 @@
-"""Training: the Trainer, its options, weight optimizers as option objects, checkpoints, plots."""
+"""Training: the Trainer, its options, weight optimizers as option objects, checkpoints."""
 
 from ._checkpoint import CHECKPOINT_FORMAT as CHECKPOINT_FORMAT
 from ._checkpoint import latest_checkpoint as latest_checkpoint
 from ._checkpoint import load_checkpoint as load_checkpoint
 from ._checkpoint import save_checkpoint as save_checkpoint
-from ._ff_plot import ff_layer_report as ff_layer_report
-from ._ff_plot import plot_ff_layers as plot_ff_layers
+from ._ff_report import ff_layer_report as ff_layer_report
 from ._generation import generation_quality as generation_quality
 from ._optim import OPTIMIZERS as OPTIMIZERS
 from ._optim import SCHEDULES as SCHEDULES
@@ -17,6 +16,4 @@ from ._optim import AdamW as AdamW
 from ._optim import Constant as Constant
 from ._optim import WarmupCosine as WarmupCosine
 from ._options import TrainOptions as TrainOptions
-from ._plot import plot_curves as plot_curves
-from ._plot import plot_image_grid as plot_image_grid
 from ._trainer import Trainer as Trainer

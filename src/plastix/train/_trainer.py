@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import math
 import platform
@@ -23,11 +24,9 @@ from tqdm.auto import tqdm
 from .._errors import ConfigError, DivergenceError, ShapeError
 from ..data import ArrayDataset, DataLoader
 from ..graph import Network
-from ..rules import Rule, gradient_check
-from ..rules._check import require_gradient_estimate
+from ..rules import Rule, gradient_check, require_gradient_estimate
 from ._checkpoint import atomic_write_text, latest_checkpoint, load_checkpoint, save_checkpoint
 from ._options import TrainOptions
-from ._plot import plot_curves
 
 Augment = Callable[..., jax.Array]
 _DEFAULTS = TrainOptions()
@@ -56,7 +55,8 @@ class Trainer:
     epoch and the per-step keys, so a run is reproducible and resumes exactly.
 
     With ``out_dir`` set, the run directory gets ``metrics.jsonl`` (one line per epoch),
-    ``checkpoints/epoch-NNNN.npz`` (each epoch), ``summary.json`` and ``curves.png``.
+    ``checkpoints/epoch-NNNN.npz`` (each epoch) and ``summary.json``; ``after_fit`` hooks
+    (e.g. ``plastix.viz.plot_run`` for ``curves.png``) run at the end.
     """
 
     net: Network
@@ -86,6 +86,10 @@ class Trainer:
     config: dict[str, Any] = field(default_factory=dict)
     """The resolved configuration, recorded in ``summary.json`` (``rule.name`` and
     ``model.name`` name the run)."""
+    after_fit: Sequence[Callable[[Path, dict[str, Any]], Any]] = ()
+    """Called with the run directory and the summary after a fit that has an ``out_dir`` (on
+    the first process): e.g. ``plastix.viz.plot_run``, which draws ``curves.png`` and
+    ``alignment.png`` (the command line passes it; the loop itself writes data only)."""
 
     def __post_init__(self) -> None:
         if self.epochs < 0:
@@ -392,18 +396,8 @@ class Trainer:
         summary = self._summary(records, epoch_seconds, compile_seconds)
         if out is not None and lead:
             atomic_write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
-            if records:
-                plot_curves(
-                    records, out / "curves.png", title=f"{self.rule.name} on {self.train.name}"
-                )
-            if self.gradient_check and records:
-                from ..rules import plot_alignment
-
-                plot_alignment(
-                    records,
-                    out / "alignment.png",
-                    title=f"{self.rule.name}: angle of the update to the exact gradient",
-                )
+            for hook in self.after_fit:
+                hook(out, summary)
         return summary
 
     def _save_epoch(
@@ -463,9 +457,10 @@ def _name(section: Any, default: str) -> str:
 
 
 def _version() -> str:
-    from .. import __version__
-
-    return __version__
+    try:
+        return importlib.metadata.version("plastix")
+    except importlib.metadata.PackageNotFoundError:  # running from a source tree
+        return "0.0.0+unknown"
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""Pictures for the Hebbian family: receptive fields, recall energy, capacity curve."""
+"""Pictures of memory and Hebbian models: receptive fields, recall energy, capacity curve."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 
 from .._errors import ShapeError
-from ..train._plot import _save, plot_image_grid
+from ._figure import plt, save_figure
+from ._training import plot_image_grid
 
 
 def plot_receptive_fields(
@@ -31,11 +32,6 @@ def plot_receptive_fields(
 def plot_energy(energies: Any, path: str | Path, *, title: str = "energy during recall") -> Path:
     """Energy per recall sweep, one line per row of ``energies`` ``(steps + 1,)`` or
     ``(cues, steps + 1)``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     e = np.atleast_2d(np.asarray(energies, np.float32))
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for row in e:
@@ -43,7 +39,7 @@ def plot_energy(energies: Any, path: str | Path, *, title: str = "energy during 
     ax.set_xlabel("sweep")
     ax.set_ylabel("energy $-\\frac{1}{2}s^T W s$")
     ax.grid(alpha=0.3)
-    return _save(fig, path, title)
+    return save_figure(fig, path, title)
 
 
 def plot_capacity(
@@ -51,11 +47,6 @@ def plot_capacity(
 ) -> Path:
     """Recall against the load P/N (rows of :func:`capacity_curve`), with the classical
     critical load 0.138 marked."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     a = [r["alpha"] for r in rows]
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(a, [r["mean_overlap"] for r in rows], marker="o", ms=3, label="mean overlap")
@@ -66,4 +57,4 @@ def plot_capacity(
     ax.set_ylim(-0.05, 1.05)
     ax.grid(alpha=0.3)
     ax.legend()
-    return _save(fig, path, title)
+    return save_figure(fig, path, title)

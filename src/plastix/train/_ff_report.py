@@ -1,9 +1,8 @@
-"""Forward-Forward diagnostics: per-layer accuracy and goodness histograms (positive vs
-negative data), as numbers and as a PNG."""
+"""Forward-Forward diagnostics: per-layer accuracy and goodness of positive vs negative data
+(the numbers; ``plastix.viz.plot_ff_layers`` draws them)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import jax
@@ -12,7 +11,7 @@ import numpy as np
 from jaxtyping import Array, PRNGKeyArray
 
 from ..graph import Network
-from ..rules._ff import FF, Supervision
+from ..rules import FF, Supervision
 
 
 def ff_layer_report(
@@ -32,7 +31,7 @@ def ff_layer_report(
 
         rep = ff_layer_report(rule, net, params, x_test, y_test, key=jax.random.key(0))
         rep["layers"][0]["goodness_accuracy"], rep["layers"][0]["goodness_pos"].shape
-        plot_ff_layers(rep, "ff_layers.png")
+        px.viz.plot_ff_layers(rep, "ff_layers.png")
     """
     c = rule.num_classes(net)
 
@@ -75,32 +74,3 @@ def ff_layer_report(
             rec["goodness_accuracy"] = float(np.mean(np.concatenate(hits)[:, l]))
         layers.append(rec)
     return {"layers": layers}
-
-
-def plot_ff_layers(report: dict[str, Any], path: str | Path, title: str = "") -> Path:
-    """One panel per layer: histograms of the goodness of positive and negative data with the
-    threshold, titled with the layer's accuracies; saved as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from ._plot import _save
-
-    layers = report["layers"]
-    fig, axes = plt.subplots(1, len(layers), figsize=(4.2 * len(layers), 3.6), squeeze=False)
-    for l, (ax, rec) in enumerate(zip(axes[0], layers)):
-        gp, gn = rec["goodness_pos"], rec["goodness_neg"]
-        both = np.concatenate([gp, gn])
-        lo, hi = float(np.quantile(both, 0.002)), float(np.quantile(both, 0.998))
-        bins = np.linspace(min(lo, rec["threshold"]), max(hi, rec["threshold"]), 60)
-        ax.hist(gp, bins=bins, alpha=0.6, label="positive", color="tab:green")
-        ax.hist(gn, bins=bins, alpha=0.6, label="negative", color="tab:red")
-        ax.axvline(rec["threshold"], color="k", ls="--", lw=1, label="threshold")
-        acc = f"pos/neg acc {rec['ff_accuracy']:.3f}"
-        if "goodness_accuracy" in rec:
-            acc += f"\nclass acc by this layer's goodness {rec['goodness_accuracy']:.3f}"
-        ax.set_title(f"layer {l + 1}: {acc}", fontsize=9)
-        ax.set_xlabel("goodness")
-        ax.legend(fontsize=8, loc="upper right")
-    return _save(fig, path, title)
