@@ -151,7 +151,7 @@ def test_rule_contract(cls, digits, tmp_path):
 
 def test_capabilities_are_declared_by_the_bases():
     energy = {c.name for c in ALL_RULES if issubclass(c, AbstractEnergyRule)}
-    assert energy == {"pc", "ipc", "ep", "chl", "bipc"}
+    assert energy == {"pc", "ipc", "ep", "chl", "cl", "bipc"}
     feedback = {c.name for c in ALL_RULES if issubclass(c, AbstractFeedbackRule)}
     assert feedback == {"fa", "sign-symmetry", "dfa", "drtp", "tp", "dtp"}
     assert {c.name for c in ALL_RULES if issubclass(c, AbstractGenerativeRule)} == {"bipc"}

@@ -71,6 +71,7 @@ MNIST_MLP = Suite(
         ),
         Entry("ep (centred)", "ep", "ep-mnist-mlp", baseline=_BP_500, bar=0.975),
         Entry("chl", "chl", "chl-mnist-mlp", baseline=_BP_500, bar=0.97),
+        Entry("cl (coupled learning)", "cl", "cl-mnist-mlp", baseline=_BP_500),
         Entry(_BP_800_64, "bp", "bp-mnist-2x800-b64", baseline=_BP_800_64),
         Entry("fa", "fa", "fa-mnist-mlp", baseline=_BP_800_64, bar=0.98),
         Entry("sign-symmetry", "sign-symmetry", "sign-symmetry-mnist-mlp", baseline=_BP_800_64),
@@ -111,6 +112,7 @@ MNIST_CONV = Suite(
         "bipc": "generative; defined on MLPs here",
         "ep": "the conv EP network is CIFAR-10's (conv-pool); no MNIST conv preset",
         "chl": "as EP",
+        "cl": "as EP",
         "ff": "FF is defined here on dense chains (label overlay on the flat input)",
         "drtp": "not tuned on conv (reported on the MLP)",
         "tp": "TP's conv decoders are new (cifar10 suite's SimpleVGG); no MNIST conv preset yet",
@@ -146,6 +148,7 @@ CIFAR10 = Suite(
     excluded={
         "chl": "no published CIFAR-10 network (EP's 4-conv row stands for the energy family)",
         "ipc": "no published CIFAR-10 setup (PCX's VGG-5 row is strict PC)",
+        "cl": "no published CIFAR-10 network (EP's 4-conv row stands for the energy family)",
         "bipc": "generative; defined on MLPs here",
         "ff": "FF is defined here on dense chains (label overlay on the flat input)",
         "fa": "no published CIFAR-10 preset here (the FA family runs on conv: see mnist-conv)",
