@@ -34,7 +34,7 @@ from .._option import option
 from ..graph import Network
 from ..inference import Inference
 from ..nn import Layer
-from ._base import Batch, Metrics, check_batch
+from ._base import Batch, Metrics
 from ._costs import Cost
 from ._ep import AbstractEquilibriumRule, _cost_option, _free_option, _nudged_option, _rho_option
 
@@ -79,17 +79,8 @@ class CoupledLearning(AbstractEquilibriumRule):
     def grads(
         self, net: Network, params: Any, batch: Batch, *, key: PRNGKeyArray | None = None
     ) -> tuple[Any, Metrics]:
-        check_batch(net, batch)
-        x, y = batch
-        bsz = x.shape[0]
-        free, info = self.free_phase(net, params, x)
-        out = free[self.state_nodes(net).index(net.output)]
-        target = out + self.eta * (y - out)
-        clamped, cinfo = self._relax(
-            net, params, x, target, free, 0.0, self.nudged, clamp_output=True
+        g_c, g_f, metrics = self._contrast(
+            net, params, batch, lambda out, y: out + self.eta * (y - out)
         )
-        g_c = self._theta_grad(net, params, x, clamped, y, 0.0)
-        g_f = self._theta_grad(net, params, x, free, y, 0.0)
-        scale = 1.0 / (self.eta * bsz)
-        g = jax.tree.map(lambda a, b: scale * (a - b), g_c, g_f)
-        return g, self._metrics(net, params, x, y, free, info, cinfo)
+        scale = 1.0 / (self.eta * batch[0].shape[0])
+        return jax.tree.map(lambda a, b: scale * (a - b), g_c, g_f), metrics

@@ -15,6 +15,7 @@ linear edges (``mlp(..., activation="identity")``); :math:`\rho` belongs to the 
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from typing import Any, ClassVar, final
 
 import equinox as eqx
@@ -211,6 +212,24 @@ class AbstractEquilibriumRule(AbstractGradientRule, AbstractEnergyRule):
         free, _ = self.free_phase(net, params, x)
         return self.output_value(net, params, self.full_states(net, x, free))
 
+    def _contrast(
+        self, net: Network, params: Any, batch: Batch, clamp: Callable[[Array, Array], Array]
+    ) -> tuple[Any, Any, Metrics]:
+        """The free phase, then the output clamped at ``clamp(free output, y)`` with the other
+        states relaxed from the free equilibrium: each phase's :math:`\\partial_\theta E` and
+        the metrics (CHL's and coupled learning's contrast)."""
+        check_batch(net, batch)
+        x, y = batch
+        free, info = self.free_phase(net, params, x)
+        out = free[self.state_nodes(net).index(net.output)]
+        target = clamp(out, y)
+        clamped, cinfo = self._relax(
+            net, params, x, target, free, 0.0, self.nudged, clamp_output=True
+        )
+        g_c = self._theta_grad(net, params, x, clamped, y, 0.0)
+        g_f = self._theta_grad(net, params, x, free, y, 0.0)
+        return g_c, g_f, self._metrics(net, params, x, y, free, info, cinfo)
+
     # --- metrics -------------------------------------------------------------------------
 
     def _metrics(
@@ -334,12 +353,6 @@ class CHL(AbstractEquilibriumRule):
     def grads(
         self, net: Network, params: Any, batch: Batch, *, key: PRNGKeyArray | None = None
     ) -> tuple[Any, Metrics]:
-        check_batch(net, batch)
-        x, y = batch
-        bsz = x.shape[0]
-        free, info = self.free_phase(net, params, x)
-        clamped, cinfo = self._relax(net, params, x, y, free, 0.0, self.nudged, clamp_output=True)
-        g_c = self._theta_grad(net, params, x, clamped, y, 0.0)
-        g_f = self._theta_grad(net, params, x, free, y, 0.0)
-        g = jax.tree.map(lambda a, b: (a - b) / bsz, g_c, g_f)
-        return g, self._metrics(net, params, x, y, free, info, cinfo)
+        bsz = batch[0].shape[0]
+        g_c, g_f, metrics = self._contrast(net, params, batch, lambda out, y: y)
+        return jax.tree.map(lambda a, b: (a - b) / bsz, g_c, g_f), metrics
