@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import re
 import shlex
@@ -82,12 +81,8 @@ def _keys_help() -> str:
         for name, cls in named.items():
             mine = type(current) is cls
             lines.append(f"  {sec} options when {sec}.name = {name} ({summary_line(cls)}):")
-            opts = cfg.options(cls, prefix=f"{sec}.", obj=current if mine else None)
-            if mine:
-                defaults = {o.key: o.default for o in cfg.options(cls, prefix=f"{sec}.")}
-                opts = [
-                    dataclasses.replace(o, default=defaults.get(o.key, o.default)) for o in opts
-                ]
+            # class defaults; the run's value beside them where the default preset changes it
+            opts = cfg.options(cls, prefix=f"{sec}.")
             lines += _option_lines(opts, "    ", run if mine else None) or ["    (none)"]
     lines.append("presets (--preset NAME):")
     for name in cfg.preset_names():

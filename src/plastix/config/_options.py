@@ -185,7 +185,7 @@ def name_of(obj: Any, choices: Mapping[str, type]) -> str:
 # --- instance -> config -----------------------------------------------------------------------
 
 
-def to_config(obj: Any, choices: Choices, *, section: bool = True) -> dict[str, Any]:
+def to_config(obj: Any, choices: Choices) -> dict[str, Any]:
     """The configuration mapping of option object ``obj``: every configurable field in config
     form (Python-only fields are left out)."""
     out: dict[str, Any] = {}

@@ -119,7 +119,7 @@ def resolve(layers: Sequence[Layer]) -> RunConfig:
                 f"{layer.origin}: unknown section(s) {unknown}; valid: {', '.join(SECTIONS)} "
                 "(keys are dotted, e.g. rule.inference.steps)."
             )
-    run = RunConfig()
+    run = defaults = RunConfig()
     final: dict[str, str] = {}
     for sec in NAMED_SECTIONS:
         given = (_section_name(sec, l.settings.get(sec)) for l in layers)
@@ -128,8 +128,7 @@ def resolve(layers: Sequence[Layer]) -> RunConfig:
             final[sec] = names[-1]
             run = _options.update(run, RunConfig, {sec: {"name": names[-1]}}, CHOICES)
     current = {
-        sec: _options.name_of(getattr(RunConfig(), sec), CHOICES[_base(sec)])
-        for sec in NAMED_SECTIONS
+        sec: _options.name_of(getattr(defaults, sec), CHOICES[_base(sec)]) for sec in NAMED_SECTIONS
     }
     for layer in layers:
         settings: dict[str, Any] = {}

@@ -93,12 +93,14 @@ class RunConfig(eqx.Module):
 def to_config(obj: Any) -> dict[str, Any]:
     """The configuration of an option object (a rule, a model, ... or a whole
     :class:`RunConfig`, whose named sections are always tables with their ``name``)."""
-    out = _options.to_config(obj, CHOICES)
-    if isinstance(obj, RunConfig):
-        for sec in NAMED_SECTIONS:
-            value = getattr(obj, sec)
-            name = _options.name_of(value, CHOICES[_base(sec)])
-            out[sec] = {"name": name, **_options.to_config(value, CHOICES)}
+    if not isinstance(obj, RunConfig):
+        return _options.to_config(obj, CHOICES)
+    out = {}
+    for sec in SECTIONS:
+        value = getattr(obj, sec)
+        out[sec] = _options.to_config(value, CHOICES)
+        if sec in NAMED_SECTIONS:
+            out[sec] = {"name": _options.name_of(value, CHOICES[_base(sec)]), **out[sec]}
     return out
 
 

@@ -31,17 +31,15 @@ from __future__ import annotations
 import enum
 from typing import Any, ClassVar, final
 
-import jax
 import jax.numpy as jnp
 from jaxtyping import Array
 
 from .._errors import GraphError
 from .._option import option
 from ..graph import Network
-from ..nn import HebbDense, HebbianLayer
-from ..rules import Metrics
+from ..nn import HebbDense, HebbianLayer, Params
 from ._rules import bcm, hebb, krotov_hopfield, oja, sanger, wta
-from ._softhebb import AbstractHebbianRule, _per_layer, neuron_norms
+from ._softhebb import AbstractHebbianRule, neuron_norms
 
 
 class LocalUpdate(enum.Enum):
@@ -122,27 +120,14 @@ class LocalHebbian(AbstractHebbianRule):
         assert theta is not None
         return bcm(w, theta, xn, tau=self.bcm_tau)
 
-    def hebbian_pass(self, net: Network, params: Any, x: Array) -> tuple[Any, Array, Metrics]:
-        hebb_edges, _ = self.blocks(net)
-        lrs = _per_layer(self.lr, len(hebb_edges), "lr")
-        layers = list(self._layers(params))
-        metrics: Metrics = {}
-        m = self.bn_momentum
-        for l, i in enumerate(hebb_edges):
-            layer = net.edges[i].layer
-            assert isinstance(layer, HebbianLayer)
-            p = layers[i]
-            xn, bmean, bvar = layer.normalise(p, x, batch_stats=True)
-            g, theta = self.local_grads(p["w"], xn, p.get("theta"))
-            if self.normalise_step:
-                g = g / (jnp.max(jnp.abs(g)) + 1e-30)
-            new = {**p, "w": p["w"] - lrs[l] * g}
-            if theta is not None:
-                new["theta"] = theta
-            if bmean is not None and bvar is not None:
-                new["mean"] = (1 - m) * p["mean"] + m * bmean
-                new["var"] = (1 - m) * p["var"] + m * bvar
-            layers[i] = new
-            metrics[f"norm_gap_{l}"] = jnp.mean(jnp.abs(neuron_norms(p["w"]) - 1.0))
-            x = layer.activate(layer.weighted_input(p["w"], xn))
-        return tuple(layers), jax.lax.stop_gradient(x), metrics
+    def _block_update(
+        self, l: int, n_blocks: int, layer: HebbianLayer, p: Params, xn: Array, lr: float
+    ) -> tuple[dict[str, Array], Array]:
+        """The local rule's SGD step on one block (its update in gradient form)."""
+        g, theta = self.local_grads(p["w"], xn, p.get("theta"))
+        if self.normalise_step:
+            g = g / (jnp.max(jnp.abs(g)) + 1e-30)
+        new = {**p, "w": p["w"] - lr * g}
+        if theta is not None:
+            new["theta"] = theta
+        return new, layer.weighted_input(p["w"], xn)

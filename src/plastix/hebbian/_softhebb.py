@@ -159,10 +159,35 @@ class AbstractHebbianRule(AbstractRule):
         _positive(who, "lr", self.lr)
 
     @abc.abstractmethod
+    def _block_update(
+        self, l: int, n_blocks: int, layer: HebbianLayer, p: Params, xn: Array, lr: float
+    ) -> tuple[dict[str, Array], Array]:
+        """Block ``l``'s plastic update from its standardised input ``xn``: its new parameters
+        (the running statistics are updated by :meth:`hebbian_pass`) and its weighted input
+        ``u`` at the old weights (the block's output is ``layer.activate(u)``)."""
+
     def hebbian_pass(self, net: Network, params: Any, x: Array) -> tuple[Any, Array, Metrics]:
         """One unsupervised step of every block from the same forward pass (batch statistics,
         which also update the running ones): the new layer parameters, the features and
         per-block metrics."""
+        hebb, _ = self.blocks(net)
+        lrs = _per_layer(self.lr, len(hebb), "lr")
+        layers = list(self._layers(params))
+        metrics: Metrics = {}
+        m = self.bn_momentum
+        for l, i in enumerate(hebb):
+            layer = net.edges[i].layer
+            assert isinstance(layer, HebbianLayer)
+            p = layers[i]
+            xn, bmean, bvar = layer.normalise(p, x, batch_stats=True)
+            new, u = self._block_update(l, len(hebb), layer, p, xn, lrs[l])
+            if bmean is not None and bvar is not None:
+                new["mean"] = (1 - m) * p["mean"] + m * bmean
+                new["var"] = (1 - m) * p["var"] + m * bvar
+            layers[i] = new
+            metrics[f"norm_gap_{l}"] = jnp.mean(jnp.abs(neuron_norms(p["w"]) - 1.0))
+            x = layer.activate(u)
+        return tuple(layers), jax.lax.stop_gradient(x), metrics
 
     @abc.abstractmethod
     def _check_blocks(self, net: Network, blocks: tuple[int, ...]) -> None:
@@ -363,37 +388,19 @@ class SoftHebb(AbstractHebbianRule):
     def _init_blocks(self, net: Network, params: Any) -> Any:
         return params
 
-    def hebbian_pass(self, net: Network, params: Any, x: Array) -> tuple[Any, Array, Metrics]:
-        """One unsupervised step: every block's SoftHebb update from the same forward pass
-        (batch statistics, which also update the running ones). Returns the new layer
-        parameters, the features and per-block metrics."""
-        hebb, _ = self.blocks(net)
-        lrs = _per_layer(self.lr, len(hebb), "lr")
-        betas = _per_layer(self.inverse_temperature, len(hebb), "inverse_temperature")
-        layers = list(self._layers(params))
-        metrics: Metrics = {}
-        m = self.bn_momentum
-        for l, i in enumerate(hebb):
-            layer = net.edges[i].layer
-            assert isinstance(layer, HebbianLayer)
-            p = layers[i]
-            xn, bmean, bvar = layer.normalise(p, x, batch_stats=True)
-            # as matrix products over patches: the same maths as softhebb_delta (tested), but
-            # XLA's CPU convolution gradient is ~50x slower than this
-            a, wm, u_shape = layer.matrix_form(p["w"], xn)
-            um = a @ wm
-            ym = soft_wta(um, betas[l], anti_hebbian=self.anti_hebbian)
-            dm = a.T @ ym - jnp.sum(ym * um, axis=0)[None, :] * wm
-            delta = layer.weights_from_matrix(dm, p["w"].shape)
-            u = um.reshape(u_shape)
-            delta = delta / (jnp.max(jnp.abs(delta)) + 1e-30)
-            norms = neuron_norms(p["w"])
-            rate = lrs[l] * (jnp.abs(norms - 1.0) + 1e-10) ** self.lr_power
-            new = {**p, "w": p["w"] + _last(rate, delta.ndim) * delta}
-            if bmean is not None and bvar is not None:
-                new["mean"] = (1 - m) * p["mean"] + m * bmean
-                new["var"] = (1 - m) * p["var"] + m * bvar
-            layers[i] = new
-            metrics[f"norm_gap_{l}"] = jnp.mean(jnp.abs(norms - 1.0))
-            x = layer.activate(u)
-        return tuple(layers), x, metrics
+    def _block_update(
+        self, l: int, n_blocks: int, layer: HebbianLayer, p: Params, xn: Array, lr: float
+    ) -> tuple[dict[str, Array], Array]:
+        """SoftHebb's update of one block (module docstring)."""
+        beta = _per_layer(self.inverse_temperature, n_blocks, "inverse_temperature")[l]
+        # as matrix products over patches: the same maths as softhebb_delta (tested), but
+        # XLA's CPU convolution gradient is ~50x slower than this
+        a, wm, u_shape = layer.matrix_form(p["w"], xn)
+        um = a @ wm
+        ym = soft_wta(um, beta, anti_hebbian=self.anti_hebbian)
+        dm = a.T @ ym - jnp.sum(ym * um, axis=0)[None, :] * wm
+        delta = layer.weights_from_matrix(dm, p["w"].shape)
+        delta = delta / (jnp.max(jnp.abs(delta)) + 1e-30)
+        norms = neuron_norms(p["w"])
+        rate = lr * (jnp.abs(norms - 1.0) + 1e-10) ** self.lr_power
+        return {**p, "w": p["w"] + _last(rate, delta.ndim) * delta}, um.reshape(u_shape)

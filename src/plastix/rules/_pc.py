@@ -131,11 +131,26 @@ class AbstractPC(AbstractGradientRule, AbstractEnergyRule):
         target: Array,
         beta: Array | float,
     ) -> Array:
-        """Total energy of the batch (a scalar). ``states[n]`` and ``predictions[n]`` are node
+        r"""Total energy of the batch (a scalar). ``states[n]`` and ``predictions[n]`` are node
         ``n``'s state and prediction (``predictions[net.input]`` is ``None``); with a clamped
-        output ``states[net.output]`` is the target and ``beta`` is unused. The default is
-        :func:`pc_energy`; a subclass overrides it for a new energy."""
-        return pc_energy(self, net, states, predictions, target, beta)
+        output ``states[net.output]`` is the target and ``beta`` is unused. A subclass
+        overrides it for a new energy; the default is
+        :math:`\sum_{n \in \mathrm{hidden}} \tfrac12 \lVert z_n - \mu_n \rVert^2 + C(\mu_{\mathrm{out}}, y)`
+        with the output clamped, or, with ``nudging``,
+        :math:`\sum_{n \ne \mathrm{in}} \tfrac12 \lVert z_n - \mu_n\rVert^2 + \beta C(z_{\mathrm{out}}, y)`.
+        """
+        e = jnp.zeros((), states[net.output].dtype)
+        for n in range(net.num_nodes):
+            if n == net.input or n == net.output:
+                continue
+            d = states[n] - _given(predictions[n])
+            e = e + 0.5 * jnp.sum(d * d)
+        out = net.output
+        mu_out = _given(predictions[out])
+        if self.nudging is None:
+            return e + jnp.sum(self.cost(mu_out, target))
+        d = states[out] - mu_out
+        return e + 0.5 * jnp.sum(d * d) + beta * jnp.sum(self.cost(states[out], target))
 
     # --- helpers (shared by PC and iPC) ------------------------------------------------------
 
@@ -176,32 +191,6 @@ class AbstractPC(AbstractGradientRule, AbstractEnergyRule):
             "residual": jnp.mean(info.residual),
             "not_converged": info.not_converged,
         }
-
-
-def pc_energy(
-    rule: AbstractPC,
-    net: Network,
-    states: tuple[Array, ...],
-    predictions: tuple[Array | None, ...],
-    target: Array,
-    beta: Array | float,
-) -> Array:
-    r"""PC's default energy (summed over the batch):
-    :math:`\sum_{n \in \mathrm{hidden}} \tfrac12 \lVert z_n - \mu_n \rVert^2 + C(\mu_{\mathrm{out}}, y)`
-    with the output clamped, or, with ``rule.nudging``,
-    :math:`\sum_{n \ne \mathrm{in}} \tfrac12 \lVert z_n - \mu_n\rVert^2 + \beta C(z_{\mathrm{out}}, y)`."""
-    e = jnp.zeros((), states[net.output].dtype)
-    for n in range(net.num_nodes):
-        if n == net.input or n == net.output:
-            continue
-        d = states[n] - _given(predictions[n])
-        e = e + 0.5 * jnp.sum(d * d)
-    out = net.output
-    mu_out = _given(predictions[out])
-    if rule.nudging is None:
-        return e + jnp.sum(rule.cost(mu_out, target))
-    d = states[out] - mu_out
-    return e + 0.5 * jnp.sum(d * d) + beta * jnp.sum(rule.cost(states[out], target))
 
 
 @final
