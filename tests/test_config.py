@@ -224,3 +224,39 @@ def test_no_rule_carries_options_it_ignores(rule, dead):
     assert not keys & set(dead), keys & set(dead)
     assert "incremental" not in [m.value for m in px.PCMode]  # iPC is its own rule, "ipc"
     assert config.RULES["ipc"] is px.IncrementalPC
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("train.batch_size=0", "train.batch_size must be >= 1, got 0"),
+        ("train.epochs=-1", "train.epochs must be >= 0, got -1"),
+        ("data.train_limit=0", "data.train_limit must be >= 1 or null, got 0"),
+        ("rule.inference.optimizer.lr=0", "need lr > 0 and momentum in [0, 1)"),
+        ("rule.inference.optimizer.momentum=1.0", "need lr > 0 and momentum in [0, 1)"),
+        ("optimizer.schedule.name=warmup-cosine", None),
+        ('optimizer.schedule={"name": "warmup-cosine", "warmup_fraction": 1.0}',
+         "warmup_fraction must be in [0, 1), got 1.0"),
+        ("model.name=softhebb-conv", None),
+        ('model={"name": "softhebb-conv", "pools": ["max", "max", "min"]}',
+         "softhebb-conv: unknown pool 'min'; choose 'max' or 'avg'"),
+        ('model={"name": "softhebb-conv", "kernels": [3]}', "need one entry per block"),
+        ("rule.name=5", "rule.name must be a name (a string), got 5"),
+        ("optimizer.name=rmsprop", "unknown optimizer 'rmsprop'; choose one of"),
+    ],
+)  # fmt: skip
+def test_option_classes_refuse_bad_values_by_name(setting, message, capsys):
+    code = main(["train", "--set", setting, "--print-config"])
+    err = capsys.readouterr().err
+    if message is None:
+        assert code == 0, err
+    else:
+        assert code == 2 and message in err, err
+
+
+def test_a_config_file_with_an_unknown_section_names_the_valid_ones(tmp_path, capsys):
+    conf = tmp_path / "c.toml"
+    conf.write_text("[rules]\nname = 'ep'\n")
+    assert main(["train", "--config", str(conf), "--print-config"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown section(s) ['rules']" in err and "data, model, rule, optimizer, train" in err

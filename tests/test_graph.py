@@ -424,3 +424,15 @@ def test_node_not_reachable_from_the_input():
 def test_output_cannot_be_the_input():
     with pytest.raises(GraphError, match=r"output node 0"):
         px.Network(_chain(), input_shape=(2,), output=0)
+
+
+def test_chain_walks_a_chain_and_names_the_node_that_branches():
+    x = jnp.zeros((1, 20))
+    chain = px.Network.from_example(px.models.mlp(3, hidden=(4, 4)), x)
+    assert chain.chain("X") == (0, 1, 2)  # input -> 1 -> 2 -> output, edge by edge
+    skip = px.Network.from_example(px.models.skip_mlp(3), x)  # node 3 sums two edges
+    with pytest.raises(
+        px.GraphError,
+        match=r"TP needs a chain of layers .* node 3 has 2 incoming and 1 outgoing edges; fix it",
+    ):
+        skip.chain("TP", "fix it")
