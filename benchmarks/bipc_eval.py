@@ -42,9 +42,9 @@ def main() -> None:
     y = jnp.asarray(te.y)
     net = px.Network.from_example(run.model.edges(10), x[:1])
     rule = run.rule
-    params = rule.init_params(net, key=jax.random.key(0))
+    params, state = rule.init(net, key=jax.random.key(0))
     opt = run.optimizer.make(steps_per_epoch=1, epochs=1)
-    (params, _), _ = load_checkpoint(args.checkpoint, (params, opt.init(params)))
+    (params, state, _), _ = load_checkpoint(args.checkpoint, (params, state, opt.init(params)))
 
     def acc(f) -> float:
         out = jnp.concatenate([jax.jit(f)(params, x[i : i + 1000]) for i in range(0, len(x), 1000)])
@@ -53,7 +53,9 @@ def main() -> None:
     res = {"feedforward_accuracy": acc(lambda p, xb: net(p["up"], xb))}
     for a in [rule.alpha_b, *args.alpha_b]:
         ra = dataclasses.replace(rule, alpha_b=a)
-        res[f"inference_accuracy(alpha_b={a})"] = acc(lambda p, xb, ra=ra: ra.predict(net, p, xb))
+        res[f"inference_accuracy(alpha_b={a})"] = acc(
+            lambda p, xb, ra=ra: ra.predict(net, p, state, xb)
+        )
         images = ra.generate(net, params, jnp.eye(10))
         res[f"generation(alpha_b={a})"] = generation_quality(images, x, y)
         if args.png and a == rule.alpha_b:

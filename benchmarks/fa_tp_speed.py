@@ -37,13 +37,13 @@ def main(mnist_dir: str, batch: int, rounds: int) -> None:
     opt = optax.adam(1e-4)
     fns, states = {}, {}
     for name, rule in rules.items():
-        params = rule.init_params(net, key=jax.random.key(0))
+        params, _ = rule.init(net, key=jax.random.key(0))
 
         def run(p, o, rule=rule):
             def body(c, inp):
                 p, o = c
                 xb, yb, k = inp
-                p, o, m = rule.step(net, p, o, opt, (xb, yb), key=k)
+                p, _, o, m = rule.step(net, p, None, o, opt, (xb, yb), key=k)
                 return (p, o), m["loss"]
 
             keys = jax.random.split(jax.random.key(1), STEPS)

@@ -43,14 +43,14 @@ def main(run: Path) -> dict[str, object]:
     optimizer = cfg.optimizer.make(
         steps_per_epoch=len(train) // cfg.train.batch_size, epochs=cfg.train.epochs
     )
-    params = rule.init_params(net, key=jax.random.key(0))
+    params, state = rule.init(net, key=jax.random.key(0))
     ckpt = latest_checkpoint(run / "checkpoints")
     assert ckpt is not None, f"no checkpoint in {run}"
-    (params, _), meta = load_checkpoint(ckpt, (params, optimizer.init(params)))
+    (params, state, _), meta = load_checkpoint(ckpt, (params, state, optimizer.init(params)))
     x, y = jnp.asarray(test.x), np.asarray(test.y)
 
     def error(rule_variant: object) -> float:
-        pred = jax.jit(lambda p, xb: rule_variant.predict(net, p, xb))  # type: ignore[attr-defined]
+        pred = jax.jit(lambda p, xb: rule_variant.predict(net, p, state, xb))  # type: ignore[attr-defined]
         out = np.concatenate(
             [np.asarray(pred(params, x[s : s + 1000])) for s in range(0, len(x), 1000)]
         )

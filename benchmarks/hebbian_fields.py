@@ -2,7 +2,7 @@
 
     python benchmarks/hebbian_fields.py --data-dir ../shared/datasets/mnist --out docs/images
 
-Each rule through ``plastix.hebbian.LocalTrainer`` (one compiled scan per
+Each rule through ``plastix.memory.LocalTrainer`` (one compiled scan per
 epoch): Krotov-Hopfield (20 epochs, 100 units, p = 3, k = 2, delta = 0.4, step divided by its largest entry, lr 0.02,
 N(0, 1) initial weights) on the raw pixels, and Sanger
 (16 components, 5 epochs) on mean-centred pixels. Writes ``hebbian_fields_krotov.png`` and
@@ -21,7 +21,8 @@ import numpy as np
 import optax
 
 from plastix.data import load_dataset
-from plastix.hebbian import LocalTrainer, krotov_hopfield, sanger
+from plastix.local import krotov_hopfield, sanger
+from plastix.memory import LocalTrainer
 from plastix.viz import plot_receptive_fields
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from plastix.hebbian import (
+from plastix.memory import (
     Hopfield,
     HopfieldTrainer,
     Update,

@@ -57,7 +57,7 @@ def main() -> None:
 
         def run(p, o, rule=rule):
             def body(c, b):
-                p, o, _ = rule.step(net, c[0], c[1], opt, b)
+                p, _, o, _ = rule.step(net, c[0], None, c[1], opt, b)
                 return (p, o), None
 
             return jax.lax.scan(body, (p, o), (xs, ys))[0]

@@ -43,11 +43,11 @@ def main() -> None:
     net = Network.from_example(run.model.edges(10), test.x[:1])
     rule = run.rule
     opt = run.optimizer.make(steps_per_epoch=1, epochs=1)
-    params = rule.init_params(net, key=jax.random.key(0))
+    params, state = rule.init(net, key=jax.random.key(0))
     ckpt = latest_checkpoint(a.run / "checkpoints")
     assert ckpt is not None
-    (params, _), _ = load_checkpoint(ckpt, (params, opt.init(params)))
-    feat = jax.jit(lambda x: rule.features(net, params, x).reshape(x.shape[0], -1))
+    (params, state, _), _ = load_checkpoint(ckpt, (params, state, opt.init(params)))
+    feat = jax.jit(lambda x: rule.features(net, params, state, x).reshape(x.shape[0], -1))
 
     def feats(x: np.ndarray) -> np.ndarray:
         return np.concatenate(

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import optax
 
 import plastix as px
-from plastix.hebbian import SoftHebb
+from plastix.local import SoftHebb
 
 
 def main(channels: tuple[int, ...], bs: int) -> None:
@@ -28,19 +28,19 @@ def main(channels: tuple[int, ...], bs: int) -> None:
     y = jnp.eye(10)[jnp.zeros((20, bs), int)]
     for phase, steps in (("hebbian", 10**9), ("read-out", 0)):
         rule = SoftHebb(hebbian_steps=steps)
-        params = rule.init_params(net, key=jax.random.key(0))
+        params, state = rule.init(net, key=jax.random.key(0))
 
-        def run(p, o, rule=rule):
+        def run(p, s, o, rule=rule):
             def body(c, inp):
-                p, o, m = rule.step(net, c[0], c[1], opt, inp, key=jax.random.key(0))
-                return (p, o), m["loss"]
+                p, s, o, m = rule.step(net, *c, opt, inp, key=jax.random.key(0))
+                return (p, s, o), m["loss"]
 
-            return jax.lax.scan(body, (p, o), (x, y))
+            return jax.lax.scan(body, (p, s, o), (x, y))
 
         f = jax.jit(run)
-        jax.block_until_ready(f(params, opt.init(params)))
+        jax.block_until_ready(f(params, state, opt.init(params)))
         t = time.perf_counter()
-        jax.block_until_ready(f(params, opt.init(params)))
+        jax.block_until_ready(f(params, state, opt.init(params)))
         dt = (time.perf_counter() - t) / 20
         print(
             f"{channels} batch {bs} {phase}: {dt * 1000:.1f} ms/step, {60000 / bs * dt / 60:.1f} min/epoch"

@@ -17,8 +17,10 @@ def assert_trees_close(a: Any, b: Any, *, rtol: float, atol: float) -> None:
 
 
 def jgrads(rule: Any, net: px.Network, params: Any, batch: Any, key: Any = None) -> Any:
-    """``rule.grads`` compiled (much faster than op-by-op for these small checks)."""
-    return jax.jit(lambda p, b, k: rule.grads(net, p, b, key=k))(params, batch, key)
+    """``rule.grads`` of a rule without state, compiled (much faster than op-by-op for these
+    small checks): ``(grads, metrics)``."""
+    g, _, m = jax.jit(lambda p, b, k: rule.grads(net, p, None, b, key=k))(params, batch, key)
+    return g, m
 
 
 def jalign(rule: Any, net: px.Network, params: Any, batch: Any) -> Any:

@@ -27,14 +27,14 @@ def test_without_top_down_errors_bipc_is_pc(problem):
     gradients as PC, zero top-down gradients."""
     net, batch = problem
     rule = px.BiPC(alpha_b=0.0, inference=INF)
-    params = rule.init_params(net, key=jax.random.key(0))
-    g, _ = jax.jit(lambda p: rule.grads(net, p, batch))(params)
-    g_pc, _ = jax.jit(lambda p: px.PC(inference=INF).grads(net, p, batch))(params["up"])
+    params, _ = rule.init(net, key=jax.random.key(0))
+    g, _, _ = jax.jit(lambda p: rule.grads(net, p, None, batch))(params)
+    g_pc, _, _ = jax.jit(lambda p: px.PC(inference=INF).grads(net, p, None, batch))(params["up"])
     for a, b in zip(jax.tree.leaves(g["up"]), jax.tree.leaves(g_pc), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
     assert all(float(jnp.max(jnp.abs(l))) == 0.0 for l in jax.tree.leaves(g["down"]))
     # and classification by inference is the feedforward pass (all errors can vanish)
-    out = jax.jit(lambda p: rule.predict(net, p, batch[0]))(params)
+    out = jax.jit(lambda p: rule.predict(net, p, None, batch[0]))(params)
     np.testing.assert_allclose(out, net(params["up"], batch[0]), atol=1e-5)
 
 
@@ -43,7 +43,7 @@ def test_gradient_check_compares_the_bottom_up_weights(problem):
     energy, see above) it equals PC's check on ``params["up"]``, edge by edge."""
     net, batch = problem
     rule = px.BiPC(alpha_b=0.0, inference=INF)
-    params = rule.init_params(net, key=jax.random.key(0))
+    params, _ = rule.init(net, key=jax.random.key(0))
     c = jax.jit(lambda p: px.rules.gradient_check(rule, net, p, batch))(params)
     c_pc = jax.jit(lambda p: px.rules.gradient_check(px.PC(inference=INF), net, p, batch))(
         params["up"]
@@ -60,8 +60,8 @@ def test_top_down_gradient_of_the_input_layer_is_a_regression(problem):
     _, (x, y) = problem
     net = px.Network.from_example([px.edge(px.nn.Linear(4), [0, 1])], x)
     rule = px.BiPC(alpha_f=1.0, alpha_b=0.5, inference=INF)
-    params = rule.init_params(net, key=jax.random.key(0))
-    g, _ = rule.grads(net, params, (x, y))
+    params, _ = rule.init(net, key=jax.random.key(0))
+    g, _, _ = rule.grads(net, params, None, (x, y))
     v, c = params["down"][0][1]["w"], params["down"][0][1]["b"]
     r = x - (y @ v + c[None, :])
     np.testing.assert_allclose(g["down"][0][1]["w"], -0.5 * y.T @ r / 8, rtol=1e-5, atol=1e-7)
@@ -71,7 +71,7 @@ def test_top_down_gradient_of_the_input_layer_is_a_regression(problem):
 def test_generation_without_bottom_up_errors_is_the_top_down_pass(problem):
     net, (x, y) = problem
     rule = px.BiPC(alpha_f=0.0, alpha_b=1.0, inference=INF)
-    params = rule.init_params(net, key=jax.random.key(3))
+    params, _ = rule.init(net, key=jax.random.key(3))
     gen = jax.jit(lambda p: rule.generate(net, p, y))(params)
     downs = rule.down_layers(net)
     z2 = downs[2](params["down"][2], y)
@@ -101,7 +101,7 @@ def test_bipc_bad_input(problem):
         px.BiPC(alpha_f=0.0, alpha_b=0.0)
     skip = px.Network.from_example(px.models.skip_mlp(4), x)
     with pytest.raises(px.GraphError, match="one destination per edge"):
-        px.BiPC().init_params(skip, key=jax.random.key(0))
+        px.BiPC().init(skip, key=jax.random.key(0))
 
 
 def test_generation_quality_from_its_definition():

@@ -39,7 +39,7 @@ def test_without_hidden_layers_coupled_learning_is_the_exact_gradient():
     net, params, batch = _problem(())
     for eta in (0.5, 0.05):
         rule = CoupledLearning(rho=px.nn.Identity(), eta=eta, free=_relax(80), nudged=_relax(80))
-        g, _ = jax.jit(lambda p, rule=rule: rule.grads(net, p, batch))(params)
+        g, _, _ = jax.jit(lambda p, rule=rule: rule.grads(net, p, None, batch))(params)
         exact = px.rules.exact_gradient(rule, net, params, batch)
         np.testing.assert_allclose(_flat(g), _flat(exact), rtol=1e-4, atol=1e-6)
 
@@ -81,7 +81,7 @@ def test_small_eta_limit_is_first_order_in_eta():
     errors = []
     for eta in (0.2, 0.02):
         rule = CoupledLearning(rho=rho, eta=eta, free=_relax(400), nudged=_relax(400))
-        g, _ = jax.jit(lambda p, rule=rule: rule.grads(net, p, batch))(params)
+        g, _, _ = jax.jit(lambda p, rule=rule: rule.grads(net, p, None, batch))(params)
         errors.append(np.linalg.norm(_flat(g) - ref) / np.linalg.norm(ref))
     assert errors[1] < 0.02, errors
     assert 5 < errors[0] / errors[1] < 20, errors  # first order: 10x smaller eta, ~10x error
@@ -90,8 +90,8 @@ def test_small_eta_limit_is_first_order_in_eta():
 def test_eta_one_is_contrastive_hebbian_learning():
     net, params, batch = _problem((4,))
     kw = {"rho": px.nn.Sigmoid(), "free": _relax(50), "nudged": _relax(50)}
-    g_cl, _ = CoupledLearning(eta=1.0, **kw).grads(net, params, batch)
-    g_chl, _ = px.CHL(**kw).grads(net, params, batch)
+    g_cl, _, _ = CoupledLearning(eta=1.0, **kw).grads(net, params, None, batch)
+    g_chl, _, _ = px.CHL(**kw).grads(net, params, None, batch)
     np.testing.assert_allclose(_flat(g_cl), _flat(g_chl), rtol=1e-5, atol=1e-7)
 
 

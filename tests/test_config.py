@@ -66,7 +66,7 @@ def test_the_hebbian_rule_is_one_algorithm_from_python_and_the_cli(capsys):
     """Issue 20: ``LocalHebbian()`` defaulted to SoftHebb's conv rates and no step
     normalisation, ``--rule hebbian`` to (0.02,) with normalisation. One default now: the
     CLI's (the measured hebbian-mnist recipe, Krotov & Hopfield's normalised step)."""
-    rule = px.hebbian.LocalHebbian()
+    rule = px.local.LocalHebbian()
     assert rule.lr == (0.02,) and rule.normalise_step is True
     assert main(["train", "--rule", "hebbian", "--print-config"]) == 0
     printed = json.loads(capsys.readouterr().out)["rule"]

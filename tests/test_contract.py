@@ -37,7 +37,7 @@ def _model(cls: type) -> list[px.Edge]:
     """A small network each rule can train (the one its presets use, narrowed)."""
     if cls in (px.EP, px.CHL):
         return px.models.mlp(10, hidden=(16,), activation="identity")
-    if cls in (px.hebbian.SoftHebb, px.hebbian.LocalHebbian):
+    if cls in (px.local.SoftHebb, px.local.LocalHebbian):
         return px.models.softhebb_mlp(10, hidden=(16,))
     if cls is px.FF:
         return px.models.mlp(10, hidden=(16, 16), activation="relu")
@@ -48,9 +48,9 @@ def _rule(cls: type) -> AbstractRule:
     """The rule's defaults, with short relaxations (the contract does not depend on their
     length; compiling long unrolled ones would dominate the test's time)."""
     short = px.Inference(steps=3)
-    if cls is px.hebbian.SoftHebb:
+    if cls is px.local.SoftHebb:
         return cls(lr=0.01, inverse_temperature=1.0, hebbian_steps=1)  # then the read-out
-    if cls is px.hebbian.LocalHebbian:
+    if cls is px.local.LocalHebbian:
         return cls(lr=0.01, hebbian_steps=1)
     if cls in (px.PC, px.IncrementalPC, px.BiPC):
         return cls(inference=short)
@@ -71,8 +71,8 @@ def _setup(cls, digits):
     rule = _rule(cls)
     net = px.Network.from_example(_model(cls), digits[0][:1])
     rule.check(net, digits)
-    params = rule.init_params(net, key=jax.random.key(0))
-    return rule, net, params
+    params, state = rule.init(net, key=jax.random.key(0))
+    return rule, net, params, state
 
 
 def _structure(tree):
@@ -93,17 +93,24 @@ def test_all_rules_are_final_subclasses_with_unique_names():
 
 @pytest.mark.parametrize("cls", ALL_RULES, ids=lambda c: c.name)
 def test_rule_contract(cls, digits, tmp_path):
-    rule, net, params = _setup(cls, digits)
+    rule, net, params, state = _setup(cls, digits)
+    # init is deterministic given the key; the state (non-learned) holds no parameter
+    again, state_again = rule.init(net, key=jax.random.key(0))
+    for a, b in zip(jax.tree.leaves((params, state)), jax.tree.leaves((again, state_again))):
+        np.testing.assert_array_equal(a, b)
     opt = optax.adam(1e-3)
-    fn = lambda p, o, b, k: rule.step(net, p, o, opt, b, key=k)  # noqa: E731
+    fn = lambda p, s, o, b, k: rule.step(net, p, s, o, opt, b, key=k)  # noqa: E731
     step = jax.jit(fn)
     key = jax.random.key(1)
-    p1, o1, m1 = step(params, opt.init(params), digits, key)
-    # jit, the parameter tree kept, the same bits for the same key
-    p2, _, m2 = step(params, opt.init(params), digits, key)
+    p1, s1, o1, m1 = step(params, state, opt.init(params), digits, key)
+    # jit, the parameter and state trees kept, the same bits for the same key
+    p2, s2, _, m2 = step(params, state, opt.init(params), digits, key)
     assert _structure(p1) == _structure(params)
-    for a, b in zip(jax.tree.leaves(p1), jax.tree.leaves(p2), strict=True):
+    assert _structure(s1) == _structure(state)
+    for a, b in zip(jax.tree.leaves((p1, s1)), jax.tree.leaves((p2, s2)), strict=True):
         np.testing.assert_array_equal(a, b)
+    # every parameter is floating point (counters and statistics live in the state)
+    assert all(np.issubdtype(np.asarray(l).dtype, np.floating) for l in jax.tree.leaves(params))
     moved = [not np.array_equal(a, b) for a, b in zip(jax.tree.leaves(p1), jax.tree.leaves(params))]
     assert any(moved), "the step changed nothing"
     # the metrics every rule reports
@@ -112,26 +119,27 @@ def test_rule_contract(cls, digits, tmp_path):
         assert float(m1[k]) == float(m2[k])
     assert 0.0 <= float(m1["accuracy"]) <= 1.0
     # predictions and the evaluation cost
-    out = jax.jit(lambda p, x: rule.predict(net, p, x))(p1, digits[0])
+    out = jax.jit(lambda p, s, x: rule.predict(net, p, s, x))(p1, s1, digits[0])
     assert out.shape == (BATCH, 10)
     assert rule.eval_cost(out, digits[1]).shape == (BATCH,)
     # a checkpoint round-trips, dtypes included
-    save_checkpoint(tmp_path / "c.npz", (p1, o1), {"epoch": 1})
-    (pc, oc), meta = load_checkpoint(tmp_path / "c.npz", (params, opt.init(params)))
+    save_checkpoint(tmp_path / "c.npz", (p1, s1, o1), {"epoch": 1})
+    loaded, meta = load_checkpoint(tmp_path / "c.npz", (params, state, opt.init(params)))
     assert meta["epoch"] == 1
-    for a, b in zip(jax.tree.leaves((p1, o1)), jax.tree.leaves((pc, oc)), strict=True):
+    for a, b in zip(jax.tree.leaves((p1, s1, o1)), jax.tree.leaves(loaded), strict=True):
         np.testing.assert_array_equal(a, b)
         assert np.asarray(a).dtype == np.asarray(b).dtype
     # the batch split over two devices (parameters replicated) gives the one-device step
     mesh = Mesh(np.array(jax.devices()[:2]), ("data",))
     sharded = jax.device_put(digits, NamedSharding(mesh, P("data")))
-    rep = jax.device_put((params, opt.init(params)), NamedSharding(mesh, P()))
+    rep = jax.device_put((params, state, opt.init(params)), NamedSharding(mesh, P()))
     two = jax.jit(fn)(*rep, sharded, key)
-    for a, b in zip(jax.tree.leaves((p1, o1, m1)), jax.tree.leaves(two), strict=True):
+    for a, b in zip(jax.tree.leaves((p1, s1, o1, m1)), jax.tree.leaves(two), strict=True):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=2e-5, atol=2e-6)
     # a gradient rule's gradient tree is the parameter tree
     if isinstance(rule, AbstractGradientRule):
-        g, metrics = jax.jit(lambda p: rule.grads(net, p, digits, key=key))(params)
+        g, gstate, metrics = jax.jit(lambda p: rule.grads(net, p, state, digits, key=key))(params)
+        assert _structure(gstate) == _structure(state)
         gs, ps = _structure(g), _structure(params)
         assert gs[0] == ps[0]
         for (gshape, gdtype), (pshape, pdtype) in zip(gs[1], ps[1]):
@@ -174,8 +182,8 @@ def test_a_new_energy_subclass_gets_everything_else(digits):
     double = DoublePC(inference=px.Inference(steps=0))
     net = px.Network.from_example(_model(px.PC), digits[0][:1])
     params = net.init(key=jax.random.key(0))
-    g1, _ = base.grads(net, params, digits)
-    g2, _ = double.grads(net, params, digits)
+    g1, _, _ = base.grads(net, params, None, digits)
+    g2, _, _ = double.grads(net, params, None, digits)
     for a, b in zip(jax.tree.leaves(g1), jax.tree.leaves(g2)):
         np.testing.assert_allclose(b, 2.0 * a, rtol=1e-5, atol=1e-7)
     states, _ = double.relax(net, params, digits)

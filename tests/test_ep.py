@@ -55,7 +55,7 @@ def test_one_sided_bias_is_first_order_and_centred_second_order(problem):
     for sign in px.NudgeSign:
         for beta in (0.4, 0.1):
             rule = px.EP(rho=px.nn.Sigmoid(), beta=beta, sign=sign, free=SMOOTH, nudged=SMOOTH)
-            g, _ = jax.jit(lambda p, rule=rule: rule.grads(net, p, batch))(params)
+            g, _, _ = jax.jit(lambda p, rule=rule: rule.grads(net, p, None, batch))(params)
             err.setdefault(sign, []).append(_rel(g, exact))
     for sign in (px.NudgeSign.POSITIVE, px.NudgeSign.NEGATIVE):
         e1, e2 = err[sign]
@@ -77,11 +77,11 @@ def test_exact_gradient_matches_finite_differences_with_hard_sigmoid(problem):
         rule = px.EP(beta=1e-6, free=inf, nudged=inf)
         flat, unravel = ravel_pytree(params)
         d = jax.random.normal(jax.random.key(5), flat.shape, jnp.float64)
-        loss = lambda p: jnp.mean(rule.cost(rule.predict(net, p, x), y))  # noqa: E731
+        loss = lambda p: jnp.mean(rule.cost(rule.predict(net, p, None, x), y))  # noqa: E731
         h = 1e-6  # a state sits near a bound: the loss has a kink within 1e-4
         fd = (loss(unravel(flat + h * d)) - loss(unravel(flat - h * d))) / (2 * h)
         exact = _vec(px.rules.exact_gradient(rule, net, params, (x, y))) @ d
-        ep = _vec(rule.grads(net, params, (x, y))[0]) @ d
+        ep = _vec(rule.grads(net, params, None, (x, y))[0]) @ d
     assert float(exact) == pytest.approx(float(fd), rel=1e-4)
     assert float(ep) == pytest.approx(float(fd), rel=1e-4)
 
@@ -91,14 +91,14 @@ def test_chl_is_the_infinite_nudging_limit_of_ep(problem):
     the nudged output tends to the target)."""
     net, params, batch = problem
     chl = px.CHL(rho=px.nn.Sigmoid(), free=SMOOTH, nudged=SMOOTH)
-    g_chl, _ = chl.grads(net, params, batch)
+    g_chl, _, _ = chl.grads(net, params, None, batch)
     errs = []
     for beta in (3.0, 10.0, 30.0):
         inf = px.Inference(steps=3000, optimizer=optax.sgd(0.2 / (1 + beta)))
         ep = px.EP(
             rho=px.nn.Sigmoid(), beta=beta, sign=px.NudgeSign.POSITIVE, free=SMOOTH, nudged=inf
         )
-        g, _ = ep.grads(net, params, batch)
+        g, _, _ = ep.grads(net, params, None, batch)
         errs.append(_rel(jax.tree.map(lambda a: beta * a, g), g_chl))
     assert errs[0] > errs[1] > errs[2], errs  # the gap shrinks like 1/beta
     assert errs[0] / errs[2] > 5, errs
@@ -140,7 +140,7 @@ def test_bad_ep_input(problem):
     with pytest.raises(px.ConfigError, match="nudging strength must be > 0"):
         px.EP(beta=0.0)
     with pytest.raises(px.ShapeError, match="label/sample count mismatch"):
-        px.EP().grads(net, params, (x, y[:3]))
+        px.EP().grads(net, params, None, (x, y[:3]))
 
 
 def test_non_finite_states_stop_training():
@@ -186,7 +186,7 @@ def test_cross_entropy_readout_matches_the_exact_gradient(problem):
     check = px.rules.gradient_check(rule, net, params, batch)
     assert float(check["cosine"]) >= 0.99, check
     assert all(float(c) >= 0.99 for c in check["cosine_per_edge"]), check
-    out = rule.predict(net, params, batch[0])
+    out = rule.predict(net, params, None, batch[0])
     assert out.shape == (6, 3)
     # CHL clamps its output: it has no read-out option at all (it had one it refused)
     with pytest.raises(px.ConfigError, match="unknown config key 'rule \\(chl\\).readout'"):
@@ -225,4 +225,4 @@ def test_readout_edge_feeding_other_nodes_is_rejected():
     params = net.init(key=jax.random.key(0))
     rule = px.EP(readout=True, cost=px.CrossEntropy())
     with pytest.raises(px.GraphError, match="give the read-out its own edge"):
-        rule.grads(net, params, (x, jnp.eye(4)[:2]))
+        rule.grads(net, params, None, (x, jnp.eye(4)[:2]))

@@ -213,10 +213,10 @@ def test_fa_learns_to_align_with_backprop():
     params = net.init(key=jax.random.key(2))
     opt = optax.sgd(0.5)
     state = opt.init(params)
-    step = jax.jit(lambda p, s: rule.step(net, p, s, opt, (x, y)))
+    step = jax.jit(lambda p, s: rule.step(net, p, None, s, opt, (x, y)))
     before = float(jalign(rule, net, params, (x, y))["angle_per_edge"][0])
     for _ in range(300):
-        params, state, m = step(params, state)
+        params, _, state, m = step(params, state)
     after = float(jalign(rule, net, params, (x, y))["angle_per_edge"][0])
     assert after < 60.0 and after < before - 15.0, (before, after)
     assert float(m["accuracy"]) > 0.9

@@ -371,7 +371,7 @@ def test_bp_grads_on_cyclic_net_names_the_cycle():
     x = jnp.ones((2, 3))
     y = jnp.zeros((2, 4)).at[:, 0].set(1.0)
     with pytest.raises(GraphError, match=r"acyclic.*" + _CYCLE):
-        px.BP().grads(net, params, (x, y))
+        px.BP().grads(net, params, None, (x, y))
     with pytest.raises(GraphError, match=_CYCLE):
         net(params, x)
 

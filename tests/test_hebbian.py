@@ -14,23 +14,19 @@ import optax
 import pytest
 
 import plastix as px
-from plastix.hebbian import (
-    LIF,
-    STDP,
+from plastix.local import (
     Bound,
-    LocalTrainer,
     Similarity,
     bcm,
     hebb,
     krotov_hopfield,
-    lif_stdp,
     normalise_columns,
     oja,
     sanger,
     softhebb,
-    stdp_trains,
     wta,
 )
+from plastix.memory import LIF, STDP, LocalTrainer, lif_stdp, stdp_trains
 
 D = 8
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import plastix as px
-from plastix.hebbian import (
+from plastix.memory import (
     Hopfield,
     HopfieldTrainer,
     PatternError,
@@ -160,7 +160,7 @@ def test_bad_input_gives_clear_errors():
 
 
 def test_pictures_are_written(tmp_path):
-    from plastix.hebbian import capacity_curve
+    from plastix.memory import capacity_curve
     from plastix.viz import plot_capacity, plot_energy, plot_receptive_fields
 
     rows = capacity_curve(jax.random.key(0), 50, [0.05, 0.4], update=Update.SYNC)

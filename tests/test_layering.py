@@ -23,14 +23,15 @@ RANK = {
     "inference": 3,
     "models": 3,
     "rules": 4,
-    "hebbian": 5,  # to split into local/ and memory/
-    "train": 6,
-    "config": 7,
-    "viz": 8,
-    "bench": 9,
-    "cli": 10,
-    "__init__": 11,
-    "__main__": 11,
+    "local": 5,
+    "memory": 6,
+    "train": 7,
+    "config": 8,
+    "viz": 9,
+    "bench": 10,
+    "cli": 11,
+    "__init__": 12,
+    "__main__": 12,
 }
 
 KNOWN: set[tuple[str, str]] = set()

@@ -60,7 +60,7 @@ def _bp_reference(net, params, batch, cost):
 @pytest.mark.parametrize("cost", [px.SquaredError(), px.CrossEntropy()])
 def test_bp_matches_hand_written_backprop(problem, cost):
     net, params, batch = problem
-    g, m = px.BP(cost=cost).grads(net, params, batch)
+    g, _, m = px.BP(cost=cost).grads(net, params, None, batch)
     assert _rel(g, _bp_reference(net, params, batch, cost)) < 1e-6
     assert set(m) == {"loss", "accuracy"}
 
@@ -75,7 +75,7 @@ def test_fixed_prediction_pc_equals_backprop(problem, cost):
         cost=cost,
         inference=px.Inference(steps=4, optimizer=optax.sgd(1.0)),
     )
-    g, m = jax.jit(lambda p: rule.grads(net, p, batch))(params)
+    g, _, m = jax.jit(lambda p: rule.grads(net, p, None, batch))(params)
     ref = _bp_reference(net, params, batch, cost)
     for a, b in zip(jax.tree.leaves(g), jax.tree.leaves(ref), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
@@ -88,7 +88,7 @@ def test_fixed_prediction_converges_with_any_state_optimizer(problem):
         mode=px.PCMode.FIXED_PREDICTION,
         inference=px.Inference(steps=300, optimizer=optax.sgd(0.2, momentum=0.5)),
     )
-    g, _ = rule.grads(net, params, batch)
+    g, _, _ = rule.grads(net, params, None, batch)
     assert _rel(g, _bp_reference(net, params, batch, px.SquaredError())) < 1e-4
 
 
@@ -107,7 +107,7 @@ def test_strict_pc_approaches_bp_as_nudging_shrinks(problem, cost):
                 nudging=px.Nudging(beta, sign),
                 inference=px.Inference(steps=400, optimizer=optax.sgd(0.2, momentum=0.5)),
             )
-            g, _ = jax.jit(lambda p, rule=rule: rule.grads(net, p, batch))(params)
+            g, _, _ = jax.jit(lambda p, rule=rule: rule.grads(net, p, None, batch))(params)
             errs.setdefault(sign, []).append(_rel(g, ref))
     for sign in (px.NudgeSign.POSITIVE, px.NudgeSign.NEGATIVE):
         e1, e2 = errs[sign]
@@ -123,7 +123,7 @@ def test_clamped_pc_without_inference_updates_only_the_last_layer(problem):
     """At the feedforward state every hidden error is zero, so dE/dtheta is the output cost's
     gradient for the last layer and zero elsewhere."""
     net, params, batch = problem
-    g, _ = px.PC(inference=px.Inference(steps=0)).grads(net, params, batch)
+    g, _, _ = px.PC(inference=px.Inference(steps=0)).grads(net, params, None, batch)
     ref = _bp_reference(net, params, batch, px.SquaredError())
     np.testing.assert_allclose(g[3]["w"], ref[3]["w"], rtol=1e-5, atol=1e-7)
     for leaf in jax.tree.leaves(g[:3]):
@@ -138,7 +138,7 @@ def test_energy_decreases_during_inference(problem):
         # the energy at the relaxed states, as the weight gradient sees it
         x, y = batch
         free = None
-        g, m = rule.grads(net, params, batch)
+        g, _, m = rule.grads(net, params, None, batch)
         energies.append(float(m["energy"]))
         del g, free, x, y
     # at T=0 the metric is the energy at the feedforward state: the output cost
@@ -177,7 +177,7 @@ def test_incremental_pc_first_step_is_the_output_gradient(problem):
     net, params, batch = problem
     opt = optax.sgd(0.5)
     rule = px.IncrementalPC(inference=px.Inference(steps=1, optimizer=optax.sgd(0.1)))
-    new, _, _ = rule.step(net, params, opt.init(params), opt, batch)
+    new, _, _, _ = rule.step(net, params, None, opt.init(params), opt, batch)
     ref = _bp_reference(net, params, batch, px.SquaredError())
     np.testing.assert_allclose(
         new[3]["w"], params[3]["w"] - 0.5 * ref[3]["w"], rtol=1e-5, atol=1e-7
@@ -192,15 +192,17 @@ def test_incremental_pc_grads_are_the_small_learning_rate_limit_of_its_step(prob
     -> grads as lr -> 0, with an O(lr) error that shrinks 10x for a 10x smaller lr."""
     net, params, batch = problem
     rule = px.IncrementalPC(inference=px.Inference(steps=6, optimizer=optax.sgd(0.1)))
-    g, _ = jax.jit(lambda p: rule.grads(net, p, batch))(params)
+    g, _, _ = jax.jit(lambda p: rule.grads(net, p, None, batch))(params)
     errs = []
     for lr in (1e-2, 1e-3):
         opt = optax.sgd(lr)
-        new, _, _ = jax.jit(lambda p, opt=opt: rule.step(net, p, opt.init(p), opt, batch))(params)
+        new, _, _, _ = jax.jit(lambda p, opt=opt: rule.step(net, p, None, opt.init(p), opt, batch))(
+            params
+        )
         moved = jax.tree.map(lambda a, b, lr=lr: (a - b) / lr, params, new)
         errs.append(_rel(moved, g))
     assert errs[1] < 0.02 and 5 < errs[0] / errs[1] < 20, errs
-    strict, _ = px.PC(inference=rule.inference).grads(net, params, batch)
+    strict, _, _ = px.PC(inference=rule.inference).grads(net, params, None, batch)
     assert _rel(strict, g) > 0.1  # and it is not the strict relaxation's update
 
 
@@ -213,7 +215,7 @@ class ScaledPC(px.PC):
 
 def test_custom_energy_subclass_is_used(problem):
     net, params, batch = problem
-    g, _ = ScaledPC(inference=px.Inference(steps=0)).grads(net, params, batch)
+    g, _, _ = ScaledPC(inference=px.Inference(steps=0)).grads(net, params, None, batch)
     ref = _bp_reference(net, params, batch, px.SquaredError())
     np.testing.assert_allclose(g[3]["w"], 3.0 * ref[3]["w"], rtol=1e-5, atol=1e-7)
 
@@ -267,11 +269,11 @@ def test_seed_networks_train_under_pc(model):
 def test_label_sample_mismatch_and_wrong_targets(problem):
     net, params, (x, y) = problem
     with pytest.raises(px.ShapeError, match="label/sample count mismatch: 8 inputs but 7 targets"):
-        px.PC().grads(net, params, (x, y[:7]))
+        px.PC().grads(net, params, None, (x, y[:7]))
     with pytest.raises(px.ShapeError, match="one-hot"):
-        px.BP().grads(net, params, (x, jnp.zeros((8, 3))))
+        px.BP().grads(net, params, None, (x, jnp.zeros((8, 3))))
     with pytest.raises(px.ShapeError, match=r"expects inputs of shape \(batch, 6\)"):
-        px.PC().grads(net, params, (jnp.zeros((8, 5)), y))
+        px.PC().grads(net, params, None, (jnp.zeros((8, 5)), y))
 
 
 def test_bad_rule_options():
@@ -345,8 +347,12 @@ def test_skipping_settled_edges_changes_nothing(problem, nudging, opt):
         # skipping path uses: the two differ by Adam's amplification of rounding, not maths.
         pytest.skip("Adam amplifies rounding noise in the general path")
     inf = px.Inference(steps=6, optimizer=opt)
-    g1, m1 = jax.jit(lambda p: px.PC(inference=inf, nudging=nudging).grads(net, p, batch))(params)
-    g2, m2 = jax.jit(lambda p: SamePC(inference=inf, nudging=nudging).grads(net, p, batch))(params)
+    g1, _, m1 = jax.jit(lambda p: px.PC(inference=inf, nudging=nudging).grads(net, p, None, batch))(
+        params
+    )
+    g2, _, m2 = jax.jit(
+        lambda p: SamePC(inference=inf, nudging=nudging).grads(net, p, None, batch)
+    )(params)
     for a, b in zip(jax.tree.leaves(g1), jax.tree.leaves(g2), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(m1["energy"], m2["energy"], rtol=1e-5)

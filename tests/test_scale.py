@@ -76,10 +76,10 @@ def test_the_batch_really_is_split(digits):
     texts = {}
     for n in (1, 4):
         t, _ = _fit("bp", digits, jax.devices()[:n])
-        p, o = t._replicate((t.params, t.opt_state))
+        carry = t._replicate((t.params, t.state, t.opt_state))
         xs, ys = t._replicate((jnp.asarray(t.train.x), jnp.asarray(t.train.y)))
         idx = jnp.zeros((2, 32), jnp.int32)
-        texts[n] = t._chunk.lower(p, o, xs, ys, idx, t._keys(0)[:2]).compile().as_text()
+        texts[n] = t._chunk.lower(carry, xs, ys, idx, t._keys(0)[:2]).compile().as_text()
     assert "all-reduce" in texts[4] and "all-reduce" not in texts[1]
     assert "f32[8,64]" in texts[4] and "f32[8,64]" not in texts[1]
 

@@ -16,11 +16,16 @@ import pytest
 import plastix as px
 from _compiled import assert_trees_close
 from plastix.cli import main
-from plastix.hebbian import (
+from plastix.local import (
+    BCM,
+    WTA,
+    Hebb,
     HebbConv2d,
     HebbDense,
+    KrotovHopfield,
     LocalHebbian,
-    LocalUpdate,
+    Oja,
+    Sanger,
     SoftHebb,
     neuron_norms,
     soft_wta,
@@ -101,7 +106,7 @@ def test_conv_update_equals_an_explicit_loop_over_patches():
 
 def test_dense_update_equals_the_plain_softhebb_function():
     """Two implementations of dw = y x - (y u) w: the network rule's block update and
-    plastix.hebbian.softhebb (mean over the batch, temperature = 1 / beta, returns -dW)."""
+    plastix.local.softhebb (mean over the batch, temperature = 1 / beta, returns -dW)."""
     layer = HebbDense(units=5)
     x = jax.random.normal(jax.random.key(0), (8, 7))
     w = layer.init((7,), key=jax.random.key(1))["w"]
@@ -124,21 +129,22 @@ def test_weight_norms_converge_to_one(make):
         jnp.zeros((1, *shape)),
     )
     rule = SoftHebb(lr=0.05, inverse_temperature=1.0, hebbian_steps=10**6)
-    params = rule.init_params(net, key=jax.random.key(0))
+    params, state = rule.init(net, key=jax.random.key(0))
     opt = optax.sgd(0.0)
     xs = jax.random.normal(jax.random.key(1), (400, 16, *shape))
     xs = xs + 2.0 * jnp.sign(jax.random.normal(jax.random.key(2), (1, 1, *shape)))  # structure
 
     @jax.jit
-    def run(p):
-        def body(p, x):
-            p, _, _ = rule.step(net, p, opt.init(p), opt, (x, jnp.zeros((16, 3))))
-            return p, None
+    def run(p, s):
+        def body(carry, x):
+            p, s = carry
+            p, s, _, _ = rule.step(net, p, s, opt.init(p), opt, (x, jnp.zeros((16, 3))))
+            return (p, s), None
 
-        return jax.lax.scan(body, p, xs)[0]
+        return jax.lax.scan(body, (p, s), xs)[0][0]
 
     norms0 = neuron_norms(params["layers"][0]["w"])
-    norms = neuron_norms(run(params)["layers"][0]["w"])
+    norms = neuron_norms(run(params, state)["layers"][0]["w"])
     assert float(jnp.min(norms0)) > 10  # init_radius 25 (chi-distributed)
     assert bool(jnp.all(norms < norms0))
     assert float(jnp.median(jnp.abs(norms - 1))) < 0.1, norms
@@ -147,47 +153,50 @@ def test_weight_norms_converge_to_one(make):
 def test_readout_gradient_equals_backprop_and_phases_touch_only_their_part():
     net = _conv_net()
     rule = SoftHebb(lr=(0.05, 0.01), inverse_temperature=(1.0, 0.5), dropout=0.0, hebbian_steps=1)
-    params = rule.init_params(net, key=jax.random.key(0))
+    params, state = rule.init(net, key=jax.random.key(0))
     batch = _batch(1)
-    g, _ = jax.jit(lambda p: rule.grads(net, p, batch))(params)
-    bp, _ = jax.jit(lambda p: px.rules.BP(cost=CrossEntropy()).grads(net, p, batch))(
-        params["layers"]
+    g, _, _ = jax.jit(lambda p: rule.grads(net, p, state, batch))(params)
+    bp, _, _ = jax.jit(lambda p: px.rules.BP(cost=CrossEntropy()).grads(net, p, None, batch))(
+        rule.network_params(net, params, state)
     )
     assert_trees_close(g["layers"][2], bp[2], rtol=1e-4, atol=1e-6)
     assert all(float(jnp.max(jnp.abs(l))) == 0 for l in jax.tree.leaves(g["layers"][:2]))
 
     opt = optax.adam(1e-2)
-    step = jax.jit(lambda p, o: rule.step(net, p, o, opt, batch, key=jax.random.key(3)))
+    step = jax.jit(lambda p, s, o: rule.step(net, p, s, o, opt, batch, key=jax.random.key(3)))
     o = opt.init(params)
-    p1, o1, m1 = step(params, o)  # Hebbian
+    p1, s1, o1, m1 = step(params, state, o)  # Hebbian
     assert int(m1["hebbian"]) == 1
     assert_trees_close(p1["layers"][2], params["layers"][2], rtol=0, atol=0)
     for i in (0, 1):
         assert not np.allclose(p1["layers"][i]["w"], params["layers"][i]["w"])
     assert_trees_close(o1, o, rtol=0, atol=0)  # the optimizer is not used
-    p2, _, m2 = step(p1, o1)  # read-out
+    p2, s2, _, m2 = step(p1, s1, o1)  # read-out
     assert int(m2["hebbian"]) == 0
     assert_trees_close(p2["layers"][:2], p1["layers"][:2], rtol=0, atol=0)
     assert not np.allclose(p2["layers"][2][1]["w"], p1["layers"][2][1]["w"])
-    assert int(p2["state"]["step"]) == 2
+    assert_trees_close(s2["stats"], s1["stats"], rtol=0, atol=0)  # frozen statistics
+    assert int(s2["step"]) == 2
 
 
 def test_hebbian_micro_batches_equal_consecutive_updates():
     """hebbian_batch=2 on a batch of 6: the same as three Hebbian passes on the thirds."""
     net = _conv_net()
     rule = SoftHebb(lr=0.05, inverse_temperature=1.0, hebbian_steps=5, hebbian_batch=2)
-    params = rule.init_params(net, key=jax.random.key(0))
+    params, state = rule.init(net, key=jax.random.key(0))
     x, y = _batch(4, n=6)
     opt = optax.sgd(0.1)
-    p1, _, _ = jax.jit(lambda p: rule.step(net, p, opt.init(p), opt, (x, y)))(params)
-    p = params
+    p1, s1, _, _ = jax.jit(lambda p, s: rule.step(net, p, s, opt.init(p), opt, (x, y)))(
+        params, state
+    )
+    p, s = params, state
     for k in range(3):
-        layers, _, _ = rule.hebbian_pass(net, p, x[2 * k : 2 * k + 2])
-        p = {**p, "layers": layers}
+        p, s, _, _ = rule.hebbian_pass(net, p, s, x[2 * k : 2 * k + 2])
     assert_trees_close(p1["layers"], p["layers"], rtol=1e-4, atol=1e-5)
+    assert_trees_close(s1["stats"], s["stats"], rtol=1e-4, atol=1e-5)
     with pytest.raises(px.ConfigError, match="hebbian_batch=4"):
         SoftHebb(lr=0.05, inverse_temperature=1.0, hebbian_steps=5, hebbian_batch=4).step(
-            net, params, opt.init(params), opt, (x, y)
+            net, params, state, opt.init(params), opt, (x, y)
         )
 
 
@@ -196,12 +205,13 @@ def test_running_statistics_and_the_hebbian_step_by_hand():
     first block's weights move by lr * (|norm - 1| + 1e-10)^0.5 * dW / max|dW|."""
     net = _conv_net()
     rule = SoftHebb(lr=0.05, inverse_temperature=0.8, bn_momentum=1.0, hebbian_steps=1)
-    params = rule.init_params(net, key=jax.random.key(0))
+    params, state = rule.init(net, key=jax.random.key(0))
     x, _ = _batch(2)
-    layers, _, _ = rule.hebbian_pass(net, params, x)
+    new, new_state, _, _ = rule.hebbian_pass(net, params, state, x)
+    layers, stats = new["layers"], new_state["stats"]
     xn = np.asarray(x)
-    np.testing.assert_allclose(layers[0]["mean"], xn.mean((0, 1, 2)), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(layers[0]["var"], xn.reshape(-1, 2).var(0, ddof=1), rtol=1e-4)
+    np.testing.assert_allclose(stats[0]["mean"], xn.mean((0, 1, 2)), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(stats[0]["var"], xn.reshape(-1, 2).var(0, ddof=1), rtol=1e-4)
     w = params["layers"][0]["w"]
     block = net.edges[0].layer
     xhat = (x - x.mean((0, 1, 2), keepdims=True)) / jnp.sqrt(x.var((0, 1, 2), keepdims=True) + 1e-5)
@@ -223,14 +233,18 @@ def test_errors_are_clear():
     mlp = px.Network.from_example(px.models.mlp(3, hidden=(4,)), jnp.zeros((1, 5)))
     with pytest.raises(px.GraphError, match="Hebbian blocks"):
         SoftHebb().check(mlp)
-    params = SoftHebb(lr=0.1, inverse_temperature=1.0).init_params(net, key=jax.random.key(0))
+    params, state = SoftHebb(lr=0.1, inverse_temperature=1.0).init(net, key=jax.random.key(0))
     opt = optax.adam(1e-3)
     with pytest.raises(px.ConfigError, match="hebbian_steps"):
         SoftHebb(lr=0.1, inverse_temperature=1.0).step(
-            net, params, opt.init(params), opt, _batch(0)
+            net, params, state, opt.init(params), opt, _batch(0)
         )
-    with pytest.raises(px.ConfigError, match="init_params"):
-        SoftHebb(lr=0.1, inverse_temperature=1.0).predict(net, params["layers"], _batch(0)[0])
+    with pytest.raises(px.ConfigError, match=r"rule.init\(net"):
+        SoftHebb(lr=0.1, inverse_temperature=1.0).predict(
+            net, params["layers"], state, _batch(0)[0]
+        )
+    with pytest.raises(px.ConfigError, match="not None"):
+        SoftHebb(lr=0.1, inverse_temperature=1.0).predict(net, params, None, _batch(0)[0])
     with pytest.raises(px.ShapeError):
         HebbConv2d(0)
     with pytest.raises(px.ConfigError, match="pool"):
@@ -302,7 +316,7 @@ def test_local_sanger_through_the_trainer_finds_the_principal_components():
     data = px.data.ArrayDataset(images, rng.integers(0, 3, n), 3, "gauss")
     # the plain (unnormalised) Sanger step; the default normalises the step (Krotov-Hopfield's)
     rule = LocalHebbian(
-        update=LocalUpdate.SANGER, lr=0.01, hebbian_epochs=6, dropout=0.0, normalise_step=False
+        update=Sanger(), lr=0.01, hebbian_epochs=6, dropout=0.0, normalise_step=False
     )
     t = px.train.Trainer(
         _dense_net(3, (1, d, 1)), rule, optax.adam(1e-3), data, epochs=6, batch_size=32, progress=False,
@@ -319,33 +333,39 @@ def test_local_sanger_through_the_trainer_finds_the_principal_components():
 
 def test_local_updates_match_their_functions_and_bcm_carries_its_threshold():
     """One Hebbian step of each update equals W - lr * f(W, x_hat) with the pure function."""
-    from plastix.hebbian import bcm, hebb, krotov_hopfield, oja, sanger, wta
+    from plastix.local import bcm, hebb, krotov_hopfield, oja, sanger, wta
 
     net = _dense_net(5)
     x, y = _batch(0, n=6, shape=(8,))
     xhat = (x - x.mean(0, keepdims=True)) / jnp.sqrt(x.var(0, keepdims=True) + 1e-5)
     fns = {
-        LocalUpdate.HEBB: lambda w, th: hebb(w, xhat, decay=0.1),
-        LocalUpdate.OJA: lambda w, th: oja(w, xhat),
-        LocalUpdate.SANGER: lambda w, th: sanger(w, xhat),
-        LocalUpdate.WTA: lambda w, th: wta(w, xhat),
-        LocalUpdate.KROTOV_HOPFIELD: lambda w, th: krotov_hopfield(w, xhat),
-        LocalUpdate.BCM: lambda w, th: bcm(w, th, xhat, tau=100.0)[0],
+        Hebb(decay=0.3): lambda w, th: hebb(w, xhat, decay=0.3),
+        Oja(): lambda w, th: oja(w, xhat),
+        Sanger(): lambda w, th: sanger(w, xhat),
+        WTA(): lambda w, th: wta(w, xhat),
+        KrotovHopfield(p=2.0, k=3, delta=0.2): lambda w, th: krotov_hopfield(
+            w, xhat, p=2.0, k=3, delta=0.2
+        ),
+        BCM(tau=50.0): lambda w, th: bcm(w, th, xhat, tau=50.0)[0],
     }
     for update, fn in fns.items():
         rule = LocalHebbian(update=update, lr=0.1, hebbian_steps=3, normalise_step=False)
-        params = rule.init_params(net, key=jax.random.key(1))
-        layers, _, _ = rule.hebbian_pass(net, params, x)
+        params, state = rule.init(net, key=jax.random.key(1))
+        new, _, _, _ = rule.hebbian_pass(net, params, state, x)
         w0 = params["layers"][0]["w"]
-        expected = w0 - 0.1 * fn(w0, params["layers"][0].get("theta"))
+        expected = w0 - 0.1 * fn(w0, state["update"][0])
         np.testing.assert_allclose(
-            layers[0]["w"], expected, rtol=1e-4, atol=1e-5, err_msg=update.value
+            new["layers"][0]["w"], expected, rtol=1e-4, atol=1e-5, err_msg=update.name
         )
-    rule = LocalHebbian(update=LocalUpdate.BCM, lr=0.1, hebbian_steps=3, normalise_step=False)
-    params = rule.init_params(net, key=jax.random.key(1))
+    rule = LocalHebbian(update=BCM(), lr=0.1, hebbian_steps=3, normalise_step=False)
+    params, state = rule.init(net, key=jax.random.key(1))
+    np.testing.assert_array_equal(state["update"][0], np.zeros(5))  # theta starts at 0
     opt = optax.adam(1e-3)
-    p1, _, _ = jax.jit(lambda p: rule.step(net, p, opt.init(p), opt, (x, y)))(params)
-    assert float(jnp.min(p1["layers"][0]["theta"])) > 0  # theta tracks <y^2> > 0
+    _, s1, _, _ = jax.jit(lambda p, s: rule.step(net, p, s, opt.init(p), opt, (x, y)))(
+        params, state
+    )
+    assert float(jnp.min(s1["update"][0])) > 0  # theta tracks <y^2> > 0
+    assert "theta" not in params["layers"][0]  # state, not a parameter
 
 
 def test_local_rule_errors():

@@ -57,7 +57,7 @@ def test_exact_inverse_targets_map_forward_to_the_output_target(square, cls):
     target (TP), and DTP's difference correction vanishes (same targets)."""
     net, batch = square
     rule = cls(target_lr=0.05)
-    params = rule.init_params(net, key=jax.random.key(0))
+    params, _ = rule.init(net, key=jax.random.key(0))
     # well-conditioned (orthogonal) square weights, so that the inverses stay in tanh's range
     qs = jnp.linalg.qr(jax.random.normal(jax.random.key(5), (3, 6, 6)))[0]
     f = params["forward"]
@@ -100,7 +100,7 @@ def test_dtp_with_transposed_feedback_on_a_linear_net_is_backprop(eta):
     ]
     net = px.Network.from_example(edges, x)
     rule = LinearTransposeDTP(target_lr=eta)
-    params = rule.init_params(net, key=jax.random.key(0))
+    params, _ = rule.init(net, key=jax.random.key(0))
     g, m = jgrads(rule, net, params, (x, y), key=jax.random.key(1))
     g_bp, m_bp = jgrads(px.BP(cost=px.CrossEntropy()), net, params["forward"], (x, y))
     _close(g["forward"], g_bp, rtol=1e-3, atol=1e-5)  # float32: h - target loses digits
@@ -117,7 +117,7 @@ def test_dtp_with_transposed_conv_feedback_on_a_linear_conv_net_is_backprop(eta)
     y = jax.nn.one_hot(jnp.arange(6) % 3, 3)
     net = px.Network.from_example(px.models.conv_pool(3, channels=(4, 6)), x)
     rule = px.DTP(target_lr=eta, feedback_activation=px.nn.Identity())
-    params = rule.init_params(net, key=jax.random.key(0))
+    params, _ = rule.init(net, key=jax.random.key(0))
     f = params["forward"]
     assert params["feedback"][1]["w"].shape == f[1][0]["w"].shape  # (3, 3, 4, 6), HWIO
     fb = (
@@ -144,7 +144,7 @@ def test_conv_decoder_unpools_to_the_forward_maxima():
     ]
     net = px.Network.from_example(edges, x)
     rule = px.DTP(feedback_activation=px.nn.Identity())
-    params = rule.init_params(net, key=jax.random.key(1))
+    params, _ = rule.init(net, key=jax.random.key(1))
     f = list(params["forward"])
     f[1] = ({"w": jnp.ones((1, 1, 1, 1)), "b": jnp.zeros(1)}, None, None)
     params = {
@@ -171,7 +171,7 @@ def test_conv_decoder_unpools_to_the_forward_maxima():
 def test_output_layer_update_is_backprops(square, cls):
     net, batch = square
     rule = cls(target_lr=0.3)
-    params = rule.init_params(net, key=jax.random.key(0))
+    params, _ = rule.init(net, key=jax.random.key(0))
     g, _ = jgrads(rule, net, params, batch, key=jax.random.key(1))
     g_bp, _ = jgrads(px.BP(cost=px.CrossEntropy()), net, params["forward"], batch)
     _close(g["forward"][2], g_bp[2])
@@ -207,7 +207,7 @@ def test_reconstruction_loss_is_reduced_by_training_the_feedback():
     x = jax.random.normal(jax.random.key(0), (64, 10))
     net = px.Network.from_example(px.models.mlp(4, hidden=(16, 12), activation="tanh"), x)
     rule = px.DTP(noise=0.1)
-    params = rule.init_params(net, key=jax.random.key(1))
+    params, _ = rule.init(net, key=jax.random.key(1))
     _, vals = _train_feedback(rule, net, params, x, 300)
     assert np.mean(vals[-20:]) < 0.5 * np.mean(vals[:20]), (vals[:3], vals[-3:])
 
@@ -221,7 +221,7 @@ def test_difference_reconstruction_trains_the_feedback_to_the_forward_transpose(
     rule = px.DTP(
         noise=0.1, feedback_loss=FeedbackLoss.DIFFERENCE, feedback_activation=px.nn.Identity()
     )
-    params = rule.init_params(net, key=jax.random.key(1))
+    params, _ = rule.init(net, key=jax.random.key(1))
     w = params["forward"][1]["w"]  # (12, 8): f(h) = h W + b; g(h) = h V + c, V (8, 12)
     err0 = float(jnp.linalg.norm(params["feedback"][1]["w"] - w.T) / jnp.linalg.norm(w))
     trained, _ = _train_feedback(rule, net, params, x, 800)
@@ -247,7 +247,7 @@ def test_difference_reconstruction_trains_a_conv_decoder_to_the_transposed_convo
         layer_noise=(0.1, 0.1),
         noise_samples=4,
     )
-    params = rule.init_params(net, key=jax.random.key(1))
+    params, _ = rule.init(net, key=jax.random.key(1))
     w = params["forward"][1]["w"]
     err0 = float(jnp.linalg.norm(params["feedback"][1]["w"] - w) / jnp.linalg.norm(w))
     trained, _ = _train_feedback(rule, net, params, x, 400)
@@ -259,7 +259,7 @@ def test_targets_are_inspectable_and_dtp_target_is_h_when_output_is_on_target(sq
     """DTP: if the output target equals the output (zero error), every target is the activity."""
     net, (x, _) = square
     rule = px.DTP(cost=px.SquaredError())
-    params = rule.init_params(net, key=jax.random.key(0))
+    params, _ = rule.init(net, key=jax.random.key(0))
     out = net(params["forward"], x)
     acts, tgts = rule.targets(net, params, (x, out))
     assert tgts[0] is None
@@ -277,7 +277,7 @@ def test_bad_configurations_raise_clear_errors():
     x = jnp.zeros((2, 20))
     net = px.Network.from_example(px.models.skip_mlp(4), x)
     with pytest.raises(px.GraphError, match="chain"):
-        px.DTP().init_params(net, key=jax.random.key(0))
+        px.DTP().init(net, key=jax.random.key(0))
     conv = px.Network.from_example(
         [
             px.edge(px.nn.Conv2d(2, 3), [0, 1]),
@@ -298,7 +298,7 @@ def test_bad_configurations_raise_clear_errors():
         px.DTP(noise_samples=0)
     net = px.Network.from_example(px.models.mlp(3, hidden=(4,)), jnp.zeros((2, 5)))
     rule = px.TP()
-    params = rule.init_params(net, key=jax.random.key(0))
+    params, _ = rule.init(net, key=jax.random.key(0))
     with pytest.raises(px.ConfigError, match="key"):
         jgrads(rule, net, params, (jnp.zeros((2, 5)), jnp.eye(3)[:2]))
 
@@ -321,7 +321,7 @@ def test_gradient_top_target_is_a_step_through_the_output_layer(square):
         jnp.arange(x.shape[0]) % net.node_shapes[net.output][0], net.node_shapes[net.output][0]
     )
     rule = px.TP(top_target=px.rules.TopTarget.GRADIENT, target_lr=0.3)
-    params = rule.init_params(net, key=jax.random.key(0))
+    params, _ = rule.init(net, key=jax.random.key(0))
     acts, tgts = jax.jit(lambda p: rule.targets(net, p, (x, y)))(params)
     last = net.edges[-1]
     w, b = np.asarray(params["forward"][-1]["w"]), np.asarray(params["forward"][-1]["b"])

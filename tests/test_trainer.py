@@ -119,7 +119,8 @@ def test_checkpoint_roundtrip_and_errors(tmp_path):
 def test_checkpoints_carry_their_format(tmp_path):
     """A checkpoint records its layout's format; one of another format (an older plastix's
     layout, or a newer one's) is refused with a message naming both formats and the way out.
-    Files written before the format was recorded have format 1's layout and load."""
+    Files written before the format was recorded have format 1's layout (the rules' state
+    inside the parameters): refused too, with what changed."""
     import json
     import zipfile
 
@@ -135,13 +136,48 @@ def test_checkpoints_carry_their_format(tmp_path):
         }
         np.savez(tmp_path / name, **arrays)
 
+    assert px.train.CHECKPOINT_FORMAT == 2
     write("unversioned.npz", {"epoch": 2})
-    assert load_checkpoint(tmp_path / "unversioned.npz", tree)[1] == {"epoch": 2}
+    write("f1.npz", {"epoch": 2, "format": 1})
+    for name in ("unversioned.npz", "f1.npz"):
+        with pytest.raises(
+            px.CheckpointError, match=r"has format 1 but .* reads format 2 \(format 1 kept"
+        ) as err:
+            load_checkpoint(tmp_path / name, tree)
+        assert "another --out directory" in str(err.value)
     for fmt in (0, px.train.CHECKPOINT_FORMAT + 1):
         write(f"f{fmt}.npz", {"epoch": 2, "format": fmt})
-        with pytest.raises(px.CheckpointError, match=f"has format {fmt} but .* reads format 1"):
+        with pytest.raises(px.CheckpointError, match=f"has format {fmt} but .* reads format 2"):
             load_checkpoint(tmp_path / f"f{fmt}.npz", tree)
     assert zipfile.is_zipfile(tmp_path / "c.npz")
+
+
+def test_exact_resume_carries_the_rules_state(tmp_path):
+    """Forward-Forward keeps running means and a step counter beside its parameters: a run
+    resumed after epoch 1 ends with the same parameters, state and optimizer state, bit for
+    bit, as an uninterrupted one (the state is checkpointed, not rebuilt)."""
+    tr = px.data.load_dataset("digits", "train").subset(slice(0, 128))
+    te = px.data.load_dataset("digits", "test").subset(slice(0, 64))
+    net = px.Network.from_example(px.models.mlp(10, hidden=(16, 16), activation="relu"), tr.x[:1])
+
+    def trainer(out, epochs):
+        return px.Trainer(
+            net, px.FF(), optax.adam(1e-3), tr, te, epochs=epochs, batch_size=32,
+            out_dir=out, progress=False, devices=jax.devices()[:1],
+        )  # fmt: skip
+
+    full = trainer(tmp_path / "full", 2)
+    full.fit()
+    trainer(tmp_path / "part", 1).fit()
+    resumed = trainer(tmp_path / "part", 2)
+    resumed.fit(resume=True)
+    assert int(full.state["step"]) == 2 * 128 // 32
+    for a, b in zip(
+        jax.tree.leaves((full.params, full.state, full.opt_state)),
+        jax.tree.leaves((resumed.params, resumed.state, resumed.opt_state)),
+        strict=True,
+    ):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_trainer_rejects_mismatched_data(setup):
@@ -164,10 +200,10 @@ def test_divergence_mid_run_keeps_the_last_good_checkpoint(setup, tmp_path):
     class NaNAfter(px.PC):
         after: int = eqx.field(static=True, default=15)  # steps; 10 steps per epoch here
 
-        def step(self, net, params, opt_state, optimizer, batch, *, key=None):
-            p, o, m = super().step(net, params, opt_state, optimizer, batch, key=key)
+        def step(self, net, params, state, opt_state, optimizer, batch, *, key=None):
+            p, s, o, m = super().step(net, params, state, opt_state, optimizer, batch, key=key)
             count = o[0].count  # adamw's step counter
-            return p, o, {**m, "loss": jnp.where(count > self.after, jnp.nan, m["loss"])}
+            return p, s, o, {**m, "loss": jnp.where(count > self.after, jnp.nan, m["loss"])}
 
     net, rule, tr, te = setup
     bad = NaNAfter(inference=rule.inference)
@@ -184,6 +220,6 @@ def test_divergence_mid_run_keeps_the_last_good_checkpoint(setup, tmp_path):
     good = _trainer(setup, tmp_path / "good", 1)
     good.fit()
     like = good.init()
-    (p_bad, _), _ = load_checkpoint(tmp_path / "bad" / "checkpoints" / "epoch-0001.npz", like)
+    (p_bad, _, _), _ = load_checkpoint(tmp_path / "bad" / "checkpoints" / "epoch-0001.npz", like)
     for a, b in zip(jax.tree.leaves(p_bad), jax.tree.leaves(good.params), strict=True):
         np.testing.assert_array_equal(a, b)

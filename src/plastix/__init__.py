@@ -5,7 +5,8 @@ import importlib.metadata
 
 from . import config as config
 from . import data as data
-from . import hebbian as hebbian
+from . import local as local
+from . import memory as memory
 from . import models as models
 from . import nn as nn
 from . import rules as rules

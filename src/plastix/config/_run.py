@@ -10,8 +10,8 @@ import equinox as eqx
 from .._errors import ConfigError
 from .._option import option
 from ..data import DataOptions
-from ..hebbian import LocalHebbian, SoftHebb
 from ..inference import STATE_OPTIMIZERS, AbstractStateOptimizer
+from ..local import LOCAL_UPDATES, AbstractLocalUpdate, LocalHebbian, SoftHebb
 from ..models import ACTIVATIONS, ALL_MODELS, MLP, AbstractModel
 from ..nn import Layer
 from ..rules import (
@@ -65,6 +65,7 @@ CHOICES: Mapping[type, Mapping[str, type]] = {
     AbstractSchedule: {cls.name: cls for cls in SCHEDULES},
     AbstractStateOptimizer: {cls.name: cls for cls in STATE_OPTIMIZERS},
     Cost: {cls.name: cls for cls in ALL_COSTS},
+    AbstractLocalUpdate: {cls.name: cls for cls in LOCAL_UPDATES},
     Layer: ACTIVATIONS,
 }
 """For each abstract type an option may have, the implementations a configuration names."""

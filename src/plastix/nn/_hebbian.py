@@ -1,6 +1,6 @@
 """Hebbian blocks as layers (SoftHebb's, Journé et al. 2022): batch norm without affine, a
 bias-free dense or conv map, the triangle activation to a power, optional pooling. The plastic
-updates that train them are rules' (:mod:`plastix.hebbian`); under any other rule they are
+updates that train them are rules' (:mod:`plastix.local`); under any other rule they are
 ordinary layers whose batch norm uses the stored statistics."""
 
 from __future__ import annotations

@@ -20,9 +20,14 @@ Metrics = dict[str, Array]
 
 
 class AbstractRule(eqx.Module):
-    """A learning rule: given a network, its parameters and a batch, :meth:`step` returns the
-    updated parameters and optimizer state and metrics (``loss`` and ``accuracy`` always,
-    rule-specific ones such as ``energy`` too). Rules are immutable, their methods pure and
+    """A learning rule: given a network, its parameters, its non-learned state and a batch,
+    :meth:`step` returns the updated parameters, state and optimizer state and metrics
+    (``loss`` and ``accuracy`` always, rule-specific ones such as ``energy`` too).
+
+    :meth:`init` makes both halves: ``params`` (what the optimizer updates) and ``state``
+    (what the rule keeps beside them and updates itself: Forward-Forward's running means,
+    the Hebbian rules' step counter, batch-norm statistics and BCM thresholds; ``None`` for
+    most rules). The optimizer never sees ``state``. Rules are immutable, their methods pure and
     ``jit``-able; every concrete rule is final, and what a rule can do beyond training is
     declared by the abstract bases it derives from (:class:`AbstractGradientRule`,
     :class:`AbstractEnergyRule`, :class:`AbstractFeedbackRule`,
@@ -48,11 +53,12 @@ class AbstractRule(eqx.Module):
         del steps_per_epoch
         return self
 
-    def init_params(self, net: Network, *, key: PRNGKeyArray) -> Any:
-        """Initial parameters (default: the network's; rules with extra weights add them)."""
-        return net.init(key=key)
+    def init(self, net: Network, *, key: PRNGKeyArray) -> tuple[Any, Any]:
+        """Initial ``(params, state)``: by default the network's parameters and no state;
+        rules with extra weights or non-learned state add them."""
+        return net.init(key=key), None
 
-    def predict(self, net: Network, params: Any, x: Array) -> Array:
+    def predict(self, net: Network, params: Any, state: Any, x: Array) -> Array:
         """The network's output for inputs ``x`` as this rule reads it (default: a
         feedforward pass; energy-based rules with a free phase use its equilibrium)."""
         return net(params, x)
@@ -67,13 +73,15 @@ class AbstractRule(eqx.Module):
         self,
         net: Network,
         params: Any,
+        state: Any,
         opt_state: optax.OptState,
         optimizer: optax.GradientTransformation,
         batch: Batch,
         *,
         key: PRNGKeyArray | None = None,
-    ) -> tuple[Any, optax.OptState, Metrics]:
-        """One training step: the new parameters and optimizer state, and the metrics."""
+    ) -> tuple[Any, Any, optax.OptState, Metrics]:
+        """One training step: the new parameters, state and optimizer state, and the
+        metrics."""
 
 
 Rule = AbstractRule
@@ -88,24 +96,32 @@ class AbstractGradientRule(AbstractRule):
 
     @abc.abstractmethod
     def grads(
-        self, net: Network, params: Any, batch: Batch, *, key: PRNGKeyArray | None = None
-    ) -> tuple[Any, Metrics]:
-        """Parameter gradients (a pytree like ``params``) and metrics for one batch."""
+        self,
+        net: Network,
+        params: Any,
+        state: Any,
+        batch: Batch,
+        *,
+        key: PRNGKeyArray | None = None,
+    ) -> tuple[Any, Any, Metrics]:
+        """Parameter gradients (a pytree like ``params``), the new non-learned state and
+        metrics for one batch."""
 
     def step(
         self,
         net: Network,
         params: Any,
+        state: Any,
         opt_state: optax.OptState,
         optimizer: optax.GradientTransformation,
         batch: Batch,
         *,
         key: PRNGKeyArray | None = None,
-    ) -> tuple[Any, optax.OptState, Metrics]:
+    ) -> tuple[Any, Any, optax.OptState, Metrics]:
         """One training step: :meth:`grads`, then the optimizer's update."""
-        g, metrics = self.grads(net, params, batch, key=key)
+        g, state, metrics = self.grads(net, params, state, batch, key=key)
         updates, opt_state = optimizer.update(g, opt_state, params)
-        return optax.apply_updates(params, updates), opt_state, metrics
+        return optax.apply_updates(params, updates), state, opt_state, metrics
 
     def eval_cost(self, output: Array, target: Array) -> Array:
         return self.cost(output, target)

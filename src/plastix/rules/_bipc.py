@@ -57,15 +57,15 @@ class BiPC(AbstractGradientRule, AbstractEnergyRule, AbstractGenerativeRule):
 
     The top-down layer of an edge is ``Flatten, Linear, Reshape`` to the source's shape,
     followed by ``down_activation`` (identity into the input node). Parameters are
-    ``{"up": <the network's>, "down": <one per edge>}`` (:meth:`init_params`).
+    ``{"up": <the network's>, "down": <one per edge>}`` (:meth:`init`; no state).
 
     >>> import jax, jax.numpy as jnp, plastix as px
     >>> x, y = jnp.ones((4, 6)), jax.nn.one_hot(jnp.arange(4) % 2, 2)
     >>> net = px.Network.from_example(px.models.mlp(2, hidden=(8,)), x)
     >>> rule = px.BiPC()
-    >>> params = rule.init_params(net, key=jax.random.key(0))
-    >>> grads, metrics = rule.grads(net, params, (x, y))
-    >>> sorted(grads), rule.predict(net, params, x).shape, rule.generate(net, params, y).shape
+    >>> params, state = rule.init(net, key=jax.random.key(0))
+    >>> grads, state, metrics = rule.grads(net, params, state, (x, y))
+    >>> sorted(grads), rule.predict(net, params, state, x).shape, rule.generate(net, params, y).shape
     (['down', 'up'], (4, 2), (4, 6))
     """
 
@@ -110,7 +110,7 @@ class BiPC(AbstractGradientRule, AbstractEnergyRule, AbstractGenerativeRule):
             layers.append(Sequential([Flatten(), Linear(math.prod(shape)), Reshape(shape), act]))
         return tuple(layers)
 
-    def init_params(self, net: Network, *, key: PRNGKeyArray) -> Any:
+    def init(self, net: Network, *, key: PRNGKeyArray) -> tuple[Any, None]:
         self.check(net)
         kup, kdown = jax.random.split(key)
         keys = jax.random.split(kdown, len(net.edges))
@@ -118,7 +118,7 @@ class BiPC(AbstractGradientRule, AbstractEnergyRule, AbstractGenerativeRule):
             layer.init(net.node_shapes[e.dst[0]], key=k)
             for layer, e, k in zip(self.down_layers(net), net.edges, keys)
         )
-        return {"up": net.init(key=kup), "down": down}
+        return {"up": net.init(key=kup), "down": down}, None
 
     # --- energy ----------------------------------------------------------------------------
 
@@ -169,30 +169,41 @@ class BiPC(AbstractGradientRule, AbstractEnergyRule, AbstractGenerativeRule):
         return self.relax_nodes(net, params, tuple(states), hidden)
 
     def grads(
-        self, net: Network, params: Any, batch: Batch, *, key: PRNGKeyArray | None = None
-    ) -> tuple[Any, Metrics]:
+        self,
+        net: Network,
+        params: Any,
+        state: Any,
+        batch: Batch,
+        *,
+        key: PRNGKeyArray | None = None,
+    ) -> tuple[Any, Any, Metrics]:
         x, y = batch
         ff = net.feedforward(params["up"], x)
         relaxed, info = self.relax(net, params, batch)
         g = jax.grad(lambda p: self.energy(net, p, relaxed))(params)
         g = jax.tree.map(lambda a: a / x.shape[0], g)
         out = ff[net.output]
-        return g, {
-            "loss": jnp.mean(self.cost(out, y)),
-            "accuracy": accuracy(out, y),
-            "energy": info.energy / x.shape[0],
-            "residual": jnp.mean(info.residual),
-            "not_converged": info.not_converged,
-        }
+        return (
+            g,
+            state,
+            {
+                "loss": jnp.mean(self.cost(out, y)),
+                "accuracy": accuracy(out, y),
+                "energy": info.energy / x.shape[0],
+                "residual": jnp.mean(info.residual),
+                "not_converged": info.not_converged,
+            },
+        )
 
     def forward_params(self, params: Any) -> Any:
         """The bottom-up (discriminative) weights, i.e. the network's parameters, within this
         rule's ``params`` (or its gradients)."""
         return params["up"]
 
-    def predict(self, net: Network, params: Any, x: Array) -> Array:
+    def predict(self, net: Network, params: Any, state: Any, x: Array) -> Array:
         """Classify: clamp the input, start from the feedforward pass, infer every other node,
         read the output node."""
+        del state
         ff = net.feedforward(params["up"], x)
         free = tuple(n for n in range(net.num_nodes) if n != net.input)
         relaxed, _ = self.relax_nodes(net, params, ff, free)

@@ -22,7 +22,7 @@ class BP(AbstractGradientRule):
     >>> import jax, jax.numpy as jnp, plastix as px
     >>> net = px.Network.from_example([px.edge(px.nn.Linear(2), [0, 1])], jnp.zeros((1, 3)))
     >>> params = net.init(key=jax.random.key(0))
-    >>> grads, metrics = px.BP().grads(net, params, (jnp.ones((4, 3)), jnp.eye(2)[jnp.array([0, 1, 0, 1])]))
+    >>> grads, _, metrics = px.BP().grads(net, params, None, (jnp.ones((4, 3)), jnp.eye(2)[jnp.array([0, 1, 0, 1])]))
     >>> sorted(metrics)
     ['accuracy', 'loss']
     """
@@ -35,8 +35,14 @@ class BP(AbstractGradientRule):
         super().check(net, batch)
 
     def grads(
-        self, net: Network, params: Any, batch: Batch, *, key: PRNGKeyArray | None = None
-    ) -> tuple[Any, Metrics]:
+        self,
+        net: Network,
+        params: Any,
+        state: Any,
+        batch: Batch,
+        *,
+        key: PRNGKeyArray | None = None,
+    ) -> tuple[Any, Any, Metrics]:
         check_batch(net, batch)
         x, y = batch
 
@@ -45,4 +51,4 @@ class BP(AbstractGradientRule):
             return jnp.mean(self.cost(out, y)), out
 
         (loss, out), g = jax.value_and_grad(loss_fn, has_aux=True)(params)
-        return g, {"loss": loss, "accuracy": accuracy(out, y)}
+        return g, state, {"loss": loss, "accuracy": accuracy(out, y)}

@@ -36,7 +36,7 @@ def exact_gradient(
     """
     x, y = batch
     if not isinstance(rule, AbstractEquilibriumRule):
-        return BP(cost=rule.cost).grads(net, params, batch)[0]
+        return BP(cost=rule.cost).grads(net, params, None, batch)[0]
     free, _ = rule.free_phase(net, params, x)
     nodes = rule.state_nodes(net)
 
@@ -82,16 +82,21 @@ def require_gradient_estimate(rule: AbstractRule) -> AbstractGradientRule:
     return rule
 
 
-def gradient_check(rule: AbstractRule, net: Network, params: Any, batch: Batch) -> dict[str, Any]:
+def gradient_check(
+    rule: AbstractRule, net: Network, params: Any, batch: Batch, *, state: Any = None
+) -> dict[str, Any]:
     """Cosine similarity and relative norm ``|g_rule| / |g_exact|`` per edge (lists, edge
     order; ``nan`` for parameter-free edges) and overall, between the rule's update and
-    :func:`exact_gradient`. Jit-able; the trainer can log it as a metric.
+    :func:`exact_gradient`. Jit-able; the trainer can log it as a metric. ``state`` is the
+    rule's non-learned state (``None`` for the rules that keep none).
 
     For rules whose update estimates that gradient (``rule.estimates_gradient``); others
     (Forward-Forward's local goodness losses, Hebbian rules) raise a :class:`ConfigError`.
     """
     grule = require_gradient_estimate(rule)
-    g = grule.grads(net, params, batch, key=jax.random.key(0))[0]  # a key for stochastic rules
+    g = grule.grads(net, params, state, batch, key=jax.random.key(0))[
+        0
+    ]  # a key for stochastic rules
     # rules with weights besides the network's (feedback, top-down) are checked on the network's
     if isinstance(grule, (AbstractFeedbackRule, AbstractGenerativeRule)):
         g, params = grule.forward_params(g), grule.forward_params(params)

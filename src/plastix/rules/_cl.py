@@ -50,7 +50,7 @@ class CoupledLearning(AbstractEquilibriumRule):
     ...                               jnp.zeros((1, 3)))
     >>> params = net.init(key=jax.random.key(0))
     >>> batch = (jnp.ones((4, 3)) * 0.5, jnp.eye(2)[jnp.array([0, 1, 0, 1])])
-    >>> grads, metrics = px.rules.CoupledLearning(eta=0.1).grads(net, params, batch)
+    >>> grads, _, metrics = px.rules.CoupledLearning(eta=0.1).grads(net, params, None, batch)
     >>> sorted(metrics)
     ['accuracy', 'energy', 'loss', 'not_converged', 'residual', 'residual_nudged']
     """
@@ -77,10 +77,16 @@ class CoupledLearning(AbstractEquilibriumRule):
         return False
 
     def grads(
-        self, net: Network, params: Any, batch: Batch, *, key: PRNGKeyArray | None = None
-    ) -> tuple[Any, Metrics]:
+        self,
+        net: Network,
+        params: Any,
+        state: Any,
+        batch: Batch,
+        *,
+        key: PRNGKeyArray | None = None,
+    ) -> tuple[Any, Any, Metrics]:
         g_c, g_f, metrics = self._contrast(
             net, params, batch, lambda out, y: out + self.eta * (y - out)
         )
         scale = 1.0 / (self.eta * batch[0].shape[0])
-        return jax.tree.map(lambda a, b: scale * (a - b), g_c, g_f), metrics
+        return jax.tree.map(lambda a, b: scale * (a - b), g_c, g_f), state, metrics

@@ -207,8 +207,9 @@ class AbstractEquilibriumRule(AbstractGradientRule, AbstractEnergyRule):
         free, info = self.free_phase(net, params, batch[0])
         return self.full_states(net, batch[0], free), info
 
-    def predict(self, net: Network, params: Any, x: Array) -> Array:
+    def predict(self, net: Network, params: Any, state: Any, x: Array) -> Array:
         """The output (state or read-out) at the free equilibrium."""
+        del state
         free, _ = self.free_phase(net, params, x)
         return self.output_value(net, params, self.full_states(net, x, free))
 
@@ -305,8 +306,14 @@ class EP(AbstractEquilibriumRule):
             )
 
     def grads(
-        self, net: Network, params: Any, batch: Batch, *, key: PRNGKeyArray | None = None
-    ) -> tuple[Any, Metrics]:
+        self,
+        net: Network,
+        params: Any,
+        state: Any,
+        batch: Batch,
+        *,
+        key: PRNGKeyArray | None = None,
+    ) -> tuple[Any, Any, Metrics]:
         self.check(net, batch)
         x, y = batch
         bsz = x.shape[0]
@@ -326,7 +333,7 @@ class EP(AbstractEquilibriumRule):
                 states, nudged_info = self._relax(net, params, x, y, free, beta, self.nudged)
             g = self._theta_grad(net, params, x, states, y, beta)
             total = jax.tree.map(lambda t, gi, w=weight: t + (w / bsz) * gi, total, g)
-        return total, self._metrics(net, params, x, y, free, info, nudged_info)
+        return total, state, self._metrics(net, params, x, y, free, info, nudged_info)
 
 
 @final
@@ -351,8 +358,14 @@ class CHL(AbstractEquilibriumRule):
         return False
 
     def grads(
-        self, net: Network, params: Any, batch: Batch, *, key: PRNGKeyArray | None = None
-    ) -> tuple[Any, Metrics]:
+        self,
+        net: Network,
+        params: Any,
+        state: Any,
+        batch: Batch,
+        *,
+        key: PRNGKeyArray | None = None,
+    ) -> tuple[Any, Any, Metrics]:
         bsz = batch[0].shape[0]
         g_c, g_f, metrics = self._contrast(net, params, batch, lambda out, y: y)
-        return jax.tree.map(lambda a, b: (a - b) / bsz, g_c, g_f), metrics
+        return jax.tree.map(lambda a, b: (a - b) / bsz, g_c, g_f), state, metrics

@@ -146,8 +146,14 @@ class AbstractFeedbackAlignment(_FeedbackRule):
         used)."""
 
     def grads(
-        self, net: Network, params: Any, batch: Batch, *, key: PRNGKeyArray | None = None
-    ) -> tuple[Any, Metrics]:
+        self,
+        net: Network,
+        params: Any,
+        state: Any,
+        batch: Batch,
+        *,
+        key: PRNGKeyArray | None = None,
+    ) -> tuple[Any, Any, Metrics]:
         check_batch(net, batch)
         x, y = batch
         fb = self.feedback_params(net, params)
@@ -160,7 +166,7 @@ class AbstractFeedbackAlignment(_FeedbackRule):
             return jnp.mean(self.cost(out, y)), out
 
         (loss, out), g = jax.value_and_grad(loss_fn, has_aux=True)(params)
-        return g, {"loss": loss, "accuracy": accuracy(out, y)}
+        return g, state, {"loss": loss, "accuracy": accuracy(out, y)}
 
 
 @final
@@ -180,7 +186,7 @@ class FA(AbstractFeedbackAlignment):
     >>> net = px.Network.from_example(px.models.mlp(2, hidden=(8,)), jnp.zeros((1, 3)))
     >>> params = net.init(key=jax.random.key(0))
     >>> batch = (jnp.ones((4, 3)), jnp.eye(2)[jnp.array([0, 1, 0, 1])])
-    >>> grads, metrics = px.FA().grads(net, params, batch)
+    >>> grads, _, metrics = px.FA().grads(net, params, None, batch)
     >>> sorted(metrics)
     ['accuracy', 'loss']
     """
@@ -243,8 +249,14 @@ class _DirectRule(_FeedbackRule):
         return mats
 
     def grads(
-        self, net: Network, params: Any, batch: Batch, *, key: PRNGKeyArray | None = None
-    ) -> tuple[Any, Metrics]:
+        self,
+        net: Network,
+        params: Any,
+        state: Any,
+        batch: Batch,
+        *,
+        key: PRNGKeyArray | None = None,
+    ) -> tuple[Any, Any, Metrics]:
         check_batch(net, batch)
         x, y = batch
         net.require_dag(type(self).__name__)
@@ -281,7 +293,7 @@ class _DirectRule(_FeedbackRule):
                 if i in proj:
                     dx = (sig @ proj[i]).reshape(acts[e.src].shape)
                 cot[e.src] = dx if cot[e.src] is None else cot[e.src] + dx
-        return tuple(grads), {"loss": loss, "accuracy": accuracy(out, y)}
+        return tuple(grads), state, {"loss": loss, "accuracy": accuracy(out, y)}
 
 
 @final
@@ -300,7 +312,7 @@ class DFA(_DirectRule):
     >>> net = px.Network.from_example(px.models.mlp(2, hidden=(8, 8)), jnp.zeros((1, 3)))
     >>> params = net.init(key=jax.random.key(0))
     >>> batch = (jnp.ones((4, 3)), jnp.eye(2)[jnp.array([0, 1, 0, 1])])
-    >>> grads, metrics = px.DFA().grads(net, params, batch)
+    >>> grads, _, metrics = px.DFA().grads(net, params, None, batch)
     >>> [g["w"].shape for g in (grads[0][1], grads[1][0], grads[2])]
     [(3, 8), (8, 8), (8, 2)]
     """
@@ -326,7 +338,7 @@ class DRTP(_DirectRule):
     >>> net = px.Network.from_example(px.models.mlp(2, hidden=(8,)), jnp.zeros((1, 3)))
     >>> params = net.init(key=jax.random.key(0))
     >>> batch = (jnp.ones((4, 3)), jnp.eye(2)[jnp.array([0, 1, 0, 1])])
-    >>> sorted(px.DRTP().grads(net, params, batch)[1])
+    >>> sorted(px.DRTP().grads(net, params, None, batch)[2])
     ['accuracy', 'loss']
     """
 

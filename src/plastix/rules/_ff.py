@@ -31,10 +31,10 @@ neutral-label input (all labels at once, :math:`1/C` each), trained on detached 
 >>> import jax, jax.numpy as jnp, plastix as px
 >>> net = px.Network.from_example(px.models.mlp(3, hidden=(16, 16), activation="relu"), jnp.zeros((1, 12)))
 >>> rule = px.rules.FF()
->>> params = rule.init_params(net, key=jax.random.key(0))
+>>> params, state = rule.init(net, key=jax.random.key(0))
 >>> x, y = jnp.ones((4, 12)), jnp.eye(3)[jnp.array([0, 1, 2, 0])]
->>> step = jax.jit(lambda p: rule.grads(net, p, (x, y), key=jax.random.key(1)))
->>> grads, metrics = step(params)
+>>> step = jax.jit(lambda p, s: rule.grads(net, p, s, (x, y), key=jax.random.key(1)))
+>>> grads, state, metrics = step(params, state)
 >>> float(metrics["goodness_pos_0"]) > 0, params["layers"][2]  # the read-out edge is replaced
 (True, None)
 """
@@ -178,10 +178,10 @@ def _normal_init(layer: Any, p: Any, key: PRNGKeyArray) -> Any:
 class FF(AbstractGradientRule):
     """Forward-Forward; see the module docstring for the maths.
 
-    Parameters (:meth:`init_params`): ``{"layers": <the network's, the read-out edge's set to
-    None>, "classifier": {"w": (features, C)}, "embedding": (C, F) (learned embedding only),
-    "state": {"peer": running means, "step": count}}``. ``state`` is not learned: :meth:`step`
-    overwrites it (its gradient is zero).
+    Parameters (:meth:`init`): ``{"layers": <the network's, the read-out edge's set to
+    None>, "classifier": {"w": (features, C)}, "embedding": (C, F) (learned embedding only)}``;
+    state ``{"peer": running mean activity per layer, "step": steps taken}`` (not learned:
+    :meth:`grads` returns its next value).
 
     Options: ``threshold`` defaults to one per unit (the layer width for ``goodness=SUM``,
     1 for ``MEAN``). ``skip_first`` leaves the first layer out of the goodness prediction and
@@ -241,7 +241,7 @@ class FF(AbstractGradientRule):
     blur_steps: int = option(
         8, help="unsupervised: blurring passes of the noise that makes the hybrid masks"
     )
-    init: FFInit = option(
+    weight_init: FFInit = option(
         FFInit.NORMAL, help="normal (W ~ N(0, 1/out), b = 0, as the best port) | network"
     )
     embedding_seed: int = option(0, help="seed of the fixed label embedding")
@@ -327,11 +327,11 @@ class FF(AbstractGradientRule):
                 )
         super().check(net, batch)
 
-    def init_params(self, net: Network, *, key: PRNGKeyArray) -> Any:
+    def init(self, net: Network, *, key: PRNGKeyArray) -> tuple[Any, Any]:
         self.check(net)
         chain = self.chain(net)
         layers = list(net.init(key=key))
-        if self.init is FFInit.NORMAL:
+        if self.weight_init is FFInit.NORMAL:
             keys = jax.random.split(jax.random.fold_in(key, 1), len(chain))
             for i, k in zip(chain[:-1], keys):
                 layers[i] = _normal_init(net.edges[i].layer, layers[i], k)
@@ -342,17 +342,16 @@ class FF(AbstractGradientRule):
         params: dict[str, Any] = {
             "layers": tuple(layers),
             "classifier": {"w": jnp.zeros((feats, self.num_classes(net)), jnp.float32)},
-            "state": {
-                "peer": tuple(
-                    jnp.full(net.node_shapes[net.edges[i].dst[0]], 0.5, jnp.float32)
-                    for i in chain[:-1]
-                ),
-                "step": jnp.zeros((), jnp.float32),
-            },
         }
         if self.label is LabelEncoding.LEARNED_EMBEDDING:
             params["embedding"] = self._fixed_embedding(net)
-        return params
+        state = {
+            "peer": tuple(
+                jnp.full(net.node_shapes[net.edges[i].dst[0]], 0.5, jnp.float32) for i in chain[:-1]
+            ),
+            "step": jnp.zeros((), jnp.int32),
+        }
+        return params, state
 
     # --- pieces ----------------------------------------------------------------------------
 
@@ -455,7 +454,7 @@ class FF(AbstractGradientRule):
     # --- losses, gradients and steps -------------------------------------------------------
 
     def _losses(
-        self, net: Network, params: Any, batch: Batch, key: PRNGKeyArray
+        self, net: Network, params: Any, state: Any, batch: Batch, key: PRNGKeyArray
     ) -> tuple[Array, tuple[Any, Metrics]]:
         x, y = batch
         pos, neg = self.positives_negatives(net, params, x, y, key)
@@ -467,9 +466,7 @@ class FF(AbstractGradientRule):
         ff_losses, peers, new_running = [], [], []
         for l, (ap, an) in enumerate(zip(acts_p, acts_n)):
             loss_l = self.layer_loss(ap, an)
-            running = m * jax.lax.stop_gradient(params["state"]["peer"][l]) + (1 - m) * jnp.mean(
-                ap, 0
-            )
+            running = m * state["peer"][l] + (1 - m) * jnp.mean(ap, 0)
             peer = jnp.mean((jnp.mean(running) - running) ** 2)
             new_running.append(jax.lax.stop_gradient(running))
             total = total + loss_l + self.peer_weight * peer
@@ -489,52 +486,56 @@ class FF(AbstractGradientRule):
         metrics["classifier_loss"] = ce
         if self.peer_weight:
             metrics["peer_loss"] = sum(peers[1:], peers[0])
-        state = {"peer": tuple(new_running), "step": params["state"]["step"] + 1}
-        return total, (state, metrics)
+        new_state = {"peer": tuple(new_running), "step": state["step"] + 1}
+        return total, (new_state, metrics)
 
-    def layer_losses(self, net: Network, params: Any, batch: Batch, *, key: PRNGKeyArray) -> Array:
+    def layer_losses(
+        self, net: Network, params: Any, state: Any, batch: Batch, *, key: PRNGKeyArray
+    ) -> Array:
         """The FF loss of each layer (without peer normalisation), shape ``(L,)``."""
-        _, (_, metrics) = self._losses(net, params, batch, key)
+        _, (_, metrics) = self._losses(net, params, state, batch, key)
         n = len(self.chain(net)) - 1
         return jnp.stack([metrics[f"ff_loss_{l}"] for l in range(n)])
 
-    def _grads(
-        self, net: Network, params: Any, batch: Batch, key: PRNGKeyArray | None
+    def grads(
+        self,
+        net: Network,
+        params: Any,
+        state: Any,
+        batch: Batch,
+        *,
+        key: PRNGKeyArray | None = None,
     ) -> tuple[Any, Any, Metrics]:
+        """Every layer's local gradient, the classifier's (scaled, with its L2), the next
+        peer-normalisation means and step count, and the metrics."""
         check_batch(net, batch)
         if key is None:
             raise ConfigError("FF draws negative data: pass a PRNG key (key=...).")
-        (_, (state, metrics)), g = jax.value_and_grad(
-            lambda p: self._losses(net, p, batch, key), has_aux=True
+        (_, (new_state, metrics)), g = jax.value_and_grad(
+            lambda p: self._losses(net, p, state, batch, key), has_aux=True
         )(params)
         w = params["classifier"]["w"]
         gw = self.classifier_scale * (g["classifier"]["w"] + self.classifier_weight_decay * w)
-        g = {**g, "classifier": {"w": gw}, "state": jax.tree.map(jnp.zeros_like, g["state"])}
-        return g, state, metrics
-
-    def grads(
-        self, net: Network, params: Any, batch: Batch, *, key: PRNGKeyArray | None = None
-    ) -> tuple[Any, Metrics]:
-        g, _, metrics = self._grads(net, params, batch, key)
-        return g, metrics
+        return {**g, "classifier": {"w": gw}}, new_state, metrics
 
     def step(
         self,
         net: Network,
         params: Any,
+        state: Any,
         opt_state: optax.OptState,
         optimizer: optax.GradientTransformation,
         batch: Batch,
         *,
         key: PRNGKeyArray | None = None,
-    ) -> tuple[Any, optax.OptState, Metrics]:
+    ) -> tuple[Any, Any, optax.OptState, Metrics]:
         """One step: every layer's local gradient through the optimizer (only the active
         layer's update when greedy), then the peer-normalisation state and step count."""
-        g, state, metrics = self._grads(net, params, batch, key)
+        g, new_state, metrics = self.grads(net, params, state, batch, key=key)
         updates, opt_state = optimizer.update(g, opt_state, params)
         if self.greedy_steps:
             chain = self.chain(net)[:-1]
-            active = jnp.minimum(params["state"]["step"] // self.greedy_steps, len(chain) - 1)
+            active = jnp.minimum(state["step"] // self.greedy_steps, len(chain) - 1)
             layers = list(updates["layers"])
             for l, i in enumerate(chain):
                 on = (active == l).astype(jnp.float32)
@@ -543,8 +544,7 @@ class FF(AbstractGradientRule):
                 updates = {**updates, "embedding": updates["embedding"] * (active == 0)}
             updates = {**updates, "layers": tuple(layers)}
             metrics["active_layer"] = active
-        new = optax.apply_updates(params, updates)
-        return {**new, "state": state}, opt_state, metrics
+        return optax.apply_updates(params, updates), new_state, opt_state, metrics
 
     # --- prediction ------------------------------------------------------------------------
 
@@ -559,8 +559,9 @@ class FF(AbstractGradientRule):
             cols.append(sum(g[1:], g[0]))
         return jnp.stack(cols, -1)
 
-    def predict(self, net: Network, params: Any, x: Array) -> Array:
+    def predict(self, net: Network, params: Any, state: Any, x: Array) -> Array:
         """Class scores: summed goodness per label, or the linear classifier's logits."""
+        del state
         if self.prediction is FFPrediction.GOODNESS:
             return self.goodness_scores(net, params, x)
         return self.features(net, params, x) @ params["classifier"]["w"]

@@ -213,7 +213,7 @@ class PC(AbstractPC):
     ...     jnp.zeros((1, 3)))
     >>> params = net.init(key=jax.random.key(0))
     >>> rule = px.PC(inference=px.Inference(steps=8, optimizer=optax.sgd(0.1)))
-    >>> grads, metrics = rule.grads(net, params, (jnp.ones((4, 3)), jnp.eye(2)[jnp.array([0, 1, 0, 1])]))
+    >>> grads, _, metrics = rule.grads(net, params, None, (jnp.ones((4, 3)), jnp.eye(2)[jnp.array([0, 1, 0, 1])]))
     >>> sorted(metrics)
     ['accuracy', 'energy', 'loss', 'not_converged', 'residual']
     """
@@ -237,8 +237,14 @@ class PC(AbstractPC):
     # --- gradients -----------------------------------------------------------------------------
 
     def grads(
-        self, net: Network, params: Any, batch: Batch, *, key: PRNGKeyArray | None = None
-    ) -> tuple[Any, Metrics]:
+        self,
+        net: Network,
+        params: Any,
+        state: Any,
+        batch: Batch,
+        *,
+        key: PRNGKeyArray | None = None,
+    ) -> tuple[Any, Any, Metrics]:
         check_batch(net, batch)
         net.require_dag(self._title())
         x, y = batch
@@ -249,7 +255,7 @@ class PC(AbstractPC):
         for beta, weight in self._betas():
             _, info, energy, g = self._phase(net, params, x, y, ff, beta)
             total = jax.tree.map(lambda t, gi, w=weight: t + (w / bsz) * gi, total, g)
-        return total, self._metrics(ff[net.output], y, energy, info, bsz)
+        return total, state, self._metrics(ff[net.output], y, energy, info, bsz)
 
     def relax(
         self, net: Network, params: Any, batch: Batch
@@ -387,7 +393,7 @@ class IncrementalPC(AbstractPC):
     >>> params = net.init(key=jax.random.key(0))
     >>> rule, opt = px.IncrementalPC(inference=px.Inference(steps=4)), optax.sgd(0.1)
     >>> batch = (jnp.ones((4, 3)), jnp.eye(2)[jnp.array([0, 1, 0, 1])])
-    >>> params, _, metrics = rule.step(net, params, opt.init(params), opt, batch)
+    >>> params, _, _, metrics = rule.step(net, params, None, opt.init(params), opt, batch)
     >>> sorted(metrics)
     ['accuracy', 'energy', 'loss']
     """
@@ -404,26 +410,33 @@ class IncrementalPC(AbstractPC):
             )
 
     def grads(
-        self, net: Network, params: Any, batch: Batch, *, key: PRNGKeyArray | None = None
-    ) -> tuple[Any, Metrics]:
+        self,
+        net: Network,
+        params: Any,
+        state: Any,
+        batch: Batch,
+        *,
+        key: PRNGKeyArray | None = None,
+    ) -> tuple[Any, Any, Metrics]:
         _, _, total, metrics, _ = self._incremental(net, params, batch, None, None)
-        return total, metrics
+        return total, state, metrics
 
     def step(
         self,
         net: Network,
         params: Any,
+        state: Any,
         opt_state: optax.OptState,
         optimizer: optax.GradientTransformation,
         batch: Batch,
         *,
         key: PRNGKeyArray | None = None,
-    ) -> tuple[Any, optax.OptState, Metrics]:
+    ) -> tuple[Any, Any, optax.OptState, Metrics]:
         """iPC's step: the weights move at every inference step (not one gradient step)."""
         params, opt_state, _, metrics, _ = self._incremental(
             net, params, batch, opt_state, optimizer
         )
-        return params, opt_state, metrics
+        return params, state, opt_state, metrics
 
     def relax(
         self, net: Network, params: Any, batch: Batch

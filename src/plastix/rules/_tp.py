@@ -198,9 +198,9 @@ class AbstractTP(AbstractFeedbackRule):
             )
         super().check(net, batch)
 
-    def init_params(self, net: Network, *, key: PRNGKeyArray) -> Any:
+    def init(self, net: Network, *, key: PRNGKeyArray) -> tuple[Any, None]:
         """``{"forward": net.init(...), "feedback": (V_i or None per edge)}``: a dense decoder
-        for each edge whose source is a hidden node."""
+        for each edge whose source is a hidden node; no state."""
         self.check(net)
         kf, kb = jax.random.split(key)
         fb: list[Any] = []
@@ -222,13 +222,14 @@ class AbstractTP(AbstractFeedbackRule):
                 n_src = math.prod(net.node_shapes[e.src])
                 n_dst = math.prod(net.node_shapes[e.dst[0]])
                 fb.append(Linear(n_src).init((n_dst,), key=k))
-        return {"forward": net.init(key=kf), "feedback": tuple(fb)}
+        return {"forward": net.init(key=kf), "feedback": tuple(fb)}, None
 
     def forward_params(self, params: Any) -> Any:
         """The network's parameters (or their gradients) within this rule's ``params``."""
         return params["forward"]
 
-    def predict(self, net: Network, params: Any, x: Array) -> Array:
+    def predict(self, net: Network, params: Any, state: Any, x: Array) -> Array:
+        del state
         return net(params["forward"], x)
 
     def feedback(
@@ -361,8 +362,14 @@ class AbstractTP(AbstractFeedbackRule):
         return total
 
     def grads(
-        self, net: Network, params: Any, batch: Batch, *, key: PRNGKeyArray | None = None
-    ) -> tuple[Any, Metrics]:
+        self,
+        net: Network,
+        params: Any,
+        state: Any,
+        batch: Batch,
+        *,
+        key: PRNGKeyArray | None = None,
+    ) -> tuple[Any, Any, Metrics]:
         check_batch(net, batch)
         if key is None:
             raise ConfigError(
@@ -380,7 +387,7 @@ class AbstractTP(AbstractFeedbackRule):
             "accuracy": accuracy(out, y),
             "feedback_loss": fb_loss,
         }
-        return {"forward": g_fwd, "feedback": g_all["feedback"]}, metrics
+        return {"forward": g_fwd, "feedback": g_all["feedback"]}, state, metrics
 
 
 @final
@@ -399,9 +406,9 @@ class TP(AbstractTP):
     >>> net = px.Network.from_example(px.models.mlp(2, hidden=(8, 8), activation="tanh"),
     ...                               jnp.zeros((1, 3)))
     >>> rule = px.TP()
-    >>> params = rule.init_params(net, key=jax.random.key(0))
+    >>> params, state = rule.init(net, key=jax.random.key(0))
     >>> batch = (jnp.ones((4, 3)), jnp.eye(2)[jnp.array([0, 1, 0, 1])])
-    >>> grads, metrics = rule.grads(net, params, batch, key=jax.random.key(1))
+    >>> grads, state, metrics = rule.grads(net, params, state, batch, key=jax.random.key(1))
     >>> sorted(metrics)
     ['accuracy', 'feedback_loss', 'loss']
     """
@@ -425,7 +432,7 @@ class DTP(AbstractTP):
     >>> net = px.Network.from_example(px.models.mlp(2, hidden=(8, 8), activation="tanh"),
     ...                               jnp.zeros((1, 3)))
     >>> rule = px.DTP(feedback_loss=px.rules.FeedbackLoss.DIFFERENCE)
-    >>> params = rule.init_params(net, key=jax.random.key(0))
+    >>> params, state = rule.init(net, key=jax.random.key(0))
     >>> acts, targets = rule.targets(net, params, (jnp.ones((4, 3)), jnp.eye(2)[jnp.array([0, 1, 0, 1])]))
     >>> [None if t is None else t.shape for t in targets]
     [None, (4, 8), (4, 8), (4, 2)]

@@ -38,9 +38,10 @@ def atomic_write_text(path: Path, text: str) -> None:
     _atomic_write(Path(path), lambda f: f.write(text.encode()))
 
 
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT = 2
 """The layout of the checkpoints this version writes and reads: the leaves of
-``(params, opt_state)`` in tree order."""
+``(params, state, opt_state)`` in tree order (format 1, before the rules kept their
+non-learned state beside the parameters: ``(params, opt_state)``)."""
 
 
 def save_checkpoint(path: str | os.PathLike[str], tree: Any, meta: dict[str, Any]) -> None:
@@ -77,8 +78,15 @@ def load_checkpoint(path: str | os.PathLike[str], like: Any) -> tuple[Any, dict[
     if fmt != CHECKPOINT_FORMAT:
         raise CheckpointError(
             f"checkpoint {path} has format {fmt!r} but this version of plastix reads format "
-            f"{CHECKPOINT_FORMAT}: resume it with the plastix version that wrote it, or start a "
-            "new run (another --out directory)."
+            f"{CHECKPOINT_FORMAT}"
+            + (
+                " (format 1 kept the rules' non-learned state inside the parameters, format 2 "
+                "beside them)"
+                if fmt == 1
+                else ""
+            )
+            + ": resume it with the plastix version that wrote it, or start a new run "
+            "(another --out directory)."
         )
     meta.pop("format", None)
     ref, treedef = jax.tree.flatten(like)

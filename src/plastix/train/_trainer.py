@@ -32,14 +32,17 @@ Augment = Callable[..., jax.Array]
 _DEFAULTS = TrainOptions()
 
 
-def _scan(body: Any, params: Any, opt_state: Any, xs: Any) -> tuple[Any, Any, dict[str, jax.Array]]:
+Carry = tuple[Any, Any, Any]
+"""What training carries from step to step: ``(params, state, opt_state)``."""
+
+
+def _scan(body: Any, carry: Carry, xs: Any) -> tuple[Carry, dict[str, jax.Array]]:
     """``lax.scan`` of ``body`` over the steps in ``xs``; a single step runs without a loop
     (the metrics still get their leading steps axis)."""
     if jax.tree.leaves(xs)[0].shape[0] == 1:
-        (params, opt_state), m = body((params, opt_state), jax.tree.map(lambda v: v[0], xs))
-        return params, opt_state, jax.tree.map(lambda v: v[None], m)
-    (params, opt_state), metrics = jax.lax.scan(body, (params, opt_state), xs)
-    return params, opt_state, metrics
+        carry, m = body(carry, jax.tree.map(lambda v: v[0], xs))
+        return carry, jax.tree.map(lambda v: v[None], m)
+    return jax.lax.scan(body, carry, xs)
 
 
 @dataclass
@@ -57,6 +60,9 @@ class Trainer:
     With ``out_dir`` set, the run directory gets ``metrics.jsonl`` (one line per epoch),
     ``checkpoints/epoch-NNNN.npz`` (each epoch) and ``summary.json``; ``after_fit`` hooks
     (e.g. ``plastix.viz.plot_run`` for ``curves.png``) run at the end.
+
+    After :meth:`fit`, ``params``, ``state`` (the rule's non-learned state, see
+    :meth:`~plastix.rules.AbstractRule.init`) and ``opt_state`` hold where training ended.
     """
 
     net: Network
@@ -126,10 +132,10 @@ class Trainer:
         self.steps_per_epoch = len(self._loader)
         self.rule = self.rule.bind(steps_per_epoch=self.steps_per_epoch)
         self._num_classes = self.train.num_classes
-        self._chunk = jax.jit(self._run_chunk, donate_argnums=(0, 1))
+        self._chunk = jax.jit(self._run_chunk, donate_argnums=(0,))
         # with many processes each one feeds only its devices' rows of every batch
         self._fed = self._mesh is not None and jax.process_count() > 1
-        self._chunk_fed = jax.jit(self._run_chunk_fed, donate_argnums=(0, 1))
+        self._chunk_fed = jax.jit(self._run_chunk_fed, donate_argnums=(0,))
         self._eval = jax.jit(self._evaluate)
         if self.gradient_check < 0 or self.gradient_check > len(self.train):
             raise ConfigError(
@@ -137,48 +143,51 @@ class Trainer:
             )
         if self.gradient_check:  # fail now, not after the first epoch
             require_gradient_estimate(self.rule)
-        self._check = jax.jit(lambda p, x, y: gradient_check(self.rule, self.net, p, (x, y)))
+        self._check = jax.jit(
+            lambda p, s, x, y: gradient_check(self.rule, self.net, p, (x, y), state=s)
+        )
 
     # --- compiled pieces ----------------------------------------------------------------------
 
     def _train_step(
-        self, params: Any, opt_state: Any, x: jax.Array, labels: jax.Array, key: jax.Array
-    ) -> tuple[Any, Any, dict[str, jax.Array]]:
+        self, carry: Carry, x: jax.Array, labels: jax.Array, key: jax.Array
+    ) -> tuple[Carry, dict[str, jax.Array]]:
         akey, rkey = jax.random.split(key)
         x = self._split(x)
         if self.augment is not None:
             x = self.augment(x, key=akey)
         y = self._split(jax.nn.one_hot(labels, self._num_classes, dtype=jnp.float32))
-        return self.rule.step(self.net, params, opt_state, self.optimizer, (x, y), key=rkey)
+        params, state, opt_state = carry
+        params, state, opt_state, m = self.rule.step(
+            self.net, params, state, opt_state, self.optimizer, (x, y), key=rkey
+        )
+        return (params, state, opt_state), m
 
     def _run_chunk(
         self,
-        params: Any,
-        opt_state: Any,
+        carry: Carry,
         xs: jax.Array,
         ys: jax.Array,
         idx: jax.Array,
         keys: jax.Array,
-    ) -> tuple[Any, Any, dict[str, jax.Array]]:
-        def body(carry: Any, inp: Any) -> tuple[Any, Any]:
+    ) -> tuple[Carry, dict[str, jax.Array]]:
+        def body(carry: Carry, inp: Any) -> tuple[Carry, Any]:
             bidx, key = inp
-            p, o, m = self._train_step(carry[0], carry[1], xs[bidx], ys[bidx], key)
-            return (p, o), m
+            return self._train_step(carry, xs[bidx], ys[bidx], key)
 
-        return _scan(body, params, opt_state, (idx, keys))
+        return _scan(body, carry, (idx, keys))
 
     def _run_chunk_fed(
-        self, params: Any, opt_state: Any, xb: jax.Array, yb: jax.Array, keys: jax.Array
-    ) -> tuple[Any, Any, dict[str, jax.Array]]:
+        self, carry: Carry, xb: jax.Array, yb: jax.Array, keys: jax.Array
+    ) -> tuple[Carry, dict[str, jax.Array]]:
         """:meth:`_run_chunk` on batches given whole, ``(steps, batch, ...)``, their batch axis
         sharded over the devices (each process supplied its own rows)."""
 
-        def body(carry: Any, inp: Any) -> tuple[Any, Any]:
+        def body(carry: Carry, inp: Any) -> tuple[Carry, Any]:
             x, labels, key = inp
-            p, o, m = self._train_step(carry[0], carry[1], x, labels, key)
-            return (p, o), m
+            return self._train_step(carry, x, labels, key)
 
-        return _scan(body, params, opt_state, (xb, yb, keys))
+        return _scan(body, carry, (xb, yb, keys))
 
     def _local_rows(self) -> slice:
         """The rows of a batch that this process's devices hold (a contiguous block)."""
@@ -207,7 +216,9 @@ class Trainer:
         )
         return x, y
 
-    def _evaluate(self, params: Any, xs: jax.Array, ys: jax.Array) -> dict[str, jax.Array]:
+    def _evaluate(
+        self, params: Any, state: Any, xs: jax.Array, ys: jax.Array
+    ) -> dict[str, jax.Array]:
         n = xs.shape[0]
         bs = min(self.eval_batch_size, n)
         nb = math.ceil(n / bs)
@@ -220,7 +231,7 @@ class Trainer:
 
         def body(carry: Any, inp: Any) -> tuple[Any, None]:
             x, y, m = inp
-            out = self.rule.predict(self.net, params, self._split(x))
+            out = self.rule.predict(self.net, params, state, self._split(x))
             yy = jax.nn.one_hot(y, self._num_classes, dtype=jnp.float32)
             loss = jnp.sum(self.rule.eval_cost(out, yy) * m)
             correct = jnp.sum((jnp.argmax(out, -1) == y) * m)
@@ -251,16 +262,17 @@ class Trainer:
         n, k = self.steps_per_epoch, self.steps_per_call
         return [(s, min(s + k, n)) for s in range(0, n, k)]
 
-    def evaluate(self, params: Any, data: ArrayDataset) -> dict[str, float]:
-        """Test loss (the rule's cost) and accuracy of a forward pass over ``data``."""
-        m = self._eval(params, *self._replicate((jnp.asarray(data.x), jnp.asarray(data.y))))
+    def evaluate(self, params: Any, data: ArrayDataset, state: Any = None) -> dict[str, float]:
+        """Test loss (the rule's cost) and accuracy of the rule's prediction over ``data``
+        (``state``: the rule's non-learned state, for the rules that keep one)."""
+        m = self._eval(params, state, *self._replicate((jnp.asarray(data.x), jnp.asarray(data.y))))
         return {k: float(v) for k, v in m.items()}
 
-    def _gradient_check(self, params: Any) -> dict[str, Any]:
+    def _gradient_check(self, params: Any, state: Any) -> dict[str, Any]:
         n = self.gradient_check
         x = jnp.asarray(self.train.x[:n])
         y = jax.nn.one_hot(jnp.asarray(self.train.y[:n]), self._num_classes, dtype=jnp.float32)
-        c = jax.device_get(self._check(params, x, y))
+        c = jax.device_get(self._check(params, state, x, y))
         return {
             "grad_cosine": float(c["cosine"]),
             "grad_relative_norm": float(c["relative_norm"]),
@@ -268,10 +280,10 @@ class Trainer:
             "grad_relative_norm_per_edge": [float(v) for v in c["relative_norm_per_edge"]],
         }
 
-    def init(self) -> tuple[Any, Any]:
-        """Initial parameters (from ``seed``) and optimizer state."""
-        params = self.rule.init_params(self.net, key=jax.random.key(self.seed))
-        return params, self.optimizer.init(params)
+    def init(self) -> Carry:
+        """Initial parameters and non-learned state (from ``seed``) and optimizer state."""
+        params, state = self.rule.init(self.net, key=jax.random.key(self.seed))
+        return params, state, self.optimizer.init(params)
 
     # --- the loop -----------------------------------------------------------------------------
 
@@ -282,7 +294,7 @@ class Trainer:
         the last completed epoch and ends with the same parameters as an uninterrupted run."""
         out = Path(self.out_dir) if self.out_dir is not None else None
         lead = jax.process_index() == 0  # with many processes, only the first writes files
-        params, opt_state = self.init()
+        carry = self.init()
         start = 0
         records: list[dict[str, Any]] = []
         if out is not None:
@@ -297,14 +309,14 @@ class Trainer:
                 if lead:
                     stale.unlink(missing_ok=True)  # a write cut short by a kill (never renamed)
             if ckpt is not None:
-                (params, opt_state), meta = load_checkpoint(ckpt, (params, opt_state))
+                carry, meta = load_checkpoint(ckpt, carry)
                 start = int(meta["epoch"])
                 # the checkpoint carries the log up to its epoch: a kill between writing it and
                 # rewriting metrics.jsonl loses no epoch
                 records = meta.get("records") or [
                     r for r in _read_jsonl(out / "metrics.jsonl") if r["epoch"] <= start
                 ]
-        params, opt_state = self._replicate((params, opt_state))
+        carry = self._replicate(carry)
         if not self._fed:  # the training set sits on every device once
             xs = self._replicate(jax.device_put(jnp.asarray(self.train.x)))
             ys = self._replicate(jax.device_put(jnp.asarray(self.train.y)))
@@ -316,15 +328,15 @@ class Trainer:
             idx0 = np.zeros((b - a, self.batch_size), np.int64)
             if self._fed:
                 compiled[b - a] = self._chunk_fed.lower(
-                    params, opt_state, *self._feed(idx0), self._keys(0)[a:b]
+                    carry, *self._feed(idx0), self._keys(0)[a:b]
                 ).compile()
             else:
                 compiled[b - a] = self._chunk.lower(
-                    params, opt_state, xs, ys, jnp.asarray(idx0, jnp.int32), self._keys(0)[a:b]
+                    carry, xs, ys, jnp.asarray(idx0, jnp.int32), self._keys(0)[a:b]
                 ).compile()
         if self.test is not None:
             test_xy = self._replicate((jnp.asarray(self.test.x), jnp.asarray(self.test.y)))
-            self._eval.lower(params, *test_xy).compile()
+            self._eval.lower(carry[0], carry[1], *test_xy).compile()
         compile_seconds = time.perf_counter() - t0
 
         epoch_seconds = [r["train_seconds"] for r in records]
@@ -345,13 +357,9 @@ class Trainer:
                 t0 = time.perf_counter()
                 for a, b in self._chunks():
                     if self._fed:
-                        params, opt_state, m = compiled[b - a](
-                            params, opt_state, *self._feed(idx_np[a:b]), keys[a:b]
-                        )
+                        carry, m = compiled[b - a](carry, *self._feed(idx_np[a:b]), keys[a:b])
                     else:
-                        params, opt_state, m = compiled[b - a](
-                            params, opt_state, xs, ys, idx_all[a:b], keys[a:b]
-                        )
+                        carry, m = compiled[b - a](carry, xs, ys, idx_all[a:b], keys[a:b])
                     m = jax.device_get(m)
                     for k, v in m.items():
                         v = np.asarray(v, np.float64)
@@ -376,10 +384,13 @@ class Trainer:
                 rec.update({f"train_{k}": v / self.steps_per_epoch for k, v in sums.items()})
                 if self.test is not None:
                     rec.update(
-                        {f"test_{k}": v for k, v in self.evaluate(params, self.test).items()}
+                        {
+                            f"test_{k}": v
+                            for k, v in self.evaluate(carry[0], self.test, carry[1]).items()
+                        }
                     )
                 if self.gradient_check:
-                    rec.update(self._gradient_check(params))
+                    rec.update(self._gradient_check(carry[0], carry[1]))
                 rec["train_seconds"] = train_seconds
                 records.append(rec)
                 if self.test is not None:
@@ -389,10 +400,10 @@ class Trainer:
                         f" | {train_seconds:.2f}s"
                     )
                 if out is not None and lead:
-                    self._save_epoch(out, epoch, params, opt_state, records)
+                    self._save_epoch(out, epoch, carry, records)
         finally:
             bar.close()
-        self.params, self.opt_state = params, opt_state
+        self.params, self.state, self.opt_state = carry
         summary = self._summary(records, epoch_seconds, compile_seconds)
         if out is not None and lead:
             atomic_write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
@@ -401,12 +412,12 @@ class Trainer:
         return summary
 
     def _save_epoch(
-        self, out: Path, epoch: int, params: Any, opt_state: Any, records: list[dict[str, Any]]
+        self, out: Path, epoch: int, carry: Carry, records: list[dict[str, Any]]
     ) -> None:
         ckdir = out / "checkpoints"
         save_checkpoint(
             ckdir / f"epoch-{epoch:04d}.npz",
-            (params, opt_state),
+            carry,
             {"epoch": epoch, "seed": self.seed, "records": records},
         )
         # the log is rewritten whole, atomically: after a kill it matches a checkpoint, never

@@ -16,20 +16,27 @@ from jaxtyping import Array, PRNGKeyArray
 from tqdm.auto import tqdm
 
 from .._errors import ConfigError, ShapeError
+from ._progress import ProgressMixin
 
 
-class LocalTrainer:
+class LocalTrainer(ProgressMixin):
     r"""Train a weight matrix ``w`` ``(in, out)`` with a local rule.
 
-    ``rule(w, x) -> grads`` (the functions of :mod:`plastix.hebbian`, e.g. ``oja``), or, when
+    ``rule(w, x) -> grads`` (the functions of :mod:`plastix.local`, e.g. ``oja``), or, when
     ``state`` is given, ``rule(w, x, state) -> (grads, state)`` (e.g.
     ``lambda w, x, th: bcm(w, th, x)`` with ``state=jnp.zeros(out)``). The optimizer applies
     the grads (default ``optax.sgd(0.01)``, i.e. :math:`W \leftarrow W + 0.01\,\Delta W`);
     ``post`` (e.g. :func:`normalise_columns`) is applied to ``w`` after each step. Each epoch
     shuffles the data with ``key`` and runs as one compiled scan (``compile=False``: no jit).
+    ``configure_progress`` switches the progress bar over epochs and the compilation (CANNs'
+    names ``show_iteration_progress`` / ``compiled_prediction`` work too). CANNs'
+    ``OjaTrainer`` / ``SangerTrainer`` / ``BCMTrainer`` correspond to this class with ``oja``
+    / ``sanger`` / ``bcm``, ``optimizer=optax.sgd(learning_rate)`` and ``batch_size=1``
+    (``normalize_weights=True``: ``post=normalise_columns``); CANNs' weights are ``w.T``.
 
     >>> import jax, jax.numpy as jnp
-    >>> from plastix.hebbian import LocalTrainer, oja
+    >>> from plastix.local import oja
+    >>> from plastix.memory import LocalTrainer
     >>> x = jax.random.normal(jax.random.key(0), (512, 2)) * jnp.array([[3.0, 0.5]])
     >>> t = LocalTrainer(oja, 0.1 * jnp.ones((2, 1)), epochs=10, show_progress=False)
     >>> w = t.train(x)
@@ -69,12 +76,8 @@ class LocalTrainer:
         self.use_compile = compile
         self._epoch_fn: Any = None
 
-    def configure_progress(self, show_progress: bool = True, use_compile: bool = True) -> None:
-        """Turn the progress bar and JIT compilation on or off."""
-        self.show_progress = show_progress
-        if use_compile != self.use_compile:
-            self._epoch_fn = None
-        self.use_compile = use_compile
+    def _compile_changed(self) -> None:
+        self._epoch_fn = None
 
     def _epoch(self) -> Any:
         if self._epoch_fn is not None:

@@ -68,7 +68,7 @@ def hebb(
     Returns ``grads = -ΔW``.
 
     >>> import jax.numpy as jnp
-    >>> from plastix.hebbian import hebb
+    >>> from plastix.local import hebb
     >>> hebb(jnp.zeros((2, 1)), jnp.array([[1.0, -1.0]]), jnp.array([[2.0]])).ravel().tolist()
     [-2.0, 2.0]
     """
@@ -93,7 +93,7 @@ def oja(w: Array, x: Array) -> Array:
     Returns ``grads = -ΔW``.
 
     >>> import jax.numpy as jnp
-    >>> from plastix.hebbian import oja
+    >>> from plastix.local import oja
     >>> oja(jnp.array([[1.0], [0.0]]), jnp.array([[1.0, 0.0]])).ravel().tolist()
     [-0.0, -0.0]
     """
@@ -113,7 +113,7 @@ def sanger(w: Array, x: Array) -> Array:
     data covariance in decreasing eigenvalue order). Returns ``grads = -ΔW``.
 
     >>> import jax.numpy as jnp
-    >>> from plastix.hebbian import sanger
+    >>> from plastix.local import sanger
     >>> sanger(jnp.eye(2), jnp.array([[1.0, 0.0]])).ravel().tolist()
     [-0.0, -0.0, -0.0, -0.0]
     """
@@ -132,7 +132,7 @@ def wta(w: Array, x: Array, *, similarity: Similarity = Similarity.DOT) -> Array
     with online updates). Returns ``grads = -ΔW``.
 
     >>> import jax.numpy as jnp
-    >>> from plastix.hebbian import wta
+    >>> from plastix.local import wta
     >>> wta(jnp.eye(2), jnp.array([[3.0, 0.0]])).tolist()
     [[-2.0, -0.0], [-0.0, -0.0]]
     """
@@ -165,7 +165,7 @@ def krotov_hopfield(
     the step is divided by its largest absolute entry, as in Krotov & Hopfield's code.
 
     >>> import jax.numpy as jnp
-    >>> from plastix.hebbian import krotov_hopfield
+    >>> from plastix.local import krotov_hopfield
     >>> krotov_hopfield(0.1 * jnp.ones((4, 3)), jnp.ones((2, 4))).shape
     (4, 3)
     """
@@ -200,7 +200,7 @@ def bcm(
     ``(grads = -ΔW, new_theta)``; ``theta`` has shape ``(out,)``.
 
     >>> import jax.numpy as jnp
-    >>> from plastix.hebbian import bcm
+    >>> from plastix.local import bcm
     >>> g, th = bcm(jnp.ones((2, 1)), jnp.zeros(1), jnp.array([[1.0, 0.0]]), tau=1.0)
     >>> g.ravel().tolist(), th.tolist()
     ([-1.0, -0.0], [1.0])
@@ -222,7 +222,7 @@ def normalise_columns(w: Array, eps: float = 1e-12) -> Array:
     normalisation step that keeps :func:`hebb` bounded when applied after each update.
 
     >>> import jax.numpy as jnp
-    >>> from plastix.hebbian import normalise_columns
+    >>> from plastix.local import normalise_columns
     >>> normalise_columns(jnp.array([[3.0], [4.0]])).ravel().tolist()
     [0.6000000238418579, 0.800000011920929]
     """
@@ -234,7 +234,7 @@ def triangle(u: Array, axis: int = -1) -> Array:
     :math:`\max(0,\ u - \bar u)` with :math:`\bar u` the mean over ``axis`` (channels/units).
 
     >>> import jax.numpy as jnp
-    >>> from plastix.hebbian import triangle
+    >>> from plastix.local import triangle
     >>> triangle(jnp.array([[1.0, 2.0, 6.0]])).tolist()
     [[0.0, 0.0, 3.0]]
     """
@@ -264,7 +264,7 @@ def softhebb(
     (the ones that win) converge to unit norm. Returns ``grads = -ΔW``.
 
     >>> import jax.numpy as jnp
-    >>> from plastix.hebbian import softhebb
+    >>> from plastix.local import softhebb
     >>> softhebb(jnp.eye(3)[:, :2], jnp.ones((4, 3))).shape
     (3, 2)
     """

@@ -26,17 +26,17 @@ gathered during the pass) and the read-out edge learns by cross-entropy on the d
 features, with dropout, through the trainer's optimizer.
 
 >>> import jax, jax.numpy as jnp, optax, plastix as px
->>> from plastix.hebbian import HebbConv2d, SoftHebb
+>>> from plastix.local import HebbConv2d, SoftHebb
 >>> net = px.Network.from_example(
 ...     [px.edge(HebbConv2d(8, 3, padding=1, pool=px.nn.MaxPool(2)), [0, 1]),
 ...      px.edge(px.nn.Sequential([px.nn.Flatten(), px.nn.Linear(3)]), [1, 2])],
 ...     jnp.zeros((1, 6, 6, 1)))
 >>> rule = SoftHebb(lr=0.05, inverse_temperature=1.0, hebbian_steps=10)
->>> params = rule.init_params(net, key=jax.random.key(0))
+>>> params, state = rule.init(net, key=jax.random.key(0))
 >>> x, y = jnp.ones((4, 6, 6, 1)), jnp.eye(3)[jnp.array([0, 1, 2, 0])]
 >>> opt = optax.adam(1e-3)  # for the read-out, after the Hebbian steps
->>> p, o, m = rule.step(net, params, opt.init(params), opt, (x, y), key=jax.random.key(1))
->>> int(m["hebbian"]), int(p["state"]["step"])
+>>> p, s, o, m = rule.step(net, params, state, opt.init(params), opt, (x, y), key=jax.random.key(1))
+>>> int(m["hebbian"]), int(s["step"])
 (1, 1)
 """
 
@@ -117,7 +117,7 @@ def _per_layer(value: float | Sequence[float], n: int, name: str) -> tuple[float
 class AbstractHebbianRule(AbstractRule):
     r"""Hebbian blocks trained without labels or feedback for a first phase, then a linear
     read-out on the frozen features: the base of :class:`SoftHebb` and
-    :class:`~plastix.hebbian.LocalHebbian`, which differ in the plastic update
+    :class:`~plastix.local.LocalHebbian`, which differ in the plastic update
     (:meth:`hebbian_pass`).
 
     ``lr`` takes one value or one per Hebbian block. The Hebbian phase lasts
@@ -160,42 +160,59 @@ class AbstractHebbianRule(AbstractRule):
 
     @abc.abstractmethod
     def _block_update(
-        self, l: int, n_blocks: int, layer: HebbianLayer, p: Params, xn: Array, lr: float
-    ) -> tuple[dict[str, Array], Array]:
-        """Block ``l``'s plastic update from its standardised input ``xn``: its new parameters
-        (the running statistics are updated by :meth:`hebbian_pass`) and its weighted input
-        ``u`` at the old weights (the block's output is ``layer.activate(u)``)."""
+        self,
+        l: int,
+        n_blocks: int,
+        layer: HebbianLayer,
+        w: Array,
+        xn: Array,
+        lr: float,
+        u_state: Any,
+    ) -> tuple[Array, Array, Any]:
+        """Block ``l``'s plastic update from its standardised input ``xn``: its new weights,
+        its weighted input ``u`` at the old weights (the block's output is
+        ``layer.activate(u)``) and the new state of its update (``u_state``: what
+        :meth:`_init_blocks` gave the block, ``None`` for stateless updates)."""
 
-    def hebbian_pass(self, net: Network, params: Any, x: Array) -> tuple[Any, Array, Metrics]:
+    def hebbian_pass(
+        self, net: Network, params: Any, state: Any, x: Array
+    ) -> tuple[Any, Any, Array, Metrics]:
         """One unsupervised step of every block from the same forward pass (batch statistics,
-        which also update the running ones): the new layer parameters, the features and
+        which also update the running ones): the new parameters and state, the features and
         per-block metrics."""
         hebb, _ = self.blocks(net)
         lrs = _per_layer(self.lr, len(hebb), "lr")
         layers = list(self._layers(params))
+        stats, u_states = list(state["stats"]), list(state["update"])
         metrics: Metrics = {}
         m = self.bn_momentum
         for l, i in enumerate(hebb):
             layer = net.edges[i].layer
             assert isinstance(layer, HebbianLayer)
-            p = layers[i]
-            xn, bmean, bvar = layer.normalise(p, x, batch_stats=True)
-            new, u = self._block_update(l, len(hebb), layer, p, xn, lrs[l])
+            w = layers[i]["w"]
+            xn, bmean, bvar = layer.normalise({**layers[i], **stats[l]}, x, batch_stats=True)
+            new_w, u, u_states[l] = self._block_update(
+                l, len(hebb), layer, w, xn, lrs[l], u_states[l]
+            )
             if bmean is not None and bvar is not None:
-                new["mean"] = (1 - m) * p["mean"] + m * bmean
-                new["var"] = (1 - m) * p["var"] + m * bvar
-            layers[i] = new
-            metrics[f"norm_gap_{l}"] = jnp.mean(jnp.abs(neuron_norms(p["w"]) - 1.0))
+                stats[l] = {
+                    "mean": (1 - m) * stats[l]["mean"] + m * bmean,
+                    "var": (1 - m) * stats[l]["var"] + m * bvar,
+                }
+            layers[i] = {**layers[i], "w": new_w}
+            metrics[f"norm_gap_{l}"] = jnp.mean(jnp.abs(neuron_norms(w) - 1.0))
             x = layer.activate(u)
-        return tuple(layers), jax.lax.stop_gradient(x), metrics
+        new_state = {**state, "stats": tuple(stats), "update": tuple(u_states)}
+        return {**params, "layers": tuple(layers)}, new_state, jax.lax.stop_gradient(x), metrics
 
     @abc.abstractmethod
     def _check_blocks(self, net: Network, blocks: tuple[int, ...]) -> None:
         """Raise a clear error if this rule cannot train the Hebbian ``blocks`` (edges)."""
 
     @abc.abstractmethod
-    def _init_blocks(self, net: Network, params: Any) -> Any:
-        """The initial parameters from the network's (a rule's own block initialisation)."""
+    def _init_blocks(self, net: Network, params: Any) -> tuple[Any, tuple[Any, ...]]:
+        """The initial parameters from the network's (a rule's own block initialisation) and
+        each block's initial update state (``None`` for stateless updates)."""
 
     def eval_cost(self, output: Array, target: Array) -> Array:
         """The read-out's cross-entropy."""
@@ -217,7 +234,7 @@ class AbstractHebbianRule(AbstractRule):
         bad = [i for i in hebb if not isinstance(net.edges[i].layer, HebbianLayer)]
         if not hebb or bad:
             raise GraphError(
-                "SoftHebb needs Hebbian blocks (plastix.hebbian.HebbConv2d / HebbDense) on every "
+                "SoftHebb needs Hebbian blocks (plastix.local.HebbConv2d / HebbDense) on every "
                 f"edge before the read-out; edge(s) {bad or 'none'} are not. Use "
                 "models.softhebb_conv or softhebb_mlp."
             )
@@ -234,29 +251,54 @@ class AbstractHebbianRule(AbstractRule):
         self._check_blocks(net, hebb)
         super().check(net, batch)
 
-    def init_params(self, net: Network, *, key: PRNGKeyArray) -> Any:
+    def init(self, net: Network, *, key: PRNGKeyArray) -> tuple[Any, Any]:
+        """``params = {"layers": <the network's, the Hebbian blocks' weights only>}`` and
+        ``state = {"step": steps taken, "stats": each block's running batch-norm statistics,
+        "update": each block's update state}`` (not learned by the optimizer)."""
         self.check(net)
-        params = {"layers": net.init(key=key), "state": {"step": jnp.zeros((), jnp.int32)}}
-        return self._init_blocks(net, params)
+        hebb, _ = self.blocks(net)
+        layers = list(net.init(key=key))
+        stats = []
+        for i in hebb:
+            p = dict(layers[i])
+            stats.append({k: p.pop(k) for k in ("mean", "var") if k in p})
+            layers[i] = p
+        params, u_states = self._init_blocks(net, {"layers": tuple(layers)})
+        state = {"step": jnp.zeros((), jnp.int32), "stats": tuple(stats), "update": u_states}
+        return params, state
 
     def _layers(self, params: Any) -> Any:
-        if not (isinstance(params, dict) and "layers" in params and "state" in params):
+        if not (isinstance(params, dict) and "layers" in params):
             raise ConfigError(
-                "SoftHebb parameters are {'layers': ..., 'state': ...}; make them with "
-                "rule.init_params(net, key=...)."
+                f"{type(self).__name__} parameters are {{'layers': ...}}; make them (and the "
+                "state) with rule.init(net, key=...)."
             )
         return params["layers"]
 
-    def features(self, net: Network, params: Any, x: Array) -> Array:
+    def network_params(self, net: Network, params: Any, state: Any) -> Any:
+        """The network's parameters: the blocks' weights with their running statistics
+        (what ``net(...)`` and the blocks as ordinary layers read)."""
+        if not (isinstance(state, dict) and "stats" in state):
+            raise ConfigError(
+                f"{type(self).__name__} keeps its blocks' running statistics in its state: pass "
+                "the state that rule.init(net, key=...) returned (not None)."
+            )
+        hebb, _ = self.blocks(net)
+        layers = list(self._layers(params))
+        for l, i in enumerate(hebb):
+            layers[i] = {**layers[i], **state["stats"][l]}
+        return tuple(layers)
+
+    def features(self, net: Network, params: Any, state: Any, x: Array) -> Array:
         """The frozen blocks' output (the read-out's input), running statistics."""
         hebb, _ = self.blocks(net)
-        layers = self._layers(params)
+        layers = self.network_params(net, params, state)
         for i in hebb:
             x = net.edges[i].layer(layers[i], x)
         return x
 
-    def predict(self, net: Network, params: Any, x: Array) -> Array:
-        return net(self._layers(params), x)
+    def predict(self, net: Network, params: Any, state: Any, x: Array) -> Array:
+        return net(self.network_params(net, params, state), x)
 
     # --- learning ------------------------------------------------------------------------------
 
@@ -272,15 +314,22 @@ class AbstractHebbianRule(AbstractRule):
         return loss, logits
 
     def grads(
-        self, net: Network, params: Any, batch: Batch, *, key: PRNGKeyArray | None = None
-    ) -> tuple[Any, Metrics]:
+        self,
+        net: Network,
+        params: Any,
+        state: Any,
+        batch: Batch,
+        *,
+        key: PRNGKeyArray | None = None,
+    ) -> tuple[Any, Any, Metrics]:
         """The read-out's cross-entropy gradient on the frozen features (dropout when ``key``
-        is given); zeros for the Hebbian blocks, whose learning is :meth:`hebbian_pass`."""
+        is given); zeros for the Hebbian blocks, whose learning is :meth:`hebbian_pass`; the
+        state unchanged."""
         check_batch(net, batch)
         x, y = batch
         _, readout = self.blocks(net)
         layers = self._layers(params)
-        feats = jax.lax.stop_gradient(self.features(net, params, x))
+        feats = jax.lax.stop_gradient(self.features(net, params, state, x))
         (loss, logits), g = jax.value_and_grad(
             lambda ro: self._readout_loss(net, ro, feats, y, key), has_aux=True
         )(layers[readout])
@@ -291,69 +340,67 @@ class AbstractHebbianRule(AbstractRule):
             "loss": loss,
             "accuracy": jnp.mean(jnp.argmax(logits, -1) == jnp.argmax(y, -1)),
         }
-        return {**zeros, "layers": tuple(glayers)}, metrics
+        return {**zeros, "layers": tuple(glayers)}, state, metrics
 
     def step(
         self,
         net: Network,
         params: Any,
+        state: Any,
         opt_state: optax.OptState,
         optimizer: optax.GradientTransformation,
         batch: Batch,
         *,
         key: PRNGKeyArray | None = None,
-    ) -> tuple[Any, optax.OptState, Metrics]:
-        """A Hebbian step while ``state.step < hebbian_steps``, a read-out step after."""
+    ) -> tuple[Any, Any, optax.OptState, Metrics]:
+        """A Hebbian step while ``state["step"] < hebbian_steps``, a read-out step after."""
         if self.hebbian_steps is None:
             raise ConfigError(
-                "SoftHebb does not know how long its Hebbian phase is: pass hebbian_steps=..., "
-                "or train with plastix.train.Trainer (which calls rule.bind(steps_per_epoch=...))."
+                f"{type(self).__name__} does not know how long its Hebbian phase is: pass "
+                "hebbian_steps=..., or train with plastix.train.Trainer (which calls "
+                "rule.bind(steps_per_epoch=...))."
             )
         check_batch(net, batch)
         x, y = batch
         hebb, readout = self.blocks(net)
-        step = params["state"]["step"]
-        state = {**params["state"], "step": step + 1}
+        step = state["step"]
 
         hb = self.hebbian_batch or x.shape[0]
         if x.shape[0] % hb:
             raise ConfigError(
-                f"SoftHebb hebbian_batch={hb} does not divide the batch of {x.shape[0]}; use a "
-                "batch size that is a multiple of it."
+                f"{type(self).__name__} hebbian_batch={hb} does not divide the batch of "
+                f"{x.shape[0]}; use a batch size that is a multiple of it."
             )
 
-        def hebbian(_: None) -> tuple[Any, Any, Metrics]:
+        def hebbian(_: None) -> tuple[Any, Any, Any, Metrics]:
             if hb == x.shape[0]:
-                layers, feats, m = self.hebbian_pass(net, params, x)
+                new, new_state, feats, m = self.hebbian_pass(net, params, state, x)
             else:
 
-                def micro(p: Any, xm: Array) -> tuple[Any, tuple[Array, Metrics]]:
-                    layers, f, mm = self.hebbian_pass(net, p, xm)
-                    return {**p, "layers": layers}, (f, mm)
+                def micro(carry: Any, xm: Array) -> tuple[Any, tuple[Array, Metrics]]:
+                    p, s, f, mm = self.hebbian_pass(net, carry[0], carry[1], xm)
+                    return (p, s), (f, mm)
 
                 xs = x.reshape(x.shape[0] // hb, hb, *x.shape[1:])
-                p_end, (fs, ms) = jax.lax.scan(micro, params, xs)
-                layers = p_end["layers"]
+                (new, new_state), (fs, ms) = jax.lax.scan(micro, (params, state), xs)
                 feats = fs.reshape(x.shape[0], *fs.shape[2:])
                 m = {k: jnp.mean(v) for k, v in ms.items()}
-            logits = net.edges[readout].layer(layers[readout], feats)
+            logits = net.edges[readout].layer(new["layers"][readout], feats)
             m["loss"] = jnp.mean(-jnp.sum(y * jax.nn.log_softmax(logits, -1), -1))
             m["accuracy"] = jnp.mean(jnp.argmax(logits, -1) == jnp.argmax(y, -1))
             m["hebbian"] = jnp.ones((), jnp.int32)
-            return {"layers": layers, "state": state}, opt_state, m
+            return new, {**new_state, "step": step + 1}, opt_state, m
 
-        def read_out(_: None) -> tuple[Any, Any, Metrics]:
-            g, m = self.grads(net, params, batch, key=key)
+        def read_out(_: None) -> tuple[Any, Any, Any, Metrics]:
+            g, _, m = self.grads(net, params, state, batch, key=key)
             updates, new_opt = optimizer.update(g, opt_state, params)
-            # moments of the integer step counter come back as floats: keep the state's types
-            new_opt = jax.tree.map(lambda n, o: n.astype(o.dtype), new_opt, opt_state)
             new = optax.apply_updates(params, updates)
             layers = list(params["layers"])
             layers[readout] = new["layers"][readout]
             for l, i in enumerate(hebb):
                 m[f"norm_gap_{l}"] = jnp.mean(jnp.abs(neuron_norms(layers[i]["w"]) - 1.0))
             m["hebbian"] = jnp.zeros((), jnp.int32)
-            return {"layers": tuple(layers), "state": state}, new_opt, m
+            return {**params, "layers": tuple(layers)}, {**state, "step": step + 1}, new_opt, m
 
         return jax.lax.cond(step < self.hebbian_steps, hebbian, read_out, None)
 
@@ -385,22 +432,30 @@ class SoftHebb(AbstractHebbianRule):
     def _check_blocks(self, net: Network, blocks: tuple[int, ...]) -> None:
         _per_layer(self.inverse_temperature, len(blocks), "inverse_temperature")
 
-    def _init_blocks(self, net: Network, params: Any) -> Any:
-        return params
+    def _init_blocks(self, net: Network, params: Any) -> tuple[Any, tuple[Any, ...]]:
+        hebb, _ = self.blocks(net)
+        return params, (None,) * len(hebb)
 
     def _block_update(
-        self, l: int, n_blocks: int, layer: HebbianLayer, p: Params, xn: Array, lr: float
-    ) -> tuple[dict[str, Array], Array]:
+        self,
+        l: int,
+        n_blocks: int,
+        layer: HebbianLayer,
+        w: Array,
+        xn: Array,
+        lr: float,
+        u_state: Any,
+    ) -> tuple[Array, Array, Any]:
         """SoftHebb's update of one block (module docstring)."""
         beta = _per_layer(self.inverse_temperature, n_blocks, "inverse_temperature")[l]
         # as matrix products over patches: the same maths as softhebb_delta (tested), but
         # XLA's CPU convolution gradient is ~50x slower than this
-        a, wm, u_shape = layer.matrix_form(p["w"], xn)
+        a, wm, u_shape = layer.matrix_form(w, xn)
         um = a @ wm
         ym = soft_wta(um, beta, anti_hebbian=self.anti_hebbian)
         dm = a.T @ ym - jnp.sum(ym * um, axis=0)[None, :] * wm
-        delta = layer.weights_from_matrix(dm, p["w"].shape)
+        delta = layer.weights_from_matrix(dm, w.shape)
         delta = delta / (jnp.max(jnp.abs(delta)) + 1e-30)
-        norms = neuron_norms(p["w"])
+        norms = neuron_norms(w)
         rate = lr * (jnp.abs(norms - 1.0) + 1e-10) ** self.lr_power
-        return {**p, "w": p["w"] + _last(rate, delta.ndim) * delta}, um.reshape(u_shape)
+        return w + _last(rate, delta.ndim) * delta, um.reshape(u_shape), u_state
