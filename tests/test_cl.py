@@ -59,7 +59,7 @@ def _implicit_direction(rule, net, params, batch):
         return rule.full_states(net, x, tuple(f))
 
     def energy(h, o, p):
-        return rule.energy(net, p, states(h, o), y, 0.0)
+        return rule.energy(net, p, states(h, o))
 
     grad_h = jax.grad(energy, argnums=0)
     d = y - out

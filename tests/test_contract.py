@@ -175,8 +175,8 @@ def test_a_new_energy_subclass_gets_everything_else(digits):
     output with no relaxation the weight gradient doubles)."""
 
     class DoublePC(px.PC):
-        def energy(self, net, states, predictions, target, beta):
-            return 2.0 * super().energy(net, states, predictions, target, beta)
+        def energy(self, net, states, predictions, target):
+            return 2.0 * super().energy(net, states, predictions, target)
 
     base = px.PC(inference=px.Inference(steps=0))
     double = DoublePC(inference=px.Inference(steps=0))

@@ -119,9 +119,9 @@ def test_free_phase_energy_decreases(problem):
 class CustomEP(px.EP):
     """The seed's pattern: a subclass that changes only the energy (an extra L2 on states)."""
 
-    def energy(self, net, params, states, target, beta, cache=None):
+    def energy(self, net, params, states, cache=None):
         extra = sum(0.05 * jnp.sum(s * s) for n, s in enumerate(states) if n != net.input)
-        return super().energy(net, params, states, target, beta, cache) + extra
+        return super().energy(net, params, states, cache) + extra
 
 
 @pytest.mark.parametrize("rule_cls", [px.EP, CustomEP, px.CHL], ids=["ep", "custom-ep", "chl"])

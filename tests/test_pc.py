@@ -209,8 +209,50 @@ def test_incremental_pc_grads_are_the_small_learning_rate_limit_of_its_step(prob
 class ScaledPC(px.PC):
     """A custom energy: the default one times 3 (only the energy is overridden)."""
 
-    def energy(self, net, states, predictions, target, beta):
-        return 3.0 * super().energy(net, states, predictions, target, beta)
+    def energy(self, net, states, predictions, target):
+        return 3.0 * super().energy(net, states, predictions, target)
+
+
+class DepthWeightedPC(px.PC):
+    """The docs' new energy: hidden errors weighted by depth, the output's term from
+    ``output_energy`` (so it is right clamped and nudged)."""
+
+    def energy(self, net, states, predictions, target):
+        e = 0.0
+        for n in range(net.num_nodes):
+            if n not in (net.input, net.output):
+                e += 0.5 * (1 + n) * jnp.sum((states[n] - predictions[n]) ** 2)
+        return e + self.output_energy(net, states, predictions, target)
+
+
+class LabelOnlyPC(px.PC):
+    """An override that treats ``target`` as a label always (the pre-split mistake)."""
+
+    def energy(self, net, states, predictions, target):
+        return jnp.sum(self.cost(predictions[net.output], target))
+
+
+@pytest.mark.parametrize("cost", [px.SquaredError(), px.CrossEntropy()])
+def test_a_new_energy_is_right_under_nudging(problem, cost):
+    """Nudging is added outside the overridable energy. Theory: every positively weighted
+    PC energy has the feedforward pass as its free equilibrium (all errors zero), so
+    centred nudging gives BP's gradient up to O(beta^2) for the depth-weighted energy too;
+    an override that cannot handle a free output stops with a clear error instead of
+    training on a wrong update."""
+    net, params, batch = problem
+    ref = _bp_reference(net, params, batch, cost)
+    rule = DepthWeightedPC(
+        cost=cost,
+        nudging=px.Nudging(0.01, px.NudgeSign.CENTRED),
+        inference=px.Inference(steps=400, optimizer=optax.sgd(0.1, momentum=0.5)),
+    )
+    g, _, _ = jax.jit(lambda p: rule.grads(net, p, None, batch))(params)
+    assert _rel(g, ref) < 2e-3
+    bad = LabelOnlyPC(cost=cost, nudging=px.Nudging(0.01))
+    with pytest.raises(px.ConfigError, match="output_energy"):
+        bad.grads(net, params, None, batch)
+    # clamped, the same override is the seed's pattern and runs
+    LabelOnlyPC(cost=cost, inference=px.Inference(steps=2)).grads(net, params, None, batch)
 
 
 def test_custom_energy_subclass_is_used(problem):
@@ -319,8 +361,8 @@ ADAM = optax.adam(0.05)
 class SamePC(px.PC):
     """Overrides the energy without changing it: takes the general relaxation path."""
 
-    def energy(self, net, states, predictions, target, beta):
-        return super().energy(net, states, predictions, target, beta)
+    def energy(self, net, states, predictions, target):
+        return super().energy(net, states, predictions, target)
 
 
 @pytest.mark.parametrize(

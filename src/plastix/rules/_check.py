@@ -44,7 +44,7 @@ def exact_gradient(
         return rule.full_states(net, x, f)
 
     def grad_s(f: tuple[Any, ...], p: Any) -> tuple[Any, ...]:
-        return jax.grad(lambda f: rule.energy(net, p, states(f), y, 0.0))(f)
+        return jax.grad(lambda f: rule.total_energy(net, p, states(f), y, 0.0))(f)
 
     g0 = grad_s(free, params)
     scale = jnp.max(jnp.stack([jnp.max(jnp.abs(l)) for l in jax.tree.leaves(free)])) + 1.0

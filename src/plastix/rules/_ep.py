@@ -85,11 +85,11 @@ class AbstractEquilibriumRule(AbstractGradientRule, AbstractEnergyRule):
         net: Network,
         params: Any,
         states: tuple[Array, ...],
-        target: Array,
-        beta: Array | float,
         cache: dict[int, Array] | None = None,
     ) -> Array:
-        """:math:`E + \\beta C` summed over the batch. ``states[net.input]`` is the input."""
+        """The energy :math:`E` summed over the batch (what a variant overrides);
+        ``states[net.input]`` is the input, ``cache`` optional edge outputs by edge index.
+        The nudge :math:`\\beta C` is not part of it: :meth:`total_energy` adds it."""
         r = [s if n == net.input else self.rho(None, s) for n, s in enumerate(states)]
         cache = cache or {}
         e = jnp.zeros((), states[net.output].dtype)
@@ -102,6 +102,20 @@ class AbstractEquilibriumRule(AbstractGradientRule, AbstractEnergyRule):
             out = cache[i] if i in cache else edge.layer(p, r[edge.src])
             for d in edge.dst:
                 e = e - jnp.sum(r[d] * out)
+        return e
+
+    def total_energy(
+        self,
+        net: Network,
+        params: Any,
+        states: tuple[Array, ...],
+        target: Array,
+        beta: Array | float,
+        cache: dict[int, Array] | None = None,
+    ) -> Array:
+        """:math:`E + \\beta C(o, y)`, what the phases relax on and the weights learn from
+        (:meth:`energy`, then the nudge of the output :math:`o` towards ``target``)."""
+        e = self.energy(net, params, states, cache)
         return e + beta * jnp.sum(self.cost(self.output_value(net, params, states), target))
 
     def output_value(self, net: Network, params: Any, states: tuple[Array, ...]) -> Array:
@@ -150,9 +164,9 @@ class AbstractEquilibriumRule(AbstractGradientRule, AbstractEnergyRule):
             return self.full_states(net, x, f)
 
         def grad_fn(f: tuple[Array, ...]) -> tuple[Array, Any]:
-            e, g = jax.value_and_grad(lambda f: self.energy(net, params, full(f), y, beta, cache))(
-                f
-            )
+            e, g = jax.value_and_grad(
+                lambda f: self.total_energy(net, params, full(f), y, beta, cache)
+            )(f)
             if clamp_output:
                 g = tuple(jnp.zeros_like(gi) if i == out_pos else gi for i, gi in enumerate(g))
             return e, g
@@ -178,7 +192,7 @@ class AbstractEquilibriumRule(AbstractGradientRule, AbstractEnergyRule):
     ) -> Any:
         r""":math:`\partial_\theta F_\beta` at the given states."""
         states = self.full_states(net, x, free)
-        return jax.grad(lambda p: self.energy(net, p, states, y, beta))(params)
+        return jax.grad(lambda p: self.total_energy(net, p, states, y, beta))(params)
 
     @staticmethod
     def state_nodes(net: Network) -> tuple[int, ...]:

@@ -128,16 +128,17 @@ class AbstractPC(AbstractGradientRule, AbstractEnergyRule):
         net: Network,
         states: tuple[Array, ...],
         predictions: tuple[Array | None, ...],
-        target: Array,
-        beta: Array | float,
+        target: Array | None,
     ) -> Array:
-        r"""Total energy of the batch (a scalar). ``states[n]`` and ``predictions[n]`` are node
-        ``n``'s state and prediction (``predictions[net.input]`` is ``None``); with a clamped
-        output ``states[net.output]`` is the target and ``beta`` is unused. A subclass
-        overrides it for a new energy; the default is
-        :math:`\sum_{n \in \mathrm{hidden}} \tfrac12 \lVert z_n - \mu_n \rVert^2 + C(\mu_{\mathrm{out}}, y)`
-        with the output clamped, or, with ``nudging``,
-        :math:`\sum_{n \ne \mathrm{in}} \tfrac12 \lVert z_n - \mu_n\rVert^2 + \beta C(z_{\mathrm{out}}, y)`.
+        r"""The network's energy of the batch (a scalar): what a subclass overrides for a new
+        energy. ``states[n]`` and ``predictions[n]`` are node ``n``'s state and prediction
+        (``predictions[net.input]`` is ``None``). ``target`` is the label the output is
+        clamped at (then ``states[net.output]`` is the target too), or ``None`` when the
+        output is free (with :class:`Nudging`). The nudge :math:`\beta C(z_{\mathrm{out}}, y)`
+        is never part of it: the rule adds it (:meth:`total_energy`), so an override cannot
+        lose it. The default is the hidden nodes' errors plus :meth:`output_energy`,
+        :math:`\sum_{n \in \mathrm{hidden}} \tfrac12 \lVert z_n - \mu_n \rVert^2
+        + E_{\mathrm{out}}`.
         """
         e = jnp.zeros((), states[net.output].dtype)
         for n in range(net.num_nodes):
@@ -145,12 +146,50 @@ class AbstractPC(AbstractGradientRule, AbstractEnergyRule):
                 continue
             d = states[n] - _given(predictions[n])
             e = e + 0.5 * jnp.sum(d * d)
-        out = net.output
-        mu_out = _given(predictions[out])
+        return e + self.output_energy(net, states, predictions, target)
+
+    def output_energy(
+        self,
+        net: Network,
+        states: tuple[Array, ...],
+        predictions: tuple[Array | None, ...],
+        target: Array | None,
+    ) -> Array:
+        r"""The output node's term of :meth:`energy`, for either mode: the cost
+        :math:`C(\mu_{\mathrm{out}}, y)` of its prediction when the output is clamped at
+        ``target`` :math:`y`, and its prediction error
+        :math:`\tfrac12 \lVert z_{\mathrm{out}} - \mu_{\mathrm{out}} \rVert^2` when it is free
+        (``target`` ``None``). An override of :meth:`energy` that uses it is right under
+        nudging too."""
+        mu_out = _given(predictions[net.output])
+        if target is not None:
+            return jnp.sum(self.cost(mu_out, target))
+        d = states[net.output] - mu_out
+        return 0.5 * jnp.sum(d * d)
+
+    def total_energy(
+        self,
+        net: Network,
+        states: tuple[Array, ...],
+        predictions: tuple[Array | None, ...],
+        y: Array,
+        beta: Array | float,
+    ) -> Array:
+        r"""What the states relax on and the weights learn from: :meth:`energy`, plus with
+        :class:`Nudging` the nudge :math:`\beta\, C(z_{\mathrm{out}}, y)` of the free output
+        (``beta`` is the phase's signed strength; unused when the output is clamped)."""
         if self.nudging is None:
-            return e + jnp.sum(self.cost(mu_out, target))
-        d = states[out] - mu_out
-        return e + 0.5 * jnp.sum(d * d) + beta * jnp.sum(self.cost(states[out], target))
+            return self.energy(net, states, predictions, y)
+        try:
+            e = self.energy(net, states, predictions, None)
+        except (TypeError, AttributeError) as err:  # what None gives where an array goes
+            raise ConfigError(
+                f"{type(self).__name__}.energy failed with a free (nudged) output, where its "
+                f"target is None ({err}). Write the output's term as "
+                "self.output_energy(net, states, predictions, target), which handles both "
+                "modes, or train with nudging=None (output clamped)."
+            ) from err
+        return e + beta * jnp.sum(self.cost(states[net.output], y))
 
     # --- helpers (shared by PC and iPC) ------------------------------------------------------
 
@@ -286,7 +325,7 @@ class PC(AbstractPC):
 
         def energy_of(free: tuple[Array, ...], p: Any, cache: Any) -> Array:
             s = self._full(net, x, y, free)
-            return self.energy(net, s, net.predictions(p, s, cache=cache), y, beta)
+            return self.total_energy(net, s, net.predictions(p, s, cache=cache), y, beta)
 
         schedule = self._wavefront(net, free0)
         # outputs of the edges at the feedforward pass (the same ops as in `ff`: XLA merges them)
@@ -326,6 +365,8 @@ class PC(AbstractPC):
         where it is (checked)."""
         if (
             type(self).energy is not AbstractPC.energy
+            or type(self).output_energy is not AbstractPC.output_energy
+            or type(self).total_energy is not AbstractPC.total_energy
             or self.inference.tol is not None
             or self.inference.steps == 0
         ):
@@ -369,7 +410,7 @@ class PC(AbstractPC):
         def parts(free: tuple[Array, ...]) -> tuple[Array, Any, Any]:
             s = self._full(net, x, y, free)
             e, (gs, gmu) = jax.value_and_grad(
-                lambda s, m: self.energy(net, s, m, y, beta), argnums=(0, 1)
+                lambda s, m: self.total_energy(net, s, m, y, beta), argnums=(0, 1)
             )(s, mu_ff)
             gp, gs_through = vjp(gmu)
             g_free = tuple(gs[n] + gs_through[n] for n in free_nodes)
@@ -477,7 +518,7 @@ class IncrementalPC(AbstractPC):
 
         def energy_of(free: tuple[Array, ...], p: Any) -> Array:
             s = self._full(net, x, y, free)
-            return self.energy(net, s, net.predictions(p, s), y, beta)
+            return self.total_energy(net, s, net.predictions(p, s), y, beta)
 
         def body(carry: Any, _: None) -> tuple[Any, Array]:
             free, p, so, wo, total = carry
