@@ -446,15 +446,19 @@ class AbstractStorageTrainer(ProgressMixin):
         self.model = model
         return model
 
-    def predict(self, pattern: Any, *, key: PRNGKeyArray | None = None) -> Array:
-        """Recall from one cue ``(N,)``; returns the final state ``(N,)``."""
-        cue = self._patterns(pattern, "predict")
+    def _recall(self, pattern: Any, key: PRNGKeyArray | None, what: str) -> tuple[Array, Array]:
+        """Recall from one cue ``(N,)``: the final state and the energy trace."""
+        cue = self._patterns(pattern, what)
         if cue.shape[0] != 1:
-            raise ShapeError(f"predict takes one pattern ({self.model.n},); use predict_batch.")
+            raise ShapeError(f"{what} takes one pattern ({self.model.n},); use predict_batch.")
         key = jax.random.key(0) if key is None else key
         f = _recall_one_jit if self.use_compile else _recall_one
         m = self.model
-        return f(m.W, jnp.asarray(cue[0]), key, m.threshold, **self._kw())[0]
+        return f(m.W, jnp.asarray(cue[0]), key, m.threshold, **self._kw())
+
+    def predict(self, pattern: Any, *, key: PRNGKeyArray | None = None) -> Array:
+        """Recall from one cue ``(N,)``; returns the final state ``(N,)``."""
+        return self._recall(pattern, key, "predict")[0]
 
     def predict_batch(self, patterns: Any, *, key: PRNGKeyArray | None = None) -> Array:
         """Recall from cues ``(B, N)`` in one compiled, vectorised call; returns ``(B, N)``."""
@@ -467,13 +471,7 @@ class AbstractStorageTrainer(ProgressMixin):
 
     def energy_trace(self, pattern: Any, *, key: PRNGKeyArray | None = None) -> Array:
         """Energy before and after each recall sweep from one cue, shape ``(steps + 1,)``."""
-        cue = self._patterns(pattern, "energy_trace")
-        if cue.shape[0] != 1:
-            raise ShapeError(f"energy_trace takes one pattern ({self.model.n},).")
-        key = jax.random.key(0) if key is None else key
-        f = _recall_one_jit if self.use_compile else _recall_one
-        m = self.model
-        return f(m.W, jnp.asarray(cue[0]), key, m.threshold, **self._kw())[1]
+        return self._recall(pattern, key, "energy_trace")[1]
 
 
 @final
