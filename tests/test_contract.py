@@ -35,7 +35,7 @@ BATCH = 16
 
 def _model(cls: type) -> list[px.Edge]:
     """A small network each rule can train (the one its presets use, narrowed)."""
-    if cls in (px.EP, px.CHL):
+    if cls in (px.EP, px.CHL, px.rules.CoupledLearning):  # linear edges: the energy's rho
         return px.models.mlp(10, hidden=(16,), activation="identity")
     if cls in (px.local.SoftHebb, px.local.LocalHebbian):
         return px.models.softhebb_mlp(10, hidden=(16,))

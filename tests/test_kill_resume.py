@@ -1,5 +1,7 @@
-"""A run killed with SIGKILL at a random moment resumes from its last checkpoint and ends with
-the parameters of an uninterrupted run, bitwise (CPU); its log holds every epoch once."""
+"""A run stopped at a random moment resumes from its last checkpoint and ends with the
+parameters of an uninterrupted run, bitwise (CPU); its log holds every epoch once. Stopped by
+SIGKILL (its lock is left behind and taken over), by Ctrl-C (SIGINT: exit 130) or by SIGTERM
+(exit 143): the last two end with one line saying how to resume, and no traceback."""
 
 from __future__ import annotations
 
@@ -51,15 +53,35 @@ def _arrays(run: Path) -> dict[str, np.ndarray]:
         return {k: z[k] for k in z.files if k.startswith("leaf_")}
 
 
-@pytest.mark.parametrize("rule", sorted(RUNS))
-def test_sigkill_then_resume_equals_an_uninterrupted_run(rule, tmp_path):
-    full, cut = tmp_path / "full", tmp_path / "cut"
-    _finish(_cli(full, RUNS[rule]))
-    # kill at a random moment after the first checkpoint (during an epoch or a write),
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    """The uninterrupted run of each rule, made once."""
+    done: dict[str, Path] = {}
+
+    def get(rule: str) -> Path:
+        if rule not in done:
+            done[rule] = tmp_path_factory.mktemp(f"full-{rule}") / "run"
+            _finish(_cli(done[rule], RUNS[rule]))
+        return done[rule]
+
+    return get
+
+
+STOPS = {signal.SIGKILL: -signal.SIGKILL, signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+@pytest.mark.parametrize(
+    ("rule", "sig"),
+    [("pc", signal.SIGKILL), ("pc", signal.SIGINT), ("pc", signal.SIGTERM), ("ep", signal.SIGKILL)],
+    ids=["pc-kill", "pc-ctrl-c", "pc-term", "ep-kill"],
+)
+def test_stop_then_resume_equals_an_uninterrupted_run(rule, sig, uninterrupted, tmp_path):
+    full, cut = uninterrupted(rule), tmp_path / "cut"
+    # stop at a random moment after the first checkpoint (during an epoch or a write),
     # uniformly within the time the uninterrupted run spent training
     summary = json.loads((full / "summary.json").read_text())
     span = summary["train_seconds_per_epoch"] * EPOCHS
-    rng = np.random.default_rng(sum(map(ord, rule)))
+    rng = np.random.default_rng(sum(map(ord, rule)) + int(sig))
     proc = _cli(cut, RUNS[rule])
     deadline = time.monotonic() + 300
     while proc.poll() is None and time.monotonic() < deadline:
@@ -67,14 +89,29 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(rule, tmp_path):
             break
         time.sleep(0.005)
     time.sleep(float(rng.uniform(0.0, 0.8 * span)))
-    killed = proc.poll() is None
-    proc.send_signal(signal.SIGKILL)
-    proc.communicate(timeout=60)
-    first = cut / "checkpoints"
-    assert any(first.glob("epoch-*.npz"))
+    stopped = proc.poll() is None
+    proc.send_signal(sig)
+    log, _ = proc.communicate(timeout=60)
+    assert stopped, "the run ended before the signal: the test proved nothing"
+    text = log.decode()
+    assert proc.returncode == STOPS[sig], text[-2000:]
+    if sig != signal.SIGKILL:
+        assert "Traceback" not in text, text[-2000:]
+        word = "interrupted" if sig == signal.SIGINT else "terminated"
+        assert f"plastix: {word}; {cut} keeps every finished epoch" in text, text[-2000:]
+        assert "--resume" in text
+        assert not (cut / ".lock").exists()  # released on the way out
+    else:
+        assert (cut / ".lock").exists()  # left by the killed process, taken over below
     for p in (cut / "checkpoints").glob("epoch-*.npz"):  # every visible checkpoint is whole
         np.load(p, allow_pickle=False).close()
-    _finish(_cli(cut, RUNS[rule], "--resume"))
+    # the run's own configuration: --resume needs no other option
+    resume = [sys.executable, "-m", "plastix", "train", "--out", str(cut), "--resume", "--no-progress"]  # fmt: skip
+    proc = subprocess.Popen(
+        resume, env={**os.environ, "JAX_PLATFORMS": "cpu"}, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    _finish(proc)
     a, b = _arrays(full), _arrays(cut)
     assert a.keys() == b.keys()
     for k in a:
@@ -82,4 +119,4 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(rule, tmp_path):
     epochs = [json.loads(l)["epoch"] for l in (cut / "metrics.jsonl").read_text().splitlines()]
     assert epochs == list(range(1, EPOCHS + 1))
     assert not list(cut.rglob("*.tmp"))
-    assert killed, "the run ended before the kill: the test proved nothing"
+    assert not (cut / ".lock").exists()

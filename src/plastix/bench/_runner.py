@@ -126,7 +126,9 @@ def run_suite(
             if epochs is None or summary["epochs"] == epochs:
                 results.append(RunResult(entry, seed, run, summary, info["peak_rss_bytes"], reused=True))  # fmt: skip
                 continue
-        resume = (run / "checkpoints").is_dir() and any((run / "checkpoints").glob("*.npz"))
+        resume = (run / "config.json").is_file() or (
+            (run / "checkpoints").is_dir() and any((run / "checkpoints").glob("*.npz"))
+        )  # a run killed before its first checkpoint has recorded its configuration
         cmd = _command(entry, run, seed, epochs, data_dir, sets or {}, suite.gradient_check, resume)
         run.mkdir(parents=True, exist_ok=True)
         with open(run / "train.log", "ab") as log:

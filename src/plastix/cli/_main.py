@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import os
 import re
 import shlex
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from .. import config as cfg
-from .._errors import ConfigError, PlastixError
+from .._errors import ConfigError, GraphError, PlastixError, ShapeError
 from ..config import RULES, RunConfig
 from ..data import DATASETS, download_dataset
 from ..models import MODELS
 from ..rules import AbstractGenerativeRule
-from ..train import OPTIMIZERS, Trainer
+from ..train import OPTIMIZERS, Trainer, read_run_config
 
 
 def summary_line(cls: type) -> str:
@@ -96,9 +100,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train networks with local learning rules (predictive coding, backprop, ...). "
         "With no command, runs `plastix train` on the embedded digits dataset.",
     )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--debug", action="store_true", help="show the Python traceback of an error"
+    )
     sub = parser.add_subparsers(dest="command")
     t = sub.add_parser(
         "train",
+        parents=[common],
         help="train a model with a learning rule",
         description="Train a model with a learning rule and write metrics.jsonl, checkpoints, "
         "summary.json and curves.png to the run directory. Settings are resolved as: "
@@ -135,7 +144,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="set one key (repeatable); see the list below",
     )
     t.add_argument(
-        "--resume", action="store_true", help="continue the run in --out from its last checkpoint"
+        "--resume",
+        action="store_true",
+        help="continue the run in --out from its last checkpoint, with the run's own "
+        "configuration (other options may only extend --epochs)",
     )
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     t.add_argument(
@@ -150,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     b = sub.add_parser(
         "bench",
+        parents=[common],
         help="run every rule of a suite (same data, per-rule presets) and write one table",
         description="Run a benchmark suite: one `plastix train` per rule and seed into "
         "OUT/<rule>/seed-<k> (finished runs are reused, killed ones resumed), then write "
@@ -173,12 +186,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="also write the suite's section (machine, versions, command, table, plots) into "
         "FILE, e.g. BENCHMARKS.md, replacing the section an earlier run of this suite wrote",
     )
-    ls = sub.add_parser("list", help="list rules, models, datasets and presets with their options")
+    ls = sub.add_parser(
+        "list",
+        parents=[common],
+        help="list rules, models, datasets and presets with their options",
+    )
     ls.add_argument(
         "--markdown", action="store_true", help="every configuration key as Markdown tables"
     )
     d = sub.add_parser(
-        "download", help="download a dataset into the data folder (checksums verified)"
+        "download",
+        parents=[common],
+        help="download a dataset into the data folder (checksums verified)",
     )
     d.add_argument("dataset", choices=[n for n in DATASETS if n != "digits"])
     d.add_argument(
@@ -188,9 +207,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def resolve_config(args: argparse.Namespace) -> RunConfig:
-    """The run's configuration from the command line's layers."""
-    preset = args.preset or cfg.DEFAULT_PRESET
-    layers = [cfg.Layer(f"preset {preset}", cfg.load_preset(preset), preset=True)]
+    """The run's configuration from the command line's layers; with ``--resume``, the run's
+    own recorded configuration replaces the default preset at the bottom."""
+    saved = read_run_config(args.out) if args.resume and args.out else None
+    if saved is not None:
+        layers = [cfg.Layer(f"the run in {args.out}", saved, preset=True)]
+        if args.preset:
+            layers.append(cfg.Layer(f"preset {args.preset}", cfg.load_preset(args.preset), preset=True))  # fmt: skip
+    else:
+        preset = args.preset or cfg.DEFAULT_PRESET
+        layers = [cfg.Layer(f"preset {preset}", cfg.load_preset(preset), preset=True)]
     if args.config:
         layers.append(cfg.Layer(f"config file {args.config}", cfg.load_config_file(args.config)))
     layers.append(cfg.Layer("--set", cfg.parse_sets(args.set)))
@@ -256,7 +282,11 @@ def run_train(run: RunConfig, *, out: str | None, resume: bool, progress: bool) 
     net, rule, train, test = trainer.net, trainer.rule, trainer.train, trainer.test
     assert test is not None
     out = str(trainer.out_dir)
-    summary = trainer.fit(resume=resume)
+    try:
+        summary = trainer.fit(resume=resume)
+    except KeyboardInterrupt as err:
+        err.run_dir = out  # type: ignore[attr-defined]  # for main's message
+        raise
     summary["out"] = out
     import jax
 
@@ -388,38 +418,105 @@ def _initialize_distributed(args: argparse.Namespace) -> None:
     )
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into an interrupt so the run stops as cleanly as on Ctrl-C."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise _Terminated()
+
+
+USAGE_ERRORS = (ConfigError, ShapeError, GraphError)
+"""Errors in what the user asked for (exit code 2); other failures exit with 1."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``plastix`` and ``python -m plastix``."""
+    """Entry point of ``plastix`` and ``python -m plastix``.
+
+    Errors end in one line on stderr that names the problem and the fix, never a traceback
+    (``--debug`` shows it): exit code 2 for usage and configuration errors, 1 for faults at
+    run time (data, divergence, checkpoints, the disk), 130 after Ctrl-C and 143 after SIGTERM
+    (the run directory stays consistent; ``--resume`` continues it)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
         argv = ["train", *argv]
     args = parser.parse_args(argv)
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main else None
     try:
-        if args.command == "list":
-            if args.markdown:
-                print(options_markdown(), end="")
-            else:
-                _list()
-            return 0
-        if args.command == "bench":
-            return _bench(args, argv)
-        if args.command == "download":
-            path = download_dataset(args.dataset, root=args.data_dir)
-            print(f"{args.dataset} is in {path}")
-            return 0
-        run = resolve_config(args)
-        if args.print_config:
-            print(json.dumps(cfg.to_config(run), indent=2))
-            return 0
-        if getattr(args, "coordinator", None):
-            _initialize_distributed(args)
-        if args.resume and not args.out:
-            raise ConfigError("--resume needs --out DIR: the run directory to continue.")
-        summary = run_train(run, out=args.out, resume=args.resume, progress=not args.no_progress)
+        return _command(args, argv)
+    except KeyboardInterrupt as err:
+        out = getattr(err, "run_dir", None)
+        what = "terminated" if isinstance(err, _Terminated) else "interrupted"
+        where = (
+            f"; {out} keeps every finished epoch: continue with "
+            f"`plastix train --out {shlex.quote(str(out))} --resume`"
+            if out
+            else ""
+        )
+        print(f"plastix: {what}{where}", file=sys.stderr)
+        return 143 if isinstance(err, _Terminated) else 130
+    except BrokenPipeError:  # e.g. `plastix list | head`: the reader is gone, nothing to say
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return 141
     except PlastixError as err:
+        if args.debug:
+            raise
         print(f"plastix: error: {err}", file=sys.stderr)
-        return 2
+        return 2 if isinstance(err, USAGE_ERRORS) else 1
+    except OSError as err:
+        if args.debug:
+            raise
+        where = f" ({err.filename})" if err.filename else ""
+        if err.errno == errno.ENOSPC:
+            hint = (
+                "the disk is full; the last good checkpoint is kept: free space and continue "
+                "with --resume."
+            )
+        else:
+            hint = "check the path and its permissions, or choose another --out / --data-dir."
+        print(f"plastix: error: {err.strerror or err}{where}: {hint}", file=sys.stderr)
+        return 1
+    except Exception as err:
+        if args.debug:
+            raise
+        print(
+            f"plastix: internal error: {type(err).__name__}: {err}. Run again with --debug for "
+            "the traceback, and please report it.",
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        if in_main and previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _command(args: argparse.Namespace, argv: list[str]) -> int:
+    if args.command == "list":
+        if args.markdown:
+            print(options_markdown(), end="")
+        else:
+            _list()
+        return 0
+    if args.command == "bench":
+        return _bench(args, argv)
+    if args.command == "download":
+        path = download_dataset(args.dataset, root=args.data_dir)
+        print(f"{args.dataset} is in {path}")
+        return 0
+    run = resolve_config(args)
+    if args.print_config:
+        print(json.dumps(cfg.to_config(run), indent=2))
+        return 0
+    if getattr(args, "coordinator", None):
+        _initialize_distributed(args)
+    if args.resume and not args.out:
+        raise ConfigError("--resume needs --out DIR: the run directory to continue.")
+    summary = run_train(run, out=args.out, resume=args.resume, progress=not args.no_progress)
     acc = summary["test_accuracy"]
     print(
         f"{summary['rule']} / {summary['model']} / {summary['dataset']}: "

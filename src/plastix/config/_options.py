@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import math
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -318,13 +319,20 @@ def _convert(value: Any, k: _Kind, current: Any, choices: Choices, key: str) -> 
     raise AssertionError(k)
 
 
+_NONFINITE = {"nan", "inf", "infinity"}
+
+
 def _scalar(value: Any, tp: type, key: str, k: _Kind) -> Any:
     if tp is bool and isinstance(value, bool):
         return value
     if tp is int and isinstance(value, int) and not isinstance(value, bool):
         return value
     if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise ConfigError(f"{key} must be a finite number, got {value!r}.")
         return float(value)
+    if tp is float and isinstance(value, str) and value.strip().lower().lstrip("+-") in _NONFINITE:
+        raise ConfigError(f"{key} must be a finite number, got {value!r}.")
     if tp is str and isinstance(value, str):
         return value
     raise _type_error(key, k, value)

@@ -73,6 +73,14 @@ class ArrayDataset:
             )
         if y.dtype.kind not in "iu":
             raise ShapeError(f"{self.name}: labels must be integers, got dtype {y.dtype}")
+        finite = np.isfinite(x.reshape(len(x), -1)).all(axis=1)
+        if not finite.all():
+            i = int(np.argmin(finite))
+            raise DataError(
+                f"{self.name}: sample {i} (and {int((~finite).sum()) - 1} more) holds NaN or "
+                "infinite values; fix or drop those samples (or the file they came from) "
+                "before training."
+            )
         if isinstance(self.num_classes, bool) or not isinstance(self.num_classes, int | np.integer):
             raise ConfigError(f"{self.name}: num_classes must be an int, got {self.num_classes!r}")
         if self.num_classes < 1:

@@ -10,13 +10,17 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from urllib.request import Request, urlopen
 
+from tqdm.auto import tqdm
+
 from .._errors import DataError
 
 DATA_DIR_ENV = "PLASTIX_DATA_DIR"
 """Environment variable naming the data root when no explicit ``root`` is given."""
 
 _CHUNK = 1 << 20
-_TIMEOUT_S = 60.0
+_TIMEOUT_S = 8.0
+"""Seconds a connection may wait for a connect or for the next bytes before a mirror counts
+as failed: three silent mirrors fail one file in under 30 s."""
 _USER_AGENT = "plastix-data/1 (+https://pypi.org/project/plastix)"
 
 
@@ -38,13 +42,39 @@ def resolve_data_root(root: str | os.PathLike[str] | None = None) -> Path:
 
 
 def find_file(dirs: Sequence[Path], candidates: Sequence[str]) -> Path | None:
-    """The first existing file among ``dir / candidate``, folders first, then candidates."""
+    """The first existing file among ``dir / candidate``, folders first, then candidates.
+    With none, something else in the way of a candidate (a directory, a link that loops or
+    points nowhere) raises a :class:`~plastix.DataError` naming it."""
     for folder in dirs:
         for name in candidates:
             path = folder / name
             if path.is_file():
                 return path
+    for folder in dirs:
+        for name in candidates:
+            _not_in_the_way(folder / name)
     return None
+
+
+def _not_in_the_way(path: Path) -> None:
+    if path.is_dir():
+        raise DataError(
+            f"{path} is a directory where the data file {path.name} belongs; move it away "
+            "(the file is then downloaded or looked for there)."
+        )
+    if path.is_symlink():
+        try:
+            path.resolve(strict=True)
+        except (OSError, RuntimeError) as err:
+            why = (
+                "loops"
+                if isinstance(err, RuntimeError) or "loop" in str(err).lower()
+                else ("points to nothing")
+            )
+            raise DataError(
+                f"{path} is a symbolic link that {why} where the data file {path.name} belongs; "
+                "fix or remove the link."
+            ) from err
 
 
 def file_digest(path: Path, algorithm: str) -> str:
@@ -105,9 +135,18 @@ def _fetch_to(url: str, tmp: Path) -> str:
     digest = hashlib.md5(usedforsecurity=False)
     request = Request(url, headers={"User-Agent": _USER_AGENT})
     with urlopen(request, timeout=_TIMEOUT_S) as response, tmp.open("wb") as out:
-        for chunk in iter(lambda: response.read(_CHUNK), b""):
-            digest.update(chunk)
-            out.write(chunk)
+        size = getattr(response, "headers", {}).get("Content-Length")
+        with tqdm(
+            total=int(size) if size and size.isdigit() else None,
+            unit="B",
+            unit_scale=True,
+            desc=f"downloading {Path(url).name}",
+            leave=False,
+        ) as bar:
+            for chunk in iter(lambda: response.read(_CHUNK), b""):
+                digest.update(chunk)
+                out.write(chunk)
+                bar.update(len(chunk))
     return digest.hexdigest()
 
 
@@ -140,9 +179,10 @@ def download_file(urls: Sequence[str], dest: Path, md5: str) -> Path:
             failures.append(f"{url}: {exc}")
         else:
             return dest
-    tried = "\n  ".join(failures)
+    tried = "; ".join(failures)
     raise DataError(
-        f"could not download {dest.name} (MD5 {md5}):\n  {tried}\n"
-        f"Download it by hand from {urls[0]} and put it in {dest.parent} (or in the folder "
-        f"given by root= / --data-dir / ${DATA_DIR_ENV})."
+        f"could not download {dest.name} (MD5 {md5}) into {dest.parent} [{tried}]. Download "
+        f"it by hand from {urls[0]} and put it in {dest.parent} (or in the folder given by "
+        f"root= / --data-dir / ${DATA_DIR_ENV}), or run `plastix download <dataset>` where a "
+        "network is available."
     )

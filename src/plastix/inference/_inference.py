@@ -13,7 +13,7 @@ import optax
 from jaxtyping import Array
 
 from .._errors import ConfigError
-from .._option import option
+from .._option import check_option_types, option
 
 GradFn = Callable[[Any], tuple[Array, Any]]
 
@@ -123,6 +123,7 @@ class Inference(eqx.Module):
     )
 
     def __check_init__(self) -> None:
+        check_option_types(self)  # Inference(optimizer="sgd") names what it takes
         if self.bounds is not None and not self.bounds[0] < self.bounds[1]:
             raise ConfigError(f"Inference(bounds={self.bounds!r}): need (lo, hi) with lo < hi.")
         if not isinstance(self.steps, int) or self.steps < 0:

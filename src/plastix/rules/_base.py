@@ -10,6 +10,7 @@ import optax
 from jaxtyping import Array, PRNGKeyArray
 
 from .._errors import ShapeError
+from .._option import check_option_types
 from ..graph import Network
 from ..inference import InferenceInfo
 from ._costs import Cost
@@ -41,6 +42,9 @@ class AbstractRule(eqx.Module):
 
     name: ClassVar[str]
     estimates_gradient: ClassVar[bool] = True
+
+    def __check_init__(self) -> None:
+        check_option_types(self)  # EP(sign="bogus") fails here, naming the valid values
 
     def check(self, net: Network, batch: Batch | None = None) -> None:
         """Raise a clear error if this rule cannot train ``net`` (or on ``batch``)."""

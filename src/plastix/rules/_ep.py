@@ -27,7 +27,7 @@ from .._errors import ConfigError, GraphError
 from .._option import option
 from ..graph import Network
 from ..inference import SGD, Inference, InferenceInfo
-from ..nn import HardSigmoid, Layer
+from ..nn import ACTIVATIONS, HardSigmoid, Identity, Layer, Sequential
 from ._base import AbstractEnergyRule, AbstractGradientRule, Batch, Metrics, check_batch
 from ._costs import Cost, SquaredError, accuracy
 from ._pc import NudgeSign
@@ -60,6 +60,18 @@ def _nudged_option() -> Any:
         default_factory=lambda: _default_relaxation(10),
         help="nudged (CHL: clamped) phase relaxation (T2 steps, from the free equilibrium)",
     )
+
+
+def _activation_in(layer: Layer) -> Layer | None:
+    """The first activation layer (not the identity) inside an edge's layer, if any."""
+    if isinstance(layer, Sequential):
+        for sub in layer.layers:
+            found = _activation_in(sub)
+            if found is not None:
+                return found
+        return None
+    kinds = tuple(c for c in ACTIVATIONS.values() if c is not Identity)
+    return layer if isinstance(layer, kinds) else None
 
 
 class AbstractEquilibriumRule(AbstractGradientRule, AbstractEnergyRule):
@@ -132,6 +144,17 @@ class AbstractEquilibriumRule(AbstractGradientRule, AbstractEnergyRule):
         return states[n] if n == net.input else self.rho(None, states[n])
 
     def check(self, net: Network, batch: Batch | None = None) -> None:
+        for i, e in enumerate(net.edges):
+            act = _activation_in(e.layer)
+            if act is not None:
+                raise GraphError(
+                    f"{type(self).__name__} relaxes on a Hopfield energy whose nonlinearity is "
+                    f"rho ({type(self.rho).__name__}), applied to the states; edge {i} applies "
+                    f"its own activation {type(act).__name__}, which breaks that energy (the "
+                    "rule would learn next to nothing). Build the network with linear edges: "
+                    "model.activation=identity (as the ep-, chl- and cl- presets do), and set "
+                    "rule.rho for the nonlinearity."
+                )
         if self.reads_out:
             for i in net.incoming[net.output]:
                 if len(net.edges[i].dst) > 1:

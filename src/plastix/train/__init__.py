@@ -16,4 +16,7 @@ from ._optim import AdamW as AdamW
 from ._optim import Constant as Constant
 from ._optim import WarmupCosine as WarmupCosine
 from ._options import TrainOptions as TrainOptions
+from ._run_dir import RunLock as RunLock
+from ._run_dir import config_differences as config_differences
+from ._run_dir import read_run_config as read_run_config
 from ._trainer import Trainer as Trainer

@@ -5,13 +5,14 @@ optax transformation (the schedule needs the run's length)."""
 from __future__ import annotations
 
 import abc
+import math
 from typing import ClassVar
 
 import equinox as eqx
 import optax
 
 from .._errors import ConfigError
-from .._option import option
+from .._option import check_option_types, option
 
 
 class AbstractSchedule(eqx.Module):
@@ -76,6 +77,19 @@ class AbstractOptimizer(eqx.Module):
     name: ClassVar[str]
     lr: eqx.AbstractVar[float]
     schedule: eqx.AbstractVar[AbstractSchedule]
+
+    def __check_init__(self) -> None:
+        who = f"optimizer {self.name}"
+        lr = self.lr
+        if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+            raise ConfigError(f"{who}: lr must be a finite number > 0, got {lr!r}.")
+        wd = getattr(self, "weight_decay", 0.0)
+        if not (isinstance(wd, (int, float)) and math.isfinite(wd) and wd >= 0):
+            raise ConfigError(f"{who}: weight_decay must be a finite number >= 0, got {wd!r}.")
+        m = getattr(self, "momentum", 0.0)
+        if not (isinstance(m, (int, float)) and 0 <= m < 1):
+            raise ConfigError(f"{who}: momentum must be in [0, 1), got {m!r}.")
+        check_option_types(self)  # schedule="cosine" names what it takes
 
     @abc.abstractmethod
     def make(self, *, steps_per_epoch: int, epochs: int) -> optax.GradientTransformation:

@@ -21,12 +21,13 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 from tqdm.auto import tqdm
 
-from .._errors import ConfigError, DivergenceError, ShapeError
+from .._errors import CheckpointError, ConfigError, DivergenceError, ShapeError
 from ..data import ArrayDataset, DataLoader
 from ..graph import Network
 from ..rules import Rule, gradient_check, require_gradient_estimate
 from ._checkpoint import atomic_write_text, latest_checkpoint, load_checkpoint, save_checkpoint
 from ._options import TrainOptions
+from ._run_dir import RUN_CONFIG, RunLock, config_differences, read_run_config, write_run_config
 
 Augment = Callable[..., jax.Array]
 _DEFAULTS = TrainOptions()
@@ -98,6 +99,25 @@ class Trainer:
     ``alignment.png`` (the command line passes it; the loop itself writes data only)."""
 
     def __post_init__(self) -> None:
+        for name, tp, hint in (
+            ("rule", Rule, "a rule object such as plastix.PC()"),
+            (
+                "optimizer",
+                optax.GradientTransformation,
+                "an optax optimizer such as optax.adam(1e-3)",
+            ),
+            ("train", ArrayDataset, "a plastix.data.ArrayDataset (plastix.data.load_dataset)"),
+            ("net", Network, "a plastix.Network (Network.from_example)"),
+        ):
+            if not isinstance(getattr(self, name), tp):
+                raise ConfigError(f"Trainer({name}={getattr(self, name)!r}): expected {hint}.")
+        if self.test is not None and not isinstance(self.test, ArrayDataset):
+            raise ConfigError(f"Trainer(test={self.test!r}): expected an ArrayDataset or None.")
+        if self.augment is not None and not callable(self.augment):
+            raise ConfigError(
+                f"Trainer(augment={self.augment!r}): expected a callable (x, *, key) -> x, e.g. "
+                "plastix.data.RandomCrop(...); on the command line, data.augment names one."
+            )
         if self.epochs < 0:
             raise ConfigError(f"epochs must be >= 0, got {self.epochs}.")
         if not 0 < self.batch_size <= len(self.train):
@@ -290,26 +310,87 @@ class Trainer:
     def fit(self, *, resume: bool = False) -> dict[str, Any]:
         """Train for ``epochs`` epochs; return the summary (also written to ``summary.json``).
 
-        With ``resume=True`` and a checkpoint in the run directory, training continues from
-        the last completed epoch and ends with the same parameters as an uninterrupted run."""
+        With ``out_dir`` set, the run directory is held by this process for the run (a second
+        live run there is refused) and records the configuration the run starts with
+        (``config.json``). A directory that already holds a run needs ``resume=True``: training
+        then continues from the last completed epoch and ends with the same parameters as an
+        uninterrupted run. A resume refuses another seed or, when both are known, another
+        configuration than the run's (only ``train.epochs`` and ``data.dir`` may change), and
+        a directory with no run to continue."""
         out = Path(self.out_dir) if self.out_dir is not None else None
         lead = jax.process_index() == 0  # with many processes, only the first writes files
+        if out is None or not lead:
+            return self._fit(out, lead, resume)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError) as err:
+            raise ConfigError(
+                f"the run directory {out} cannot be made: {err.strerror or err}; a file is in "
+                "the way. Choose another output directory."
+            ) from err
+        with RunLock(out):
+            return self._fit(out, lead, resume)
+
+    def _fit(self, out: Path | None, lead: bool, resume: bool) -> dict[str, Any]:
         carry = self.init()
         start = 0
         records: list[dict[str, Any]] = []
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
             ckpt = latest_checkpoint(out / "checkpoints")
-            if ckpt is not None and not resume:
+            # the first process owns the directory (the others may see its config.json)
+            started = (out / RUN_CONFIG).is_file() if lead else ckpt is not None
+            if not resume and (ckpt is not None or started):
+                what = f"checkpoint {ckpt.name}" if ckpt is not None else RUN_CONFIG
                 raise ConfigError(
-                    f"{out} already holds a run (checkpoint {ckpt.name}); pass resume=True "
-                    "(--resume) to continue it, or choose another output directory."
+                    f"{out} already holds a run ({what}); pass resume=True (--resume) to "
+                    "continue it, or choose another output directory."
                 )
+            if resume and ckpt is None and not started:
+                raise ConfigError(
+                    f"there is no run to resume in {out} (no checkpoint, no {RUN_CONFIG}); "
+                    "leave out resume (--resume) to start one there."
+                )
+            if resume:
+                saved = read_run_config(out)
+                diffs = config_differences(saved, self.config) if saved and self.config else []
+                if diffs:
+                    raise ConfigError(
+                        f"resuming {out} with other settings than the run's would mix two runs: "
+                        + "; ".join(diffs)
+                        + ". Only train.epochs (and data.dir) may change on resume; start a new "
+                        "run in another directory for the rest."
+                    )
             for stale in [*out.glob(".*.tmp"), *(out / "checkpoints").glob(".*.tmp")]:
                 if lead:
                     stale.unlink(missing_ok=True)  # a write cut short by a kill (never renamed)
+            if lead and not started:
+                write_run_config(out, self.config, self.seed)
             if ckpt is not None:
                 carry, meta = load_checkpoint(ckpt, carry)
+                if meta.get("seed", self.seed) != self.seed:
+                    raise ConfigError(
+                        f"resuming {out} with seed {self.seed}, but the run was started with "
+                        f"seed {meta['seed']}: that would mix two runs. Resume with seed "
+                        f"{meta['seed']}, or start a new run in another directory."
+                    )
+                if not isinstance(meta.get("epoch"), int):
+                    raise CheckpointError(
+                        f"checkpoint {ckpt} records no epoch (its metadata is damaged); delete "
+                        "it to resume from the one before, or start a new run."
+                    )
+                bad = [
+                    i
+                    for i, leaf in enumerate(jax.tree.leaves(carry))
+                    if jnp.issubdtype(leaf.dtype, jnp.inexact)
+                    and not bool(jnp.all(jnp.isfinite(leaf)))
+                ]
+                if bad:
+                    raise CheckpointError(
+                        f"checkpoint {ckpt} holds NaN or infinite values (array {bad[0]} and "
+                        f"{len(bad) - 1} more): it cannot be resumed. Delete it to resume from "
+                        "an earlier checkpoint, or start a new run."
+                    )
                 start = int(meta["epoch"])
                 # the checkpoint carries the log up to its epoch: a kill between writing it and
                 # rewriting metrics.jsonl loses no epoch
