@@ -86,7 +86,7 @@ def test_bipc_trains_and_generates_on_digits(tmp_path):
 
     out = tmp_path / "run"
     assert (
-        main(["train", "--rule", "bipc", "--epochs", "3", "--out", str(out), "--no-progress"]) == 0
+        main(["train", "--rule", "bipc", "--epochs", "5", "--out", str(out), "--no-progress"]) == 0
     )
     import json
 

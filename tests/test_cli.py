@@ -522,21 +522,21 @@ def test_mnist_wrong_content_fails_checksum(tmp_path, monkeypatch, no_network, c
 def test_real_mnist_run_via_env(tmp_path, monkeypatch, no_network):
     monkeypatch.setenv("PLASTIX_DATA_DIR", str(MNIST_DIR))
     out = tmp_path / "mnist"
-    rc = main(["train", "--dataset", "mnist", "--epochs", "1", "--set", "data.train_limit=512",
-               "--set", "data.test_limit=256", "--set", "rule.inference.steps=3", "--no-progress",
-               "--out", str(out)])  # fmt: skip
+    rc = main(["train", "--preset", "digits-pc", "--dataset", "mnist", "--epochs", "1",
+               "--set", "data.train_limit=512", "--set", "data.test_limit=256",
+               "--set", "rule.inference.steps=3", "--no-progress", "--out", str(out)])  # fmt: skip
     assert rc == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["dataset"] == "mnist" and summary["epochs"] == 1
-    assert summary["steps_per_epoch"] == 512 // 32  # the default preset's batch size
+    assert summary["steps_per_epoch"] == 512 // 32  # the digits preset's batch size
     assert summary["test_accuracy"] > 0.5  # well above chance (0.1) after 16 steps
 
 
 @needs_mnist
 def test_real_mnist_run_via_data_dir(tmp_path, no_network):
     out = tmp_path / "mnist"
-    rc = main(["train", "--dataset", "mnist", "--data-dir", str(MNIST_DIR), "--epochs", "1",
-               "--set", "data.train_limit=512", "--set", "data.test_limit=256",
+    rc = main(["train", "--preset", "digits-pc", "--dataset", "mnist", "--data-dir",
+               str(MNIST_DIR), "--epochs", "1", "--set", "data.train_limit=512", "--set", "data.test_limit=256",
                "--set", "rule.inference.steps=3", "--no-progress", "--out", str(out)])  # fmt: skip
     assert rc == 0
     summary = json.loads((out / "summary.json").read_text())

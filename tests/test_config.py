@@ -55,7 +55,9 @@ def test_every_field_is_a_key_with_help_or_python_only(cls):
 
 @pytest.mark.parametrize("rule", sorted(config.RULES))
 def test_cli_default_of_a_rule_is_its_python_default(rule, capsys):
-    assert main(["train", "--rule", rule, "--print-config"]) == 0
+    """Keys no layer sets get the class defaults (here on the digits preset, which sets none
+    of another rule's options; `--rule R` alone starts from R's own preset: test_defaults)."""
+    assert main(["train", "--rule", rule, "--preset", "digits-pc", "--print-config"]) == 0
     printed = json.loads(capsys.readouterr().out)["rule"]
     cls = config.RULES[rule]
     assert printed == {"name": rule, **config.to_config(cls())}
@@ -68,7 +70,7 @@ def test_the_hebbian_rule_is_one_algorithm_from_python_and_the_cli(capsys):
     CLI's (the measured hebbian-mnist recipe, Krotov & Hopfield's normalised step)."""
     rule = px.local.LocalHebbian()
     assert rule.lr == (0.02,) and rule.normalise_step is True
-    assert main(["train", "--rule", "hebbian", "--print-config"]) == 0
+    assert main(["train", "--rule", "hebbian", "--preset", "digits-pc", "--print-config"]) == 0
     printed = json.loads(capsys.readouterr().out)["rule"]
     assert printed["lr"] == [0.02] and printed["normalise_step"] is True
 
@@ -107,13 +109,27 @@ def test_presets_resolve_and_print_config_round_trips(preset, tmp_path, capsys):
     path.write_text(printed)
     assert main(["train", "--config", str(path), "--print-config"]) == 0
     assert capsys.readouterr().out == printed
-    # the preset file itself is a valid --config file
+    # the preset file itself is a valid --config file: every value it sets is the run's (keys
+    # it leaves out come from its rule's default preset for its dataset, the layer below)
     from importlib import resources
 
     toml = resources.files("plastix.config").joinpath("presets", f"{preset}.toml")
     (tmp_path / "p.toml").write_text(toml.read_text())
     assert main(["train", "--config", str(tmp_path / "p.toml"), "--print-config"]) == 0
-    assert capsys.readouterr().out == printed
+    got = json.loads(capsys.readouterr().out)
+    settings = config.load_preset(preset)
+
+    def check(want, have, where):
+        for k, v in want.items():
+            if isinstance(v, dict):
+                sub = have[k] if isinstance(have[k], dict) else {"name": have[k]}
+                check(v, sub, f"{where}{k}.")
+            else:
+                assert have[k] == (list(v) if isinstance(v, tuple) else v), where + k
+
+    check(settings, got, "")
+    if config.default_preset(settings["rule"]["name"], settings["data"]["name"]) == (preset, True):
+        assert got == json.loads(printed)  # over itself: the same run
 
 
 @pytest.mark.parametrize(

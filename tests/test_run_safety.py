@@ -271,9 +271,37 @@ def test_nan_in_the_data_is_found_at_load_time():
 
 @pytest.mark.parametrize("rule", ["ep", "chl", "cl"])
 def test_an_equilibrium_rule_on_activated_edges_says_so_before_training(rule, tmp_path, capsys):
-    """The digits preset's gelu MLP under CHL trained to chance; now it stops first."""
+    """The digits preset's gelu MLP under CHL trained to chance; now it stops first (and
+    `--rule chl` alone gets its own linear setup: test_defaults)."""
     out = tmp_path / "r"
-    assert main(["train", "--rule", rule, "--epochs", "1", *TINY, "--out", str(out)]) == 2
+    args = ["train", "--rule", rule, "--preset", "digits-pc", "--epochs", "1", *TINY]
+    assert main([*args, "--out", str(out)]) == 2
     err = _err(capsys)
     assert "edge 0 applies its own activation GELU" in err and "model.activation=identity" in err
     assert not (out / "checkpoints").exists()
+
+
+def test_a_full_disk_names_the_cause_and_keeps_the_last_good_checkpoint(
+    tmp_path, monkeypatch, capsys
+):
+    import errno
+
+    import plastix.train._trainer as trainer_module
+
+    real = trainer_module.save_checkpoint
+
+    def full_at_epoch_2(path, tree, meta):
+        if meta["epoch"] == 2:
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real(path, tree, meta)
+
+    monkeypatch.setattr(trainer_module, "save_checkpoint", full_at_epoch_2)
+    out = tmp_path / "r"
+    assert main(["train", "--epochs", "3", *TINY, "--out", str(out)]) == 1
+    err = _err(capsys)
+    assert "No space left on device" in err and "the last good checkpoint is kept" in err
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["epoch-0001.npz"]
+    assert not (out / ".lock").exists()
+    monkeypatch.setattr(trainer_module, "save_checkpoint", real)  # space freed: resume
+    assert main(["train", "--out", str(out), "--resume", "--no-progress"]) == 0
+    assert json.loads((out / "summary.json").read_text())["epochs"] == 3

@@ -69,8 +69,9 @@ def _keys_help() -> str:
     run = _flat(cfg.to_config(default_run))
     lines = [
         "configuration keys (--set KEY=VALUE, or sections in a --config file). A run without "
-        f"--preset starts from the preset {cfg.DEFAULT_PRESET}; where it changes a class "
-        "default, both are shown:"
+        "--preset starts from its rule's preset for its dataset (`plastix train --rule R "
+        "--dataset D --print-config` shows it); with neither given, from "
+        f"{cfg.DEFAULT_PRESET}, whose values are shown where they change a class default:"
     ]
     for sec in ("data", "train"):
         cls = type(getattr(default_run, sec))
@@ -111,7 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="train a model with a learning rule",
         description="Train a model with a learning rule and write metrics.jsonl, checkpoints, "
         "summary.json and curves.png to the run directory. Settings are resolved as: "
-        f"defaults < --preset (default {cfg.DEFAULT_PRESET}) < --config < --set < flags.",
+        "defaults < --preset (default: the rule's preset for the dataset, "
+        f"{cfg.DEFAULT_PRESET} for pc on the digits) < --config < --set < flags.",
         epilog=_keys_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -206,20 +208,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _named(layers: list[cfg.Layer], section: str) -> str | None:
+    """The ``name`` the last of ``layers`` that gives one sets for ``section``."""
+    for layer in reversed(layers):
+        value = layer.settings.get(section)
+        if isinstance(value, str):
+            return value
+        if isinstance(value, dict) and isinstance(value.get("name"), str):
+            return str(value["name"])
+    return None
+
+
 def resolve_config(args: argparse.Namespace) -> RunConfig:
-    """The run's configuration from the command line's layers; with ``--resume``, the run's
-    own recorded configuration replaces the default preset at the bottom."""
-    saved = read_run_config(args.out) if args.resume and args.out else None
-    if saved is not None:
-        layers = [cfg.Layer(f"the run in {args.out}", saved, preset=True)]
-        if args.preset:
-            layers.append(cfg.Layer(f"preset {args.preset}", cfg.load_preset(args.preset), preset=True))  # fmt: skip
-    else:
-        preset = args.preset or cfg.DEFAULT_PRESET
-        layers = [cfg.Layer(f"preset {preset}", cfg.load_preset(preset), preset=True)]
+    """The run's configuration from the command line's layers. At the bottom: the named
+    ``--preset``; with ``--resume``, the run's own recorded configuration; else the preset of
+    the chosen rule for the chosen dataset (:func:`plastix.config.default_preset`; with
+    neither given, predictive coding on the digits)."""
+    user = []
     if args.config:
-        layers.append(cfg.Layer(f"config file {args.config}", cfg.load_config_file(args.config)))
-    layers.append(cfg.Layer("--set", cfg.parse_sets(args.set)))
+        user.append(cfg.Layer(f"config file {args.config}", cfg.load_config_file(args.config)))
+    user.append(cfg.Layer("--set", cfg.parse_sets(args.set)))
     flags = {
         "rule.name": args.rule,
         "model.name": args.model,
@@ -230,10 +238,30 @@ def resolve_config(args: argparse.Namespace) -> RunConfig:
         "train.seed": args.seed,
         "train.devices": args.devices,
     }
-    layers.append(
+    user.append(
         cfg.Layer("flags", cfg.unflatten({k: v for k, v in flags.items() if v is not None}))
     )
-    return cfg.resolve(layers)
+    saved = read_run_config(args.out) if args.resume and args.out else None
+    base: list[cfg.Layer] = []
+    if saved is not None:
+        base.append(cfg.Layer(f"the run in {args.out}", saved, preset=True))
+    if args.preset:
+        base.append(cfg.Layer(f"preset {args.preset}", cfg.load_preset(args.preset), preset=True))
+    elif saved is None:
+        rule = _named(user, "rule") or "pc"
+        dataset = _named(user, "data") or "digits"
+        if rule not in RULES or dataset not in DATASETS:  # resolving names the unknown one
+            rule, dataset = "pc", "digits"
+        preset, own = cfg.default_preset(rule, dataset)
+        base.append(cfg.Layer(f"preset {preset}", cfg.load_preset(preset), preset=True))
+        if not own:  # the rule's MNIST setup on another dataset
+            data: dict[str, Any] = {"data": {"name": dataset}}
+            if dataset == "digits":  # 1346 images: the digits preset's epochs and batch size
+                train = cfg.load_preset(cfg.DEFAULT_PRESET)["train"]
+                data["train"] = {k: train[k] for k in ("epochs", "batch_size") if k in train}
+            base.append(cfg.Layer(f"dataset {dataset}", data, preset=True))
+        args.default_preset = (preset, rule, dataset, own)
+    return cfg.resolve(base + user)
 
 
 def build_trainer(run: RunConfig, *, out: str | None, progress: bool) -> Trainer:
@@ -516,6 +544,12 @@ def _command(args: argparse.Namespace, argv: list[str]) -> int:
         _initialize_distributed(args)
     if args.resume and not args.out:
         raise ConfigError("--resume needs --out DIR: the run directory to continue.")
+    chosen = getattr(args, "default_preset", None)
+    if chosen is not None and (args.rule or args.dataset or chosen[0] != cfg.DEFAULT_PRESET):
+        preset, rule, dataset, own = chosen
+        how = f"its setup for {dataset}" if own else f"its MNIST setup, on {dataset}"
+        print(f"plastix: {rule} on {dataset} starts from preset {preset} ({how}; "
+              "--print-config shows it all, --preset picks another)", file=sys.stderr)  # fmt: skip
     summary = run_train(run, out=args.out, resume=args.resume, progress=not args.no_progress)
     acc = summary["test_accuracy"]
     print(

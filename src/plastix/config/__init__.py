@@ -10,6 +10,7 @@ the dataclass fields of the rules, models, optimizers and run settings (written 
 
 from ._options import Option as Option
 from ._presets import DEFAULT_PRESET as DEFAULT_PRESET
+from ._presets import default_preset as default_preset
 from ._presets import load_preset as load_preset
 from ._presets import preset_help as preset_help
 from ._presets import preset_names as preset_names

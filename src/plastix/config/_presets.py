@@ -2,7 +2,8 @@
 
 A preset file holds a ``help`` line and the sections it sets (``[data]``, ``[model]``,
 ``[rule]``, ``[optimizer]``, ``[train]``, nested tables for nested options); it is a valid
-``--config`` file as it stands.
+``--config`` file as it stands. ``default_for = ["mnist", ...]`` makes it the preset a run of
+its rule on those datasets starts from when no preset is named (:func:`default_preset`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from typing import Any
 from .._errors import ConfigError
 
 DEFAULT_PRESET = "digits-pc"
-"""The preset of ``plastix train`` with no ``--preset``."""
+"""The preset of ``plastix train`` with no arguments (predictive coding on the digits)."""
+META_KEYS = ("help", "default_for")
+"""A preset file's keys that describe it rather than set options."""
 
 
 def _dir() -> Any:
@@ -50,8 +53,41 @@ def preset_help(name: str) -> str:
 
 
 def load_preset(name: str) -> dict[str, Any]:
-    """The settings of preset ``name`` (nested sections, ``help`` left out)."""
-    return {k: v for k, v in _preset(name).items() if k != "help"}
+    """The settings of preset ``name`` (nested sections; ``help`` and ``default_for`` left
+    out)."""
+    return {k: v for k, v in _preset(name).items() if k not in META_KEYS}
+
+
+def _rule_of(preset: dict[str, Any]) -> str | None:
+    rule = preset.get("rule")
+    return rule.get("name") if isinstance(rule, dict) else rule if isinstance(rule, str) else None
+
+
+def default_preset(rule: str, dataset: str) -> tuple[str, bool]:
+    """The preset a run of ``rule`` on ``dataset`` starts from when none is named, and whether
+    it is that dataset's own (``False``: the rule's MNIST preset, whose data the caller
+    replaces; for rules with no preset on the dataset). Raises :class:`~plastix.ConfigError`
+    for a rule with no preset at all.
+
+    >>> from plastix.config import default_preset
+    >>> default_preset("pc", "mnist"), default_preset("chl", "digits")
+    (('pcx-mnist-mlp', True), ('chl-mnist-mlp', False))
+    """
+    presets = _all()
+    for wanted in (dataset, "mnist"):
+        found = [
+            n
+            for n, p in presets.items()
+            if _rule_of(p) == rule and wanted in p.get("default_for", ())
+        ]
+        if len(found) > 1:  # pragma: no cover - a broken package (tested)
+            raise ConfigError(f"presets {found} all claim to be {rule}'s default for {wanted}.")
+        if found:
+            return found[0], wanted == dataset
+    raise ConfigError(
+        f"rule {rule!r} has no default preset; name one with --preset, or give the model and "
+        "options with --set."
+    )
 
 
 def _preset(name: str) -> dict[str, Any]:

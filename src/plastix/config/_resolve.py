@@ -94,7 +94,8 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
         ) from err
     if not isinstance(data, dict):
         raise ConfigError(f"config file {p} must hold a table of sections.")
-    data.pop("help", None)  # a preset file used as a config
+    for meta in ("help", "default_for"):  # a preset file used as a config
+        data.pop(meta, None)
     return unflatten(data)
 
 
