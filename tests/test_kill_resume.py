@@ -72,7 +72,13 @@ STOPS = {signal.SIGKILL: -signal.SIGKILL, signal.SIGINT: 130, signal.SIGTERM: 14
 
 @pytest.mark.parametrize(
     ("rule", "sig"),
-    [("pc", signal.SIGKILL), ("pc", signal.SIGINT), ("pc", signal.SIGTERM), ("ep", signal.SIGKILL)],
+    [
+        ("pc", signal.SIGKILL),
+        ("pc", signal.SIGINT),
+        # the same path as Ctrl-C, and EP's kill (its compile is long): the slow tier
+        pytest.param("pc", signal.SIGTERM, marks=pytest.mark.slow),
+        pytest.param("ep", signal.SIGKILL, marks=pytest.mark.slow),
+    ],
     ids=["pc-kill", "pc-ctrl-c", "pc-term", "ep-kill"],
 )
 def test_stop_then_resume_equals_an_uninterrupted_run(rule, sig, uninterrupted, tmp_path):
