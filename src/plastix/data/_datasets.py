@@ -73,7 +73,7 @@ class ArrayDataset:
             )
         if y.dtype.kind not in "iu":
             raise ShapeError(f"{self.name}: labels must be integers, got dtype {y.dtype}")
-        finite = np.isfinite(x.reshape(len(x), -1)).all(axis=1)
+        finite = np.isfinite(x).reshape(len(x), -1).all(axis=1) if x.size else np.ones(len(x), bool)
         if not finite.all():
             i = int(np.argmin(finite))
             raise DataError(

@@ -346,7 +346,7 @@ class Trainer:
                     f"{out} already holds a run ({what}); pass resume=True (--resume) to "
                     "continue it, or choose another output directory."
                 )
-            if resume and ckpt is None and not started:
+            if resume and ckpt is None and not started and lead:
                 raise ConfigError(
                     f"there is no run to resume in {out} (no checkpoint, no {RUN_CONFIG}); "
                     "leave out resume (--resume) to start one there."
