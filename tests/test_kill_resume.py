@@ -126,3 +126,58 @@ def test_stop_then_resume_equals_an_uninterrupted_run(rule, sig, uninterrupted, 
     assert epochs == list(range(1, EPOCHS + 1))
     assert not list(cut.rglob("*.tmp"))
     assert not (cut / ".lock").exists()
+
+
+# the run, in a process that kills itself (SIGKILL) in the middle of writing its third
+# checkpoint: half of the file is in the temporary file, nothing is renamed yet
+DIES_WRITING = """
+import os, signal, sys
+import plastix.train._checkpoint as ck
+
+atomic, seen = ck._atomic_write, []
+
+def dying(path, write):
+    if path.suffix != ".npz":
+        return atomic(path, write)
+    seen.append(path)
+    if len(seen) < 3:
+        return atomic(path, write)
+
+    def half(f):
+        write(f)
+        f.flush()
+        f.truncate(f.tell() // 2)
+        f.flush()
+        os.fsync(f.fileno())
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    return atomic(path, half)
+
+ck._atomic_write = dying
+from plastix.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_kill_during_a_checkpoint_write_then_resume_equals_an_uninterrupted_run(
+    uninterrupted, tmp_path
+):
+    full, cut = uninterrupted("pc"), tmp_path / "cut"
+    cmd = [sys.executable, "-c", DIES_WRITING, "train", "--out", str(cut), *COMMON, *RUNS["pc"]]
+    proc = subprocess.run(cmd, env={**os.environ, "JAX_PLATFORMS": "cpu"}, capture_output=True)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-2000:]
+    # killed mid-write: the half file is the temporary one; the visible checkpoints are whole
+    assert [p.name[:16] for p in (cut / "checkpoints").glob(".*.tmp")] == [".epoch-0003.npz."]
+    assert sorted(p.name for p in (cut / "checkpoints").glob("epoch-*.npz")) == [
+        "epoch-0001.npz",
+        "epoch-0002.npz",
+    ]
+    resume = [sys.executable, "-m", "plastix", "train", "--out", str(cut), "--resume", "--no-progress"]  # fmt: skip
+    _finish(subprocess.Popen(resume, env={**os.environ, "JAX_PLATFORMS": "cpu"}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT))  # fmt: skip
+    a, b = _arrays(full), _arrays(cut)
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    epochs = [json.loads(l)["epoch"] for l in (cut / "metrics.jsonl").read_text().splitlines()]
+    assert epochs == list(range(1, EPOCHS + 1))
+    assert not list(cut.rglob("*.tmp"))

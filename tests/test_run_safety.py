@@ -92,37 +92,74 @@ def test_config_differences_name_the_choice_not_its_options():
     assert config_differences(a, {**a, "data": {"dir": "/elsewhere"}}) == []
 
 
-def test_a_live_run_holds_its_directory_and_a_dead_ones_lock_is_taken_over(tmp_path):
-    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+def _holder(out: Path) -> subprocess.Popen[str]:
+    """Another process that takes the lock of ``out`` and keeps it (until killed)."""
+    code = (
+        "import sys, time\n"
+        "from plastix.train import RunLock\n"
+        "with RunLock(sys.argv[1]):\n"
+        "    print('held', flush=True)\n"
+        "    time.sleep(120)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(out)], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None and proc.stdout.readline() == "held\n"
+    return proc
+
+
+def test_a_live_run_holds_its_directory_and_a_killed_ones_lock_is_taken_over(tmp_path):
+    holder = _holder(tmp_path)
     try:
-        (tmp_path / ".lock").write_text(json.dumps({"pid": sleeper.pid, "host": os.uname()[1]}))
-        with pytest.raises(px.ConfigError, match=f"in use by another run \\(process {sleeper.pid}"):
+        with pytest.raises(
+            px.ConfigError, match=f"in use by another run \\(process {holder.pid} on this machine"
+        ):
             RunLock(tmp_path).__enter__()
     finally:
-        sleeper.kill()
-        sleeper.wait()
-    # the owner is gone (killed): its lock is stale and taken over, then released
+        holder.kill()  # SIGKILL: no clean-up, the file stays, the kernel lets go of the lock
+        holder.wait()
+    assert (tmp_path / ".lock").exists()
     with RunLock(tmp_path) as lock:
-        owner = json.loads(lock.path.read_text())
-        assert owner["pid"] == os.getpid()
+        assert json.loads(lock.path.read_text())["pid"] == os.getpid()
+        with pytest.raises(px.ConfigError, match=f"process {os.getpid()}"):
+            RunLock(tmp_path).__enter__()  # held even against this same process
     assert not (tmp_path / ".lock").exists()
-    (tmp_path / ".lock").write_text("{half a lock")  # a process killed while writing it
+    (tmp_path / ".lock").write_text("{half a lock")  # a record damaged by whatever: no lock held
     with RunLock(tmp_path):
         pass
 
 
 def test_a_second_run_on_a_live_directory_is_refused(tmp_path, capsys):
-    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     out = tmp_path / "run"
     out.mkdir()
+    holder = _holder(out)
     try:
-        (out / ".lock").write_text(json.dumps({"pid": sleeper.pid, "host": os.uname()[1]}))
         assert main(["train", "--epochs", "1", *TINY, "--out", str(out)]) == 2
         assert "in use by another run" in _err(capsys)
     finally:
-        sleeper.kill()
-        sleeper.wait()
+        holder.kill()
+        holder.wait()
     assert not (out / "config.json").exists()  # nothing was written into the live run
+
+
+def test_two_runs_started_together_on_one_directory(tmp_path):
+    """Two real processes, the same command at the same moment: one trains, the other is
+    refused (by the lock, or, if the first has already finished, by its finished run), and the
+    run left is whole."""
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "plastix", "train", "--epochs", "3", "--set", "model.hidden=[24]", *TINY, "--out", str(out)]  # fmt: skip
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    procs = [subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    errs = [p.communicate(timeout=300)[1] for p in procs]
+    codes = sorted(p.returncode for p in procs)
+    assert codes == [0, 2], errs
+    refused = errs[[p.returncode for p in procs].index(2)]
+    assert "Traceback" not in refused, refused
+    assert "in use by another run" in refused or "already holds a run" in refused, refused
+    epochs = [json.loads(l)["epoch"] for l in (out / "metrics.jsonl").read_text().splitlines()]
+    assert epochs == [1, 2, 3]
+    assert json.loads((out / "summary.json").read_text())["epochs"] == 3
+    assert not (out / ".lock").exists()
 
 
 def test_out_that_is_a_file_or_unwritable(tmp_path, capsys):

@@ -4,10 +4,12 @@ process out of it."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import socket
 import time
+import warnings
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -71,57 +73,64 @@ def config_differences(
     return [f"{k}: the run has {a.get(k, '(unset)')!r}, now {b.get(k, '(unset)')!r}" for k in keys]
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True
-
-
 class RunLock:
-    """Exclusive use of a run directory by one live process (``OUT/.lock``: its pid, host and
-    start time). A lock left by a process that is gone (killed) on this host is taken over; a
-    live one is refused with a :class:`~plastix.ConfigError`."""
+    """Exclusive use of a run directory by one live process: a kernel lock (``flock``) on
+    ``OUT/.lock``, which also records the holder's pid, host and start time for the message a
+    second process gets. The kernel lets go of the lock when its process ends in any way
+    (``kill -9`` included), so a killed run's lock is simply taken over; a live one is refused
+    with a :class:`~plastix.ConfigError`. On a file system without locks the run goes on
+    unlocked, with a warning."""
 
     def __init__(self, out: Path) -> None:
         self.path = Path(out) / LOCK
-        self.held = False
+        self.fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        return self.fd is not None
 
     def __enter__(self) -> RunLock:
         me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
-        for _ in range(3):
+        for _ in range(10):
+            fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o666)  # the umask applies
             try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                if not self._stale():
-                    continue
-                self.path.unlink(missing_ok=True)  # a killed run's: take it over
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                raise ConfigError(self._busy()) from None
+            except OSError as e:
+                os.close(fd)
+                warnings.warn(
+                    f"cannot lock {self.path} ({e.strerror}): this file system has no locks, "
+                    "so nothing keeps a second run out of this directory.",
+                    stacklevel=2,
+                )
+                return self
+            # the previous holder unlinks the file as it lets go: a lock on that unlinked
+            # file would hold nothing, so try again on the file now at the path
+            try:
+                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same:
+                os.close(fd)
                 continue
-            with os.fdopen(fd, "w") as f:
-                json.dump(me, f)
-            self.held = True
+            os.ftruncate(fd, 0)
+            os.write(fd, json.dumps(me).encode())
+            self.fd = fd
             return self
-        raise ConfigError(f"could not take the lock {self.path}; delete it if no run uses it.")
+        raise ConfigError(f"could not take the lock {self.path}; is another run starting there?")
 
-    def _stale(self) -> bool:
-        """True if the lock's owner is gone; raises if it is alive (or cannot be told)."""
+    def _busy(self) -> str:
         try:
             owner = json.loads(self.path.read_text())
-            pid, host = int(owner["pid"]), str(owner["host"])
-        except FileNotFoundError:
-            return False  # released meanwhile: try again
+            who = f"process {int(owner['pid'])} on "
+            who += "this machine" if owner["host"] == socket.gethostname() else str(owner["host"])
         except (OSError, ValueError, KeyError, TypeError):
-            return True  # half-written by a process killed while taking it
-        if host == socket.gethostname() and not _alive(pid):
-            return True
-        where = "this machine" if host == socket.gethostname() else f"host {host}"
-        raise ConfigError(
-            f"{self.path.parent} is in use by another run (process {pid} on {where}); wait for "
-            f"it to end or choose another output directory (if that run is gone, delete "
-            f"{self.path})."
+            who = "a process that is starting"  # it holds the lock, its record is not written
+        return (
+            f"{self.path.parent} is in use by another run ({who}); wait for it to end or "
+            "choose another output directory."
         )
 
     def __exit__(
@@ -130,6 +139,7 @@ class RunLock:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self.held:
-            self.path.unlink(missing_ok=True)
-            self.held = False
+        if self.fd is not None:
+            self.path.unlink(missing_ok=True)  # while still holding it (see __enter__)
+            os.close(self.fd)
+            self.fd = None
