@@ -284,6 +284,10 @@ def build_trainer(run: RunConfig, *, out: str | None, progress: bool) -> Trainer
     if out is None:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         out = f"runs/{run.rule.name}-{run.model.name}-{run.data.name}-{stamp}"
+        n = 1
+        while Path(out).exists():  # two runs started within a second: a new folder each
+            n += 1
+            out = f"runs/{run.rule.name}-{run.model.name}-{run.data.name}-{stamp}-{n}"
     return Trainer(
         net,
         run.rule,
