@@ -342,3 +342,13 @@ def test_a_full_disk_names_the_cause_and_keeps_the_last_good_checkpoint(
     monkeypatch.setattr(trainer_module, "save_checkpoint", real)  # space freed: resume
     assert main(["train", "--out", str(out), "--resume", "--no-progress"]) == 0
     assert json.loads((out / "summary.json").read_text())["epochs"] == 3
+
+
+def test_runs_started_in_the_same_second_get_their_own_folders(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("time.strftime", lambda *a: "20261203-120000")  # one second for both
+    for _ in range(2):
+        assert main(["train", "--epochs", "1", "--set", "model.hidden=[8]", *TINY]) == 0
+    runs = sorted(p.name for p in (tmp_path / "runs").iterdir())
+    assert runs == ["pc-mlp-digits-20261203-120000", "pc-mlp-digits-20261203-120000-2"]
+    assert all((tmp_path / "runs" / r / "summary.json").exists() for r in runs)
