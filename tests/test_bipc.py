@@ -19,7 +19,7 @@ def problem():
     return net, (x, y)
 
 
-INF = px.Inference(steps=30, optimizer=optax.sgd(0.1, momentum=0.5))
+INF = px.Inference(steps=30, optimizer=optax.sgd(0.1, momentum=0.5), unroll=1)  # quick compile
 
 
 def test_without_top_down_errors_bipc_is_pc(problem):

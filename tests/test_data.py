@@ -754,3 +754,37 @@ def test_dataset_and_loader_transforms() -> None:
         np.asarray(b) for b, _ in DataLoader(plain, 64, seed=1, transform=RandomCrop(8, 2)).epoch(3)
     ]
     assert all(np.array_equal(u, v) for u, v in zip(a, b))
+
+
+def test_a_validation_split_is_held_out_of_training() -> None:
+    from plastix.data import DataOptions
+
+    full, test, _ = DataOptions(name="digits").load()
+    train, val, _ = DataOptions(name="digits", validation=200).load()
+    assert (full.split, test.split, val.split) == ("train", "test", "validation")
+    assert len(train) == len(full) - 200 and len(val) == 200
+    # the last 200 training samples, normalised as the rest, and never trained on
+    np.testing.assert_array_equal(val.x, full.x[-200:])
+    np.testing.assert_array_equal(val.y, full.y[-200:])
+    np.testing.assert_array_equal(train.x, full.x[:-200])
+    with pytest.raises(ConfigError, match="data.validation is 1346 but the training set has 1346"):
+        DataOptions(name="digits", validation=1346).load()
+    with pytest.raises(ConfigError, match="data.validation must be >= 0"):
+        DataOptions(name="digits", validation=-5)
+
+
+def test_a_run_on_a_validation_split_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from plastix.cli import main
+
+    args = ["train", "--epochs", "1", "--set", "model.hidden=[8]", "--no-progress"]
+    assert main([*args, "--set", "data.validation=300", "--out", str(tmp_path / "v")]) == 0
+    summary = json.loads((tmp_path / "v" / "summary.json").read_text())
+    assert summary["evaluated_on"] == "validation"
+    printed = capsys.readouterr()
+    assert "| validation loss" in printed.out + printed.err
+    assert main([*args, "--out", str(tmp_path / "t")]) == 0
+    assert json.loads((tmp_path / "t" / "summary.json").read_text())["evaluated_on"] == "test"

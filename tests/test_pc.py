@@ -413,3 +413,25 @@ def test_wavefront_schedule_of_a_chain():
         (frozenset({1}), frozenset({1})),
         (frozenset(), frozenset()),
     ]
+
+
+def test_ipc_schedules_span_every_optimizer_call(monkeypatch):
+    """iPC calls the optimizer at each of its T inference steps, so a run's schedule spans
+    batches x T calls; counted in batches it would reach its end after 1/T of the run (as it
+    did: the ipc-mnist-mlp preset's warmup-cosine ended in its first 4 of 25 epochs)."""
+    from plastix.cli._main import build_trainer
+
+    seen = []
+    make = px.train.WarmupCosine.make
+    monkeypatch.setattr(
+        px.train.WarmupCosine,
+        "make",
+        lambda self, lr, total_steps: seen.append(total_steps) or make(self, lr, total_steps),
+    )
+    digits = {"data.name": "digits", "train.epochs": 2, "rule.inference.steps": 6}
+    for preset in ("pcx-mnist-mlp", "ipc-mnist-mlp"):
+        build_trainer(px.config.from_preset(preset, digits), out=None, progress=False)
+    batches = 2 * (1346 // 128)  # two epochs of the digits' 1346 training images
+    assert seen == [batches, batches * 6]
+    assert px.IncrementalPC(inference=px.Inference(steps=6)).optimizer_calls_per_step() == 6
+    assert px.PC(inference=px.Inference(steps=6)).optimizer_calls_per_step() == 1

@@ -59,6 +59,8 @@ class ArrayDataset:
     num_classes: int
     name: str = "dataset"
     classes: tuple[str, ...] = ()
+    split: str | None = None
+    """Which part of the dataset this is (``"train"``, ``"test"``, ``"validation"``), if known."""
 
     def __post_init__(self) -> None:
         x = np.asarray(self.x, dtype=np.float32)
@@ -473,6 +475,7 @@ def load_dataset(
             data = _load_cifar(split, base, download)
         else:
             data = _load_idx(name, split, base, download)
+    data = dataclasses.replace(data, split=split)
     return data if transform is None else _transformed(data, transform)
 
 

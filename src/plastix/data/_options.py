@@ -45,6 +45,11 @@ class DataOptions(eqx.Module):
     )
     train_limit: int | None = option(None, help="use only the first N training samples (null: all)")
     test_limit: int | None = option(None, help="use only the first N test samples (null: all)")
+    validation: int = option(
+        0,
+        help="hold out the last N training samples and evaluate on them instead of the test "
+        "set (choose settings without looking at the test set; 0: off)",
+    )
 
     def __check_init__(self) -> None:
         if self.name not in DATASETS:
@@ -53,16 +58,31 @@ class DataOptions(eqx.Module):
             v = getattr(self, k)
             if v is not None and v < 1:
                 raise ConfigError(f"data.{k} must be >= 1 or null, got {v}.")
+        if isinstance(self.validation, bool) or not isinstance(self.validation, int):
+            raise ConfigError(f"data.validation must be an integer, got {self.validation!r}.")
+        if self.validation < 0:
+            raise ConfigError(f"data.validation must be >= 0 (0: off), got {self.validation}.")
 
     def load(self) -> tuple[ArrayDataset, ArrayDataset, AugmentFn | None]:
-        """The training and test sets (limited and normalised as set) and the augmentation
-        (a function ``(x, *, key) -> x``, or ``None``)."""
+        """The training and evaluation sets (limited and normalised as set) and the
+        augmentation (a function ``(x, *, key) -> x``, or ``None``). The evaluation set is the
+        test set, or with ``validation=N`` the last N training samples (its ``split`` says
+        which), which training then never sees."""
         train = load_dataset(self.name, "train", root=self.dir)
         test = load_dataset(self.name, "test", root=self.dir)
         if self.train_limit is not None:
             train = train.subset(slice(0, self.train_limit))
         if self.test_limit is not None:
             test = test.subset(slice(0, self.test_limit))
+        if self.validation:
+            if self.validation >= len(train):
+                raise ConfigError(
+                    f"data.validation is {self.validation} but the training set has "
+                    f"{len(train)} samples; hold out fewer (e.g. {len(train) // 6})."
+                )
+            held = train.subset(slice(len(train) - self.validation, None))
+            test = dataclasses.replace(held, split="validation")
+            train = train.subset(slice(0, len(train) - self.validation))
         if self.normalize:
             info = dataset_info(self.name)
             norm = Normalize(info.mean, info.std)

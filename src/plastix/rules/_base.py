@@ -57,6 +57,13 @@ class AbstractRule(eqx.Module):
         del steps_per_epoch
         return self
 
+    def optimizer_calls_per_step(self) -> int:
+        """How many times :meth:`step` calls the optimizer per batch (1; iPC: once per
+        inference step). A learning-rate schedule counts optimizer calls, so one meant to
+        span a run spans ``steps * optimizer_calls_per_step()`` of them (the command line
+        builds it so)."""
+        return 1
+
     def init(self, net: Network, *, key: PRNGKeyArray) -> tuple[Any, Any]:
         """Initial ``(params, state)``: by default the network's parameters and no state;
         rules with extra weights or non-learned state add them."""

@@ -427,7 +427,9 @@ class IncrementalPC(AbstractPC):
     relaxation, with the weights updated by the optimizer at every one of the ``T`` inference
     steps (:meth:`step`). :meth:`grads` gives the sum of the per-step weight gradients with
     the weights held: iPC's update in the limit of a small learning rate (what a gradient
-    check compares).
+    check compares). The optimizer is called ``T`` times per batch
+    (:meth:`optimizer_calls_per_step`): a learning-rate schedule for a run must span
+    ``T x`` its batches (the command line builds it so).
 
     >>> import jax, jax.numpy as jnp, optax, plastix as px
     >>> net = px.Network.from_example(px.models.mlp(2, hidden=(8,)), jnp.zeros((1, 3)))
@@ -449,6 +451,9 @@ class IncrementalPC(AbstractPC):
             raise ConfigError(
                 "incremental PC cannot use centred nudging (one relaxation per batch)."
             )
+
+    def optimizer_calls_per_step(self) -> int:
+        return max(self.inference.steps, 1)
 
     def grads(
         self,

@@ -477,7 +477,7 @@ class Trainer:
                 if self.test is not None:
                     bar.write(
                         f"epoch {epoch}: train loss {rec['train_loss']:.4f} acc {rec['train_accuracy']:.4f}"
-                        f" | test loss {rec['test_loss']:.4f} acc {rec['test_accuracy']:.4f}"
+                        f" | {self._eval_split} loss {rec['test_loss']:.4f} acc {rec['test_accuracy']:.4f}"
                         f" | {train_seconds:.2f}s"
                     )
                 if out is not None and lead:
@@ -508,6 +508,12 @@ class Trainer:
         for p in olds:
             p.unlink(missing_ok=True)
 
+    @property
+    def _eval_split(self) -> str:
+        """What the ``test_*`` numbers were measured on: the test set, or a validation split
+        held out of the training set (``DataOptions(validation=N)``)."""
+        return "validation" if self.test is not None and self.test.split == "validation" else "test"
+
     def _summary(
         self, records: list[dict[str, Any]], epoch_seconds: list[float], compile_seconds: float
     ) -> dict[str, Any]:
@@ -520,6 +526,7 @@ class Trainer:
             "epochs": len(records),
             "test_accuracy": last.get("test_accuracy"),
             "test_loss": last.get("test_loss"),
+            "evaluated_on": self._eval_split if self.test is not None else None,
             "train_accuracy": last.get("train_accuracy"),
             "train_loss": last.get("train_loss"),
             "train_seconds_per_epoch": statistics.median(epoch_seconds) if epoch_seconds else None,
