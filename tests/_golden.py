@@ -151,10 +151,19 @@ if __name__ == "__main__":
             if name not in data["presets"]:
                 print(f"adding {name}", file=sys.stderr)
                 data["presets"][name] = run_preset(name)
+    elif "--update" in sys.argv:  # presets whose recipe was changed on purpose, named
+        names = sys.argv[sys.argv.index("--update") + 1 :]
+        data = json.loads(GOLDEN.read_text())
+        for name in names:
+            if name not in data["presets"]:
+                sys.exit(f"{name} has no golden run to update (use --add)")
+            print(f"updating {name}", file=sys.stderr)
+            data["presets"][name] = run_preset(name)
     else:
         sys.exit(
-            "usage: python tests/_golden.py --write | --add   (rewrite tests/golden/presets.json, "
-            "or add the presets it lacks)"
+            "usage: python tests/_golden.py --write | --add | --update NAME...   (rewrite "
+            "tests/golden/presets.json, add the presets it lacks, or rerun the presets named "
+            "after a deliberate change of their recipe)"
         )
     GOLDEN.parent.mkdir(exist_ok=True)
     GOLDEN.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n")

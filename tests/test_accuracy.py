@@ -18,7 +18,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 # machine (BENCHMARKS.md, "Every rule alone on MNIST"); the bar is 1 point below, and at least
 # 0.95 for CHL, EP, DFA and SoftHebb (issue 21)
 TWO_EPOCHS = {
-    "bp": 0.9591, "pc": 0.9595, "ipc": 0.8641, "fa": 0.9450, "sign-symmetry": 0.9592,
+    "bp": 0.9591, "pc": 0.9595, "ipc": 0.9696, "fa": 0.9450, "sign-symmetry": 0.9592,
     "dfa": 0.9760, "drtp": 0.9378, "hebbian": 0.9209, "cl": 0.9827, "tp": 0.9333,
     "dtp": 0.9627, "ff": 0.9434, "chl": 0.9784, "ep": 0.9772, "bipc": 0.9623,
     "softhebb": 0.9847,
@@ -75,3 +75,12 @@ def test_bipc_preset_classifies_like_pc_and_generates_digits(mnist_dir, tmp_path
     s = _run(mnist_dir, tmp_path, 10, "bipc-mnist-mlp")
     assert s["test_accuracy"] >= 0.97, s["history"]
     assert s["generation"]["nearest_mean_accuracy"] >= 0.9, s["generation"]
+
+
+@pytest.mark.slow
+def test_ipc_preset_with_its_own_recipe(mnist_dir, tmp_path):
+    """Issue 16: PCX's iPC setup, its schedule over every optimizer call (98.37 % over 3 seeds
+    after 25 epochs, BENCHMARKS.md). Three epochs gave 0.9767; the strict-PC recipe it
+    replaces, 95.0 % after 25."""
+    s = _run(mnist_dir, tmp_path, 3, "ipc-mnist-mlp")
+    assert s["test_accuracy"] >= 0.9667, s["history"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 
 import pytest
 
@@ -155,3 +156,35 @@ def test_the_cosine_column_from_logged_checks(tmp_path):
     assert rows["b"]["cosine_to_bp"] is None and rows["b"]["cosine_undefined"]
     md = markdown(suite, list(rows.values()), "cmd")
     assert "| 0.5 / 0.75 |" in md and "| undefined |" in md and "first 8 training" in md
+
+
+def test_the_published_number_and_the_gap_in_points(tmp_path):
+    """Each row shows its paper's number and ours minus it in points (mean over seeds); an
+    entry's own seed count raises the suite's."""
+    from plastix.bench import Published, RunResult, aggregate
+    from plastix.bench._report import markdown
+
+    paper = Published(0.9855, "Someone 2016; read")
+    entries = (Entry("a", "dfa", "dfa-mnist-mlp", published=paper, seeds=3), Entry("b", "fa", "fa-mnist-mlp"))  # fmt: skip
+    suite = Suite("s", "", entries)
+
+    def run(entry, seed, acc):
+        summary = {"test_accuracy": acc, "train_seconds_per_epoch": 1.0, "history": [], "epochs": 1}
+        return RunResult(entry, seed, tmp_path, summary, 2**20)
+
+    results = [run(entries[0], 0, 0.98), run(entries[0], 1, 0.982), run(entries[0], 2, 0.984), run(entries[1], 0, 0.9)]  # fmt: skip
+    rows = {r["rule"]: r for r in aggregate(suite, results)}
+    assert rows["a"]["gap_points"] == pytest.approx(100 * (0.982 - 0.9855))  # -0.35 points
+    assert rows["b"]["published"] is None and rows["b"]["gap_points"] is None
+    md = markdown(suite, list(rows.values()), "cmd")
+    assert "| 0.9820 ± 0.0020 | — | 0.9855 (Someone 2016; read) | -0.35 |" in md
+    # run_suite gives entry "a" its 3 seeds even when asked for 1 (nothing trains: all reused)
+    from plastix.bench import run_suite
+
+    for seed in range(3):
+        d = tmp_path / "out" / "a" / f"seed-{seed}"
+        d.mkdir(parents=True)
+        (d / "summary.json").write_text(json.dumps({"test_accuracy": 0.98, "epochs": 1, "history": [], "train_seconds_per_epoch": 1.0}))  # fmt: skip
+        (d / "bench.json").write_text(json.dumps({"peak_rss_bytes": 1}))
+    got = run_suite(suite, tmp_path / "out", seeds=1, only=["a"], progress=False)
+    assert [(r.entry.label, r.seed, r.reused) for r in got] == [("a", s, True) for s in range(3)]

@@ -8,4 +8,5 @@ from ._runner import RunResult as RunResult
 from ._runner import run_suite as run_suite
 from ._suites import SUITES as SUITES
 from ._suites import Entry as Entry
+from ._suites import Published as Published
 from ._suites import Suite as Suite

@@ -22,7 +22,7 @@ from ._suites import Suite
 
 COLUMNS = [
     "rule", "preset", "seeds", "test_accuracy_mean", "test_accuracy_std", "bar", "meets_bar",
-    "seconds_per_epoch", "ratio_to_bp", "peak_rss_mib", "cosine_to_bp",
+    "published", "published_source", "gap_points", "seconds_per_epoch", "ratio_to_bp", "peak_rss_mib", "cosine_to_bp",
     "cosine_to_bp_layer_mean", "epochs",
 ]  # fmt: skip
 
@@ -62,6 +62,9 @@ def aggregate(suite: Suite, results: Sequence[RunResult]) -> list[dict[str, Any]
             "test_accuracy_std": statistics.stdev(accs) if len(accs) > 1 else (0.0 if accs else None),
             "bar": e.bar,
             "meets_bar": None if e.bar is None or mean is None else mean >= e.bar,
+            "published": e.published.accuracy if e.published else None,
+            "published_source": e.published.source if e.published else None,
+            "gap_points": None if e.published is None or mean is None else 100 * (mean - e.published.accuracy),
             "seconds_per_epoch": statistics.median(secs) if secs else None,
             "ratio_to_bp": None,
             "peak_rss_mib": max(rss) / 2**20 if rss else None,
@@ -98,8 +101,8 @@ def markdown(suite: Suite, rows: Sequence[dict[str, Any]], command: str) -> str:
         f"Machine: {platform.machine()}, {jax.default_backend()} ({jax.device_count()} device(s)), "
         f"Python {platform.python_version()}, JAX {jax.__version__}",
         "",
-        "| rule | preset | seeds | test accuracy | bar | s/epoch | x BP (same net) | peak RSS MiB | cosine to BP (all / layer mean) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| rule | preset | seeds | test accuracy | bar | published | vs published (points) | s/epoch | x BP (same net) | peak RSS MiB | cosine to BP (all / layer mean) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
         acc = _fmt(r["test_accuracy_mean"], "acc")
@@ -109,8 +112,13 @@ def markdown(suite: Suite, rows: Sequence[dict[str, Any]], command: str) -> str:
         cosine = "undefined" if r["cosine_undefined"] else _fmt(r["cosine_to_bp"])
         if r["cosine_to_bp_layer_mean"] is not None:
             cosine += f" / {r['cosine_to_bp_layer_mean']:.3g}"
+        pub, gap = "—", "—"
+        if r["published"] is not None:
+            pub = f"{r['published']:.4f} ({r['published_source']})"
+        if r["gap_points"] is not None:
+            gap = f"{r['gap_points']:+.2f}"
         lines.append(
-            f"| {r['rule']} | `{r['preset']}` | {r['seeds']} | {acc} | {bar} | "
+            f"| {r['rule']} | `{r['preset']}` | {r['seeds']} | {acc} | {bar} | {pub} | {gap} | "
             f"{_fmt(r['seconds_per_epoch'])} | {_fmt(r['ratio_to_bp'])} | "
             f"{_fmt(r['peak_rss_mib'])} | {cosine} |"
         )

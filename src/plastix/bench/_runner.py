@@ -92,7 +92,8 @@ def run_suite(
     only: Sequence[str] | None = None,
     progress: bool = True,
 ) -> list[RunResult]:
-    """Run every entry of ``suite`` for seeds ``0..seeds-1`` into ``out/<entry>/seed-<k>``.
+    """Run every entry of ``suite`` for seeds ``0..seeds-1`` (at least the entry's own
+    ``seeds``) into ``out/<entry>/seed-<k>``.
 
     A run whose ``summary.json`` exists with the requested epochs is reused; one with
     checkpoints but no summary (killed) is resumed; a failed run is reported, not fatal.
@@ -114,7 +115,7 @@ def run_suite(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     results = []
-    jobs = [(e, s) for e in entries for s in range(seeds)]
+    jobs = [(e, s) for e in entries for s in range(max(seeds, e.seeds))]
     bar = tqdm(jobs, disable=not progress, unit="run", desc=f"bench {suite.name}")
     for entry, seed in bar:
         bar.set_postfix(rule=entry.label, seed=seed)
