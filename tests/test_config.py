@@ -258,7 +258,7 @@ def test_no_rule_carries_options_it_ignores(rule, dead):
          "softhebb-conv: unknown pool 'min'; choose 'max' or 'avg'"),
         ('model={"name": "softhebb-conv", "kernels": [3]}', "need one entry per block"),
         ("rule.name=5", "rule.name must be a name (a string), got 5"),
-        ("optimizer.name=rmsprop", "unknown optimizer 'rmsprop'; choose one of"),
+        ("optimizer.name=lbfgs", "unknown optimizer 'lbfgs'; choose one of"),
     ],
 )  # fmt: skip
 def test_option_classes_refuse_bad_values_by_name(setting, message, capsys):

@@ -223,3 +223,27 @@ def test_divergence_mid_run_keeps_the_last_good_checkpoint(setup, tmp_path):
     (p_bad, _, _), _ = load_checkpoint(tmp_path / "bad" / "checkpoints" / "epoch-0001.npz", like)
     for a, b in zip(jax.tree.leaves(p_bad), jax.tree.leaves(good.params), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_rmsprop_is_lee_et_al_s_centred_rmsprop():
+    """Three steps against the update written out by hand as in Lee et al. (2015)'s DTP code
+    (running mean and mean square with coefficient rho, epsilon inside the root, momentum on
+    the normalised step)."""
+    lr, rho, eps, mu = 0.01, 0.95, 1e-3, 0.9
+    opt = px.train.RMSprop(lr=lr, decay=rho, eps=eps, centered=True, momentum=mu)
+    tx = opt.make(steps_per_epoch=3, epochs=1)
+    theta = np.array([0.5, -1.0, 2.0])
+    grads = [np.array([0.3, -0.2, 0.0]), np.array([0.1, 0.4, -1.0]), np.array([-0.5, 0.2, 0.3])]
+    p, st = jax.numpy.asarray(theta, dtype=np.float32), tx.init(jax.numpy.zeros(3))
+    m = v = u = np.zeros(3)
+    for g in grads:
+        m, v = rho * m + (1 - rho) * g, rho * v + (1 - rho) * g**2
+        u = mu * u - lr * g / np.sqrt(v - m**2 + eps)
+        theta = theta + u
+        upd, st = tx.update(jax.numpy.asarray(g, dtype=np.float32), st, p)
+        p = optax.apply_updates(p, upd)
+    np.testing.assert_allclose(p, theta, rtol=1e-5)
+    with pytest.raises(px.ConfigError, match="decay must be in"):
+        px.train.RMSprop(decay=1.0)
+    with pytest.raises(px.ConfigError, match="lr must be"):
+        px.train.RMSprop(lr=-1.0)

@@ -138,5 +138,48 @@ class SGD(AbstractOptimizer):
         return sgd
 
 
-OPTIMIZERS: tuple[type[AbstractOptimizer], ...] = (AdamW, Adam, SGD)
+class RMSprop(AbstractOptimizer):
+    r"""RMSprop (optax ``rmsprop``): each gradient divided by the root of a running mean of
+    its square; centred, by the running variance instead (Graves 2013):
+
+    $$v \leftarrow \rho v + (1-\rho) g^2, \quad m \leftarrow \rho m + (1-\rho) g, \quad
+    u \leftarrow \mu u - \eta\, g / \sqrt{v - m^2 + \epsilon}, \quad \theta \leftarrow \theta + u$$
+
+    ($m = 0$ when not centred; $v$, $m$, $u$ start at 0). Lee et al. (2015)'s DTP code uses
+    $\rho = 0.95$, $\epsilon = 10^{-3}$, $\mu = 0.9$, centred.
+
+    >>> import plastix as px
+    >>> opt = px.train.RMSprop(lr=0.01, decay=0.95, eps=1e-3, centered=True, momentum=0.9)
+    >>> opt.make(steps_per_epoch=10, epochs=1).init({"w": 0.0}) is not None
+    True
+    """
+
+    name: ClassVar[str] = "rmsprop"
+    lr: float = option(1e-3, help="learning rate (the base of the schedule)")
+    decay: float = option(0.9, help="averaging coefficient rho of the running squares")
+    eps: float = option(1e-8, help="added inside the square root")
+    centered: bool = option(False, help="divide by the running variance, not the mean square")
+    momentum: float = option(0.0, help="heavy-ball momentum of the steps (0: none)")
+    schedule: AbstractSchedule = option(default_factory=Constant, help="learning-rate schedule")
+
+    def __check_init__(self) -> None:
+        if not (isinstance(self.decay, (int, float)) and 0 <= self.decay < 1):
+            raise ConfigError(f"optimizer rmsprop: decay must be in [0, 1), got {self.decay!r}.")
+        if not (isinstance(self.eps, (int, float)) and math.isfinite(self.eps) and self.eps > 0):
+            raise ConfigError(
+                f"optimizer rmsprop: eps must be a finite number > 0, got {self.eps!r}."
+            )
+
+    def make(self, *, steps_per_epoch: int, epochs: int) -> optax.GradientTransformation:
+        return optax.rmsprop(
+            self._lr(steps_per_epoch, epochs),
+            decay=self.decay,
+            eps=self.eps,
+            centered=self.centered,
+            momentum=self.momentum or None,
+            eps_in_sqrt=True,
+        )
+
+
+OPTIMIZERS: tuple[type[AbstractOptimizer], ...] = (AdamW, Adam, SGD, RMSprop)
 """The weight optimizers a configuration can name."""
