@@ -121,6 +121,7 @@ MNIST_MLP = Suite(
             "dtp-mnist-mlp",
             bar=0.975,
             published=Published(0.981, "Lee et al. 2015, 7x240 tanh, RMSprop; recalled"),
+            seeds=3,
         ),
         Entry("ldrl", "dtp", "ldrl-mnist-mlp"),
         Entry("tp", "tp", "tp-mnist-mlp"),
