@@ -53,6 +53,23 @@ def _arrays(run: Path) -> dict[str, np.ndarray]:
         return {k: z[k] for k in z.files if k.startswith("leaf_")}
 
 
+def _resume_and_compare(full: Path, cut: Path) -> None:
+    """Resume ``cut`` with nothing but ``--resume`` (the run's own configuration) and check it
+    ends bit for bit as the uninterrupted ``full``, every epoch logged once, no temporary file
+    or lock left behind."""
+    resume = [sys.executable, "-m", "plastix", "train", "--out", str(cut), "--resume", "--no-progress"]  # fmt: skip
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    _finish(subprocess.Popen(resume, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
+    a, b = _arrays(full), _arrays(cut)
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    epochs = [json.loads(l)["epoch"] for l in (cut / "metrics.jsonl").read_text().splitlines()]
+    assert epochs == list(range(1, EPOCHS + 1))
+    assert not list(cut.rglob("*.tmp"))
+    assert not (cut / ".lock").exists()
+
+
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
     """The uninterrupted run of each rule, made once."""
@@ -112,20 +129,7 @@ def test_stop_then_resume_equals_an_uninterrupted_run(rule, sig, uninterrupted, 
     for p in (cut / "checkpoints").glob("epoch-*.npz"):  # every visible checkpoint is whole
         np.load(p, allow_pickle=False).close()
     # the run's own configuration: --resume needs no other option
-    resume = [sys.executable, "-m", "plastix", "train", "--out", str(cut), "--resume", "--no-progress"]  # fmt: skip
-    proc = subprocess.Popen(
-        resume, env={**os.environ, "JAX_PLATFORMS": "cpu"}, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    _finish(proc)
-    a, b = _arrays(full), _arrays(cut)
-    assert a.keys() == b.keys()
-    for k in a:
-        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
-    epochs = [json.loads(l)["epoch"] for l in (cut / "metrics.jsonl").read_text().splitlines()]
-    assert epochs == list(range(1, EPOCHS + 1))
-    assert not list(cut.rglob("*.tmp"))
-    assert not (cut / ".lock").exists()
+    _resume_and_compare(full, cut)
 
 
 # the run, in a process that kills itself (SIGKILL) in the middle of writing its third
@@ -172,12 +176,4 @@ def test_kill_during_a_checkpoint_write_then_resume_equals_an_uninterrupted_run(
         "epoch-0001.npz",
         "epoch-0002.npz",
     ]
-    resume = [sys.executable, "-m", "plastix", "train", "--out", str(cut), "--resume", "--no-progress"]  # fmt: skip
-    _finish(subprocess.Popen(resume, env={**os.environ, "JAX_PLATFORMS": "cpu"}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT))  # fmt: skip
-    a, b = _arrays(full), _arrays(cut)
-    assert a.keys() == b.keys()
-    for k in a:
-        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
-    epochs = [json.loads(l)["epoch"] for l in (cut / "metrics.jsonl").read_text().splitlines()]
-    assert epochs == list(range(1, EPOCHS + 1))
-    assert not list(cut.rglob("*.tmp"))
+    _resume_and_compare(full, cut)
