@@ -786,5 +786,6 @@ def test_a_run_on_a_validation_split_says_so(
     assert summary["evaluated_on"] == "validation"
     printed = capsys.readouterr()
     assert "| validation loss" in printed.out + printed.err
+    assert "validation accuracy" in printed.out and "test accuracy" not in printed.out
     assert main([*args, "--out", str(tmp_path / "t")]) == 0
     assert json.loads((tmp_path / "t" / "summary.json").read_text())["evaluated_on"] == "test"

@@ -560,7 +560,7 @@ def _command(args: argparse.Namespace, argv: list[str]) -> int:
     acc = summary["test_accuracy"]
     print(
         f"{summary['rule']} / {summary['model']} / {summary['dataset']}: "
-        f"test accuracy {acc:.4f} after {summary['epochs']} epochs, "
+        f"{summary.get('evaluated_on') or 'test'} accuracy {acc:.4f} after {summary['epochs']} epochs, "
         f"{summary['train_seconds_per_epoch']:.3f} s/epoch (compile {summary['compile_seconds']:.1f} s); "
         f"run directory {Path(summary['out'])}"
         if acc is not None
