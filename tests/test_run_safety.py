@@ -129,6 +129,19 @@ def test_a_live_run_holds_its_directory_and_a_killed_ones_lock_is_taken_over(tmp
         pass
 
 
+def test_a_file_system_without_locks_warns_and_runs_unlocked(tmp_path, monkeypatch):
+    import errno
+    import fcntl
+
+    def no_locks(fd, op):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    with pytest.warns(UserWarning, match="No locks available.*nothing keeps a second run out"):
+        with RunLock(tmp_path) as lock:
+            assert lock.fd is None
+
+
 def test_a_second_run_on_a_live_directory_is_refused(tmp_path, capsys):
     out = tmp_path / "run"
     out.mkdir()

@@ -247,3 +247,5 @@ def test_rmsprop_is_lee_et_al_s_centred_rmsprop():
         px.train.RMSprop(decay=1.0)
     with pytest.raises(px.ConfigError, match="lr must be"):
         px.train.RMSprop(lr=-1.0)
+    with pytest.raises(px.ConfigError, match="eps must be a finite number > 0"):
+        px.train.RMSprop(eps=0.0)

@@ -83,11 +83,7 @@ class RunLock:
 
     def __init__(self, out: Path) -> None:
         self.path = Path(out) / LOCK
-        self.fd: int | None = None
-
-    @property
-    def held(self) -> bool:
-        return self.fd is not None
+        self.fd: int | None = None  # the locked file while held
 
     def __enter__(self) -> RunLock:
         me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
