@@ -119,15 +119,17 @@ def test_presets_resolve_and_print_config_round_trips(preset, tmp_path, capsys):
     got = json.loads(capsys.readouterr().out)
     settings = config.load_preset(preset)
 
-    def check(want, have, where):
+    def check(want, have, obj, where):
         for k, v in want.items():
             if isinstance(v, dict):
                 sub = have[k] if isinstance(have[k], dict) else {"name": have[k]}
-                check(v, sub, f"{where}{k}.")
-            else:
+                check(v, sub, getattr(obj, k), f"{where}{k}.")
+            elif k in have:
                 assert have[k] == (list(v) if isinstance(v, tuple) else v), where + k
+            else:  # an option object printed by name: all its options at their defaults
+                assert k != "name" and getattr(obj, k) == v, where + k
 
-    check(settings, got, "")
+    check(settings, got, run, "")
     if config.default_preset(settings["rule"]["name"], settings["data"]["name"]) == (preset, True):
         assert got == json.loads(printed)  # over itself: the same run
 

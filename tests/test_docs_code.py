@@ -24,6 +24,6 @@ def test_new_rule_walkthrough_runs(capsys):
         del sys.modules[module.__name__]
     out = [l for l in capsys.readouterr().out.splitlines() if not l.startswith("epoch ")]
     assert float(out[0]) > 0.8  # ClippedBP trains on the digits
-    assert out[1] == "['cost', 'clip']"
+    assert out[1] == "['cost', 'cost.beta', 'cost.m', 'clip']"
     assert namespace["rule"].clip == 0.2
     assert out[2].endswith("True")

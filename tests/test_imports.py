@@ -46,6 +46,7 @@ def test_public_names():
         "Trainer",
         "SquaredError",
         "CrossEntropy",
+        "TanhPower",
         "PlastixError",
         "__version__",
         "FA",

@@ -288,6 +288,9 @@ def test_cli_softhebb_on_real_mnist(mnist_dir, tmp_path):
             "--no-progress", "--epochs", "3", "--set", "data.train_limit=2000",
             "--set", "data.test_limit=1000", "--set", "model.channels=[8,16,32]",
             "--set", "train.batch_size=20", "--devices", "1",
+            # the preset's cosine spans only the read-out's calls: over 2 short read-out
+            # epochs a constant rate shows the features' quality, not the schedule's
+            "--set", "optimizer.schedule=constant",
         ]
     )  # fmt: skip
     assert code == 0
@@ -392,3 +395,84 @@ def test_cli_hebbian_rule_on_real_mnist(mnist_dir, tmp_path):
     # 150 Krotov-Hopfield steps on 3000 images and a 3-epoch read-out: far above chance (0.1);
     # the full preset's numbers are in BENCHMARKS.md
     assert summary["history"][-1]["test_accuracy"] > 0.6, summary["history"]
+
+
+def test_tanh_power_cost_against_its_formula_and_backprop_readout():
+    """Krotov & Hopfield's read-out cost sum_k |tanh(beta o_k) - (2 y_k - 1)|^m, written out in
+    numpy; at zero output every unit is one away from its +-1 target, so the cost is the number
+    of classes for any m; the Hebbian rule's read-out gradient under it equals backprop's."""
+    rng = np.random.default_rng(3)
+    o = rng.normal(size=(4, 3)).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[[0, 2, 1, 1]]
+    want = np.sum(np.abs(np.tanh(0.7 * o) - (2 * y - 1)) ** 6, axis=1)
+    got = px.TanhPower(beta=0.7)(jnp.asarray(o), jnp.asarray(y))
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+    for m in (1.0, 3.0, 6.0):
+        assert float(px.TanhPower(m=m)(jnp.zeros((1, 3)), jnp.asarray(y[:1]))[0]) == 3.0
+    with pytest.raises(px.ConfigError, match="beta > 0"):
+        px.TanhPower(beta=0.0)
+
+    net = px.Network.from_example(
+        px.models.softhebb_mlp(
+            3,
+            hidden=(5,),
+            activation=px.nn.HebbianActivation.RELU,
+            power=2.0,
+            batch_norm=False,
+            readout_bias=False,
+        ),
+        jnp.zeros((1, 4)),
+    )
+    cost = px.TanhPower(beta=0.3)
+    rule = LocalHebbian(cost=cost, dropout=0.0, hebbian_steps=0)
+    params, state = rule.init(net, key=jax.random.key(0))
+    batch = (jnp.asarray(rng.uniform(size=(4, 4)), jnp.float32), jnp.asarray(y))
+    g, _, _ = rule.grads(net, params, state, batch)
+    bp, _, _ = px.rules.BP(cost=cost).grads(
+        net, rule.network_params(net, params, state), None, batch
+    )
+    assert_trees_close(g["layers"][1], bp[1], rtol=1e-4, atol=1e-6)
+    assert float(rule.eval_cost(jnp.zeros((1, 3)), batch[1][:1])[0]) == 3.0
+
+
+def test_relu_activation_is_the_rectified_power():
+    """Krotov & Hopfield's features: max(0, W^T v)^n on the raw input (no batch norm)."""
+    layer = HebbDense(units=4, activation=px.nn.HebbianActivation.RELU, power=4.5, batch_norm=False)
+    p = layer.init((3,), key=jax.random.key(0))
+    x = jnp.asarray(np.random.default_rng(0).normal(size=(5, 3)), jnp.float32)
+    want = np.maximum(np.asarray(x) @ np.asarray(p["w"]), 0.0) ** 4.5
+    np.testing.assert_allclose(layer(p, x), want, rtol=1e-5, atol=1e-6)
+    with pytest.raises(px.ConfigError, match="HebbianActivation"):
+        HebbDense(units=4, activation="relu")  # type: ignore[arg-type]
+
+
+def test_annealed_rate_decays_linearly_over_the_hebbian_phase():
+    """anneal=True: with the step normalised to a largest entry of 1, step s of N moves the
+    weights by at most lr (1 - s / N) (Krotov & Hopfield's linear decay), then nothing."""
+    net = px.Network.from_example(
+        [px.edge(HebbDense(units=3, batch_norm=False), [0, 1]), px.edge(px.nn.Linear(2), [1, 2])],
+        jnp.zeros((1, 4)),
+    )
+    rule = LocalHebbian(update=KrotovHopfield(k=2), lr=0.1, anneal=True, hebbian_steps=4)
+    params, state = rule.init(net, key=jax.random.key(0))
+    opt = optax.sgd(0.0)
+    o = opt.init(params)
+    step = jax.jit(lambda p, s, o, b: rule.step(net, p, s, o, opt, b))
+    rng = np.random.default_rng(1)
+    for s in range(5):
+        batch = (jnp.asarray(rng.uniform(size=(2, 4)), jnp.float32), jnp.eye(2))
+        new, state, o, _ = step(params, state, o, batch)
+        moved = float(jnp.max(jnp.abs(new["layers"][0]["w"] - params["layers"][0]["w"])))
+        assert moved == pytest.approx(0.1 * max(1 - s / 4, 0), rel=1e-4, abs=1e-7), s
+        params = new
+
+
+def test_hebbian_schedule_spans_only_the_read_out_steps():
+    """The read-out's optimizer is called only after the Hebbian phase, so a learning-rate
+    schedule over the run spans (epochs - hebbian_epochs) * steps_per_epoch calls; iPC's spans
+    one call per inference step."""
+    assert LocalHebbian(hebbian_epochs=2).optimizer_calls(steps_per_epoch=10, epochs=6) == 40
+    assert LocalHebbian(hebbian_steps=7).optimizer_calls(steps_per_epoch=10, epochs=1) == 3
+    assert px.BP().optimizer_calls(steps_per_epoch=10, epochs=6) == 60
+    ipc = px.config.from_preset("ipc-mnist-mlp").rule
+    assert ipc.optimizer_calls(steps_per_epoch=10, epochs=2) == 20 * ipc.inference.steps

@@ -43,6 +43,7 @@ from .rules import PCMode as PCMode
 from .rules import Rule as Rule
 from .rules import SignSymmetry as SignSymmetry
 from .rules import SquaredError as SquaredError
+from .rules import TanhPower as TanhPower
 from .train import Trainer as Trainer
 
 try:

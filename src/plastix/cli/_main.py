@@ -275,9 +275,10 @@ def build_trainer(run: RunConfig, *, out: str | None, progress: bool) -> Trainer
     net = Network.from_example(run.model.edges(train.num_classes), train.x[:1])
     tr = run.train
     steps_per_epoch = len(train) // tr.batch_size
-    # a schedule spans the run's optimizer calls (iPC calls it at every inference step)
-    calls = steps_per_epoch * run.rule.optimizer_calls_per_step()
-    optimizer = run.optimizer.make(steps_per_epoch=calls, epochs=tr.epochs)
+    # a schedule spans the run's optimizer calls (iPC calls it at every inference step, the
+    # Hebbian rules only after their unsupervised phase)
+    calls = run.rule.optimizer_calls(steps_per_epoch=steps_per_epoch, epochs=tr.epochs)
+    optimizer = run.optimizer.make(steps_per_epoch=calls, epochs=1)
     if not 0 <= tr.devices <= jax.device_count():
         raise ConfigError(
             f"train.devices is {tr.devices} but JAX sees {jax.device_count()} device(s); use 0 "

@@ -98,7 +98,7 @@ class LocalHebbian(AbstractHebbianRule):
         layer: HebbianLayer,
         w: Array,
         xn: Array,
-        lr: float,
+        lr: float | Array,
         u_state: Any,
     ) -> tuple[Array, Array, Any]:
         """The local update's SGD step on one block (its update in gradient form)."""

@@ -57,7 +57,7 @@ from .._errors import ConfigError, GraphError
 from .._option import option
 from ..graph import Network
 from ..nn import HebbianLayer, Params
-from ..rules import AbstractRule, Batch, CrossEntropy, Metrics, check_batch
+from ..rules import AbstractRule, Batch, Cost, CrossEntropy, Metrics, check_batch
 
 
 def _positive(who: str, name: str, v: Any) -> None:
@@ -145,6 +145,14 @@ class AbstractHebbianRule(AbstractRule):
     hebbian_batch: int | None = option(
         None, help="micro-batch of each Hebbian update (null: the whole batch)"
     )
+    anneal: bool = option(
+        False,
+        help="decay the Hebbian rate linearly to 0 over the Hebbian phase (Krotov & Hopfield)",
+    )
+    cost: Cost = option(
+        default_factory=CrossEntropy,
+        help="the read-out's cost: cross-entropy | tanh-power (Krotov & Hopfield) | squared-error",
+    )
 
     def __check_init__(self) -> None:
         who = type(self).__name__
@@ -166,7 +174,7 @@ class AbstractHebbianRule(AbstractRule):
         layer: HebbianLayer,
         w: Array,
         xn: Array,
-        lr: float,
+        lr: float | Array,
         u_state: Any,
     ) -> tuple[Array, Array, Any]:
         """Block ``l``'s plastic update from its standardised input ``xn``: its new weights,
@@ -181,7 +189,16 @@ class AbstractHebbianRule(AbstractRule):
         which also update the running ones): the new parameters and state, the features and
         per-block metrics."""
         hebb, _ = self.blocks(net)
-        lrs = _per_layer(self.lr, len(hebb), "lr")
+        lrs: list[float | Array] = list(_per_layer(self.lr, len(hebb), "lr"))
+        if self.anneal:
+            if not self.hebbian_steps:
+                raise ConfigError(
+                    f"{type(self).__name__} anneal=True decays the rate over the Hebbian phase, "
+                    "whose length it does not know: pass hebbian_steps=..., or train with "
+                    "plastix.train.Trainer (which calls rule.bind(steps_per_epoch=...))."
+                )
+            left = 1.0 - state["step"].astype(jnp.float32) / self.hebbian_steps
+            lrs = [lr * jnp.maximum(left, 0.0) for lr in lrs]
         layers = list(self._layers(params))
         stats, u_states = list(state["stats"]), list(state["update"])
         metrics: Metrics = {}
@@ -215,8 +232,14 @@ class AbstractHebbianRule(AbstractRule):
         each block's initial update state (``None`` for stateless updates)."""
 
     def eval_cost(self, output: Array, target: Array) -> Array:
-        """The read-out's cross-entropy."""
-        return CrossEntropy()(output, target)
+        """The read-out's cost (``cost``, cross-entropy by default)."""
+        return self.cost(output, target)
+
+    def optimizer_calls(self, *, steps_per_epoch: int, epochs: int) -> int:
+        """The read-out's optimizer calls: the steps after the Hebbian phase (at least 1)."""
+        bound = self.bind(steps_per_epoch=steps_per_epoch)
+        assert bound.hebbian_steps is not None
+        return max(steps_per_epoch * epochs - bound.hebbian_steps, 1)
 
     # --- structure -----------------------------------------------------------------------------
 
@@ -310,8 +333,7 @@ class AbstractHebbianRule(AbstractRule):
             keep = jax.random.bernoulli(key, 1 - self.dropout, feats.shape)
             feats = jnp.where(keep, feats / (1 - self.dropout), 0.0)
         logits = net.edges[readout].layer(ro, feats)
-        loss = jnp.mean(-jnp.sum(y * jax.nn.log_softmax(logits, -1), -1))
-        return loss, logits
+        return jnp.mean(self.cost(logits, y)), logits
 
     def grads(
         self,
@@ -322,7 +344,7 @@ class AbstractHebbianRule(AbstractRule):
         *,
         key: PRNGKeyArray | None = None,
     ) -> tuple[Any, Any, Metrics]:
-        """The read-out's cross-entropy gradient on the frozen features (dropout when ``key``
+        """The read-out's cost gradient on the frozen features (dropout when ``key``
         is given); zeros for the Hebbian blocks, whose learning is :meth:`hebbian_pass`; the
         state unchanged."""
         check_batch(net, batch)
@@ -386,7 +408,7 @@ class AbstractHebbianRule(AbstractRule):
                 feats = fs.reshape(x.shape[0], *fs.shape[2:])
                 m = {k: jnp.mean(v) for k, v in ms.items()}
             logits = net.edges[readout].layer(new["layers"][readout], feats)
-            m["loss"] = jnp.mean(-jnp.sum(y * jax.nn.log_softmax(logits, -1), -1))
+            m["loss"] = jnp.mean(self.cost(logits, y))
             m["accuracy"] = jnp.mean(jnp.argmax(logits, -1) == jnp.argmax(y, -1))
             m["hebbian"] = jnp.ones((), jnp.int32)
             return new, {**new_state, "step": step + 1}, opt_state, m
@@ -443,7 +465,7 @@ class SoftHebb(AbstractHebbianRule):
         layer: HebbianLayer,
         w: Array,
         xn: Array,
-        lr: float,
+        lr: float | Array,
         u_state: Any,
     ) -> tuple[Array, Array, Any]:
         """SoftHebb's update of one block (module docstring)."""

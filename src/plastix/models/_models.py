@@ -180,20 +180,40 @@ class SoftHebbConv(AbstractModel):
 
 
 class SoftHebbMLP(AbstractModel):
-    """Dense SoftHebb blocks (batch norm without affine, no bias, triangle activation), then
-    a linear read-out."""
+    """Dense Hebbian blocks (batch norm without affine, no bias, the triangle activation by
+    default), then a linear read-out. Krotov & Hopfield's network is
+    ``SoftHebbMLP(activation=HebbianActivation.RELU, power=4.5, batch_norm=False,
+    readout_bias=False)``."""
 
     name: ClassVar[str] = "softhebb-mlp"
     hidden: tuple[int, ...] = option((2000,), converter=_ints, help="units of each dense block")
-    power: float = option(1.0, help="power of the triangle activation")
+    power: float = option(1.0, help="power of the blocks' activation")
+    activation: nn.HebbianActivation = option(
+        nn.HebbianActivation.TRIANGLE,
+        help="the blocks' activation: triangle (SoftHebb) | relu (Krotov & Hopfield)",
+    )
+    batch_norm: bool = option(True, help="standardise each block's input (batch norm)")
+    init_radius: float = option(
+        25.0, help="initial weights init_radius / sqrt(fan_in) * N(0, 1) (norm ~init_radius)"
+    )
+    readout_bias: bool = option(True, help="the read-out has a bias")
 
     def edges(self, num_classes: int) -> list[Edge]:
         edges = [
-            edge(nn.HebbDense(units=int(h), power=float(self.power)), [i, i + 1])
+            edge(
+                nn.HebbDense(
+                    units=int(h),
+                    power=float(self.power),
+                    activation=self.activation,
+                    batch_norm=self.batch_norm,
+                    init_radius=float(self.init_radius),
+                ),
+                [i, i + 1],
+            )
             for i, h in enumerate(self.hidden)
         ]
         n = len(self.hidden)
-        edges.append(edge(nn.Linear(num_classes), [n, n + 1]))
+        edges.append(edge(nn.Linear(num_classes, use_bias=self.readout_bias), [n, n + 1]))
         return edges
 
 

@@ -2,6 +2,7 @@
 
 from ._hebbian import HebbConv2d as HebbConv2d
 from ._hebbian import HebbDense as HebbDense
+from ._hebbian import HebbianActivation as HebbianActivation
 from ._hebbian import HebbianLayer as HebbianLayer
 from ._layers import ACTIVATIONS as ACTIVATIONS
 from ._layers import ELU as ELU

@@ -6,6 +6,7 @@ ordinary layers whose batch norm uses the stored statistics."""
 from __future__ import annotations
 
 import abc
+import enum
 import math
 
 import equinox as eqx
@@ -22,18 +23,45 @@ def _last(v: Array, ndim: int) -> Array:
     return v.reshape((1,) * (ndim - 1) + (-1,))
 
 
+class HebbianActivation(enum.Enum):
+    """The non-linearity of a Hebbian block, applied to its weighted input :math:`u` before
+    the power :math:`p`."""
+
+    TRIANGLE = "triangle"
+    r"""SoftHebb's :math:`\max(0, u - \bar u)^p`, :math:`\bar u` the mean over the units
+    (Journé et al. 2022)."""
+    RELU = "relu"
+    r"""Krotov & Hopfield's (2019) rectified power :math:`\max(0, u)^p` (their :math:`n`)."""
+
+
 class HebbianLayer(Layer):
     """A Hebbian block: batch norm without affine parameters (optional), a weighted input
-    without bias, the triangle activation to a power, and optional pooling.
+    without bias, an activation (:class:`HebbianActivation`, the triangle by default) to a
+    power, and optional pooling.
 
     Parameters ``{"w", "mean", "var"}``: the weights and the running input statistics (used
     outside training; gradient-based rules see them as constants)."""
 
     power: float = eqx.field(static=True, default=1.0, kw_only=True)
+    activation: HebbianActivation = eqx.field(
+        static=True, default=HebbianActivation.TRIANGLE, kw_only=True
+    )
     pool: Layer | None = eqx.field(static=True, default=None, kw_only=True)
     batch_norm: bool = eqx.field(static=True, default=True, kw_only=True)
     init_radius: float = eqx.field(static=True, default=25.0, kw_only=True)
     eps: float = eqx.field(static=True, default=1e-5, kw_only=True)
+
+    def __check_init__(self) -> None:
+        if not isinstance(self.activation, HebbianActivation):
+            raise ConfigError(
+                f"{type(self).__name__} activation must be a HebbianActivation "
+                f"({', '.join(a.value for a in HebbianActivation)}), got {self.activation!r}."
+            )
+        if self.init_radius <= 0 or self.power <= 0:
+            raise ConfigError(
+                f"{type(self).__name__} needs init_radius > 0 and power > 0, got "
+                f"{self.init_radius} and {self.power}."
+            )
 
     @abc.abstractmethod
     def weight_shape(self, in_shape: Shape) -> Shape:
@@ -93,9 +121,12 @@ class HebbianLayer(Layer):
         return (x - mean) / jnp.sqrt(var + self.eps), None, None
 
     def activate(self, u: Array) -> Array:
-        """Triangle activation :math:`\\max(0, u - \\bar u)^p` (mean over the channels), then
-        the pooling."""
-        a = jax.nn.relu(u - jnp.mean(u, axis=-1, keepdims=True))
+        """The activation to the power :math:`p` (triangle: :math:`\\max(0, u - \\bar u)^p`,
+        mean over the channels; ReLU: :math:`\\max(0, u)^p`), then the pooling."""
+        if self.activation is HebbianActivation.RELU:
+            a = jax.nn.relu(u)
+        else:
+            a = jax.nn.relu(u - jnp.mean(u, axis=-1, keepdims=True))
         if self.power != 1.0:
             a = a**self.power
         return a if self.pool is None else self.pool(None, a)

@@ -19,6 +19,7 @@ from ._costs import ALL_COSTS as ALL_COSTS
 from ._costs import Cost as Cost
 from ._costs import CrossEntropy as CrossEntropy
 from ._costs import SquaredError as SquaredError
+from ._costs import TanhPower as TanhPower
 from ._costs import accuracy as accuracy
 from ._ep import CHL as CHL
 from ._ep import EP as EP

@@ -64,6 +64,13 @@ class AbstractRule(eqx.Module):
         builds it so)."""
         return 1
 
+    def optimizer_calls(self, *, steps_per_epoch: int, epochs: int) -> int:
+        """How many times a run of ``epochs`` epochs of ``steps_per_epoch`` steps calls the
+        optimizer: the span of its learning-rate schedule (``steps *``
+        :meth:`optimizer_calls_per_step`; the Hebbian rules call it only after their
+        unsupervised phase)."""
+        return steps_per_epoch * epochs * self.optimizer_calls_per_step()
+
     def init(self, net: Network, *, key: PRNGKeyArray) -> tuple[Any, Any]:
         """Initial ``(params, state)``: by default the network's parameters and no state;
         rules with extra weights or non-learned state add them."""

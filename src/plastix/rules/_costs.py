@@ -10,6 +10,9 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from .._errors import ConfigError
+from .._option import option
+
 
 class Cost(eqx.Module):
     """A per-sample output cost; ``__call__`` returns shape ``(batch,)``. ``name`` is how a
@@ -44,7 +47,35 @@ class CrossEntropy(Cost):
         return -jnp.sum(target.reshape(target.shape[0], -1) * logp, axis=1)
 
 
-ALL_COSTS: tuple[type[Cost], ...] = (SquaredError, CrossEntropy)
+class TanhPower(Cost):
+    r"""Krotov & Hopfield's (2019) read-out cost
+    :math:`C = \sum_k \lvert \tanh(\beta \hat y_k) - t_k \rvert^m`, :math:`t_k = 2y_k - 1 \in
+    \{-1, +1\}`: a power :math:`m > 2` weighs the worst-classified units most. :math:`\beta`
+    sets the scale of the outputs the tanh reads, so it must suit the features' scale (their
+    rectified power :math:`n = 4.5` makes them large).
+
+    >>> import jax.numpy as jnp
+    >>> float(TanhPower(beta=1.0, m=2.0)(jnp.array([[0.0, 0.0]]), jnp.array([[0.0, 1.0]]))[0])
+    2.0
+    """
+
+    name: ClassVar[str] = "tanh-power"
+    beta: float = option(0.1, help="tanh-power: inverse scale beta of the outputs")
+    m: float = option(6.0, help="tanh-power: the power m of the error")
+
+    def __check_init__(self) -> None:
+        if not self.beta > 0 or not self.m >= 1:
+            raise ConfigError(
+                f"TanhPower needs beta > 0 and m >= 1, got beta={self.beta}, m={self.m}."
+            )
+
+    def __call__(self, output: Array, target: Array) -> Array:
+        c = jnp.tanh(self.beta * output.reshape(output.shape[0], -1))
+        t = 2.0 * target.reshape(target.shape[0], -1) - 1.0
+        return jnp.sum(jnp.abs(c - t) ** self.m, axis=1)
+
+
+ALL_COSTS: tuple[type[Cost], ...] = (SquaredError, CrossEntropy, TanhPower)
 """The costs a configuration can name."""
 
 
