@@ -6,8 +6,8 @@ Usage: python benchmarks/hebbian_readout_sweep.py RUN_DIR [--random] [--epochs 3
 Loads the last checkpoint of a ``plastix train --rule hebbian`` (or ``softhebb``) run made
 with ``--set data.validation=N`` (with ``--random``: the rule's initial weights instead, the
 random-feature control), computes the features of the training and validation sets once, and
-for each value of ``--beta`` trains the run's read-out (its layer and its ``rule.cost`` with
-that ``beta`` when the cost has one; Adam, cosine decay, ``--dropout``) on them, printing the
+for each value of ``--beta`` trains the run's read-out (its layer and its ``rule.cost``, or
+``--cost``, with that ``beta`` when the cost has one; Adam, cosine decay, ``--dropout``) on them, printing the
 validation accuracy every 5 epochs. Used to choose the read-out settings of the
 ``krotov-hopfield-mnist`` preset and its random control without looking at the test set; the
 preset's own number comes from ``plastix train``.
@@ -39,6 +39,7 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=100)
     ap.add_argument("--dropout", type=float, default=0.0)
     ap.add_argument("--beta", type=float, nargs="*", default=[])
+    ap.add_argument("--cost", help="a cost instead of the run's (cross-entropy, tanh-power)")
     a = ap.parse_args()
     run = build(RunConfig, json.loads((a.run / "config.json").read_text())["config"])
     if not run.data.validation:
@@ -71,6 +72,11 @@ def main() -> None:
     layer = net.edges[ro_edge].layer
     steps = len(ftr) // a.batch
     betas = a.beta or [None]
+    if a.cost:
+        from plastix.config._run import CHOICES
+        from plastix.rules import Cost
+
+        rule = dataclasses.replace(rule, cost=CHOICES[Cost][a.cost]())
     for beta in betas:
         cost = rule.cost
         if beta is not None:

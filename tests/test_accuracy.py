@@ -19,9 +19,9 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 # 0.95 for CHL, EP, DFA and SoftHebb (issue 21)
 TWO_EPOCHS = {
     "bp": 0.9591, "pc": 0.9595, "ipc": 0.9696, "fa": 0.9450, "sign-symmetry": 0.9592,
-    "dfa": 0.9760, "drtp": 0.9378, "hebbian": 0.9209, "cl": 0.9827, "tp": 0.9333,
+    "dfa": 0.9760, "drtp": 0.9378, "hebbian": 0.9141, "cl": 0.9827, "tp": 0.9333,
     "dtp": 0.9695, "ff": 0.9434, "chl": 0.9784, "ep": 0.9772, "bipc": 0.9623,
-    "softhebb": 0.9847,
+    "softhebb": 0.9866,
 }  # fmt: skip
 
 
@@ -84,3 +84,21 @@ def test_ipc_preset_with_its_own_recipe(mnist_dir, tmp_path):
     replaces, 95.0 % after 25."""
     s = _run(mnist_dir, tmp_path, 3, "ipc-mnist-mlp")
     assert s["test_accuracy"] >= 0.9667, s["history"]
+
+
+@pytest.mark.slow
+def test_krotov_hopfield_preset_beats_its_random_control(mnist_dir, tmp_path):
+    """Issue 16: Krotov & Hopfield's network, shortened to 10 Hebbian + 10 read-out epochs
+    (0.9711 on the dev machine; the full preset: 98.01 % over 3 seeds, BENCHMARKS.md), against
+    the same read-out on the random initial weights for 10 epochs (0.9579): the learned
+    features must keep most of their 1.3-point lead and the accuracy within 1 point."""
+    runs = {}
+    for name, sets in {
+        "learned": {"rule.hebbian_epochs": 10, "train.epochs": 20},
+        "control": {"rule.hebbian_epochs": 0, "train.epochs": 10, "rule.cost.beta": 1e-4},
+    }.items():
+        run = from_preset("krotov-hopfield-mnist", {"data.dir": str(mnist_dir), **sets})
+        runs[name] = run_train(run, out=str(tmp_path / name), resume=False, progress=False)
+    learned, control = (runs[k]["test_accuracy"] for k in ("learned", "control"))
+    assert learned >= 0.9611, runs["learned"]["history"]
+    assert learned - control >= 0.007, (learned, control)

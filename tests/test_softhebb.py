@@ -465,6 +465,11 @@ def test_annealed_rate_decays_linearly_over_the_hebbian_phase():
         moved = float(jnp.max(jnp.abs(new["layers"][0]["w"] - params["layers"][0]["w"])))
         assert moved == pytest.approx(0.1 * max(1 - s / 4, 0), rel=1e-4, abs=1e-7), s
         params = new
+    # no Hebbian phase (the random-feature control): every step is the read-out's
+    rule0 = LocalHebbian(update=KrotovHopfield(k=2), lr=0.1, anneal=True, hebbian_steps=0)
+    p0, s0 = rule0.init(net, key=jax.random.key(0))
+    _, _, _, m = rule0.step(net, p0, s0, opt.init(p0), opt, batch)
+    assert int(m["hebbian"]) == 0
 
 
 def test_hebbian_schedule_spans_only_the_read_out_steps():

@@ -126,7 +126,11 @@ class AbstractHebbianRule(AbstractRule):
     read-out learns in every later step (``dropout`` on its input features). With
     ``hebbian_batch`` set, a Hebbian step splits its batch into consecutive micro-batches of
     that size, one plastic update each (Journé et al. use 10 for the Hebbian pass and 64 for
-    the read-out), so the trainer's batch size only sets the read-out's.
+    the read-out), so the trainer's batch size only sets the read-out's. ``anneal`` decays the
+    Hebbian rate as :math:`\eta_0 (1 - t / T)` over the ``T`` Hebbian steps; ``cost`` is the
+    read-out's (cross-entropy, or Krotov & Hopfield's :class:`~plastix.TanhPower`). The
+    optimizer is called only after the Hebbian phase, so a schedule spans those steps
+    (:meth:`optimizer_calls`).
     """
 
     estimates_gradient: ClassVar[bool] = False
@@ -191,13 +195,13 @@ class AbstractHebbianRule(AbstractRule):
         hebb, _ = self.blocks(net)
         lrs: list[float | Array] = list(_per_layer(self.lr, len(hebb), "lr"))
         if self.anneal:
-            if not self.hebbian_steps:
+            if self.hebbian_steps is None:
                 raise ConfigError(
                     f"{type(self).__name__} anneal=True decays the rate over the Hebbian phase, "
                     "whose length it does not know: pass hebbian_steps=..., or train with "
                     "plastix.train.Trainer (which calls rule.bind(steps_per_epoch=...))."
                 )
-            left = 1.0 - state["step"].astype(jnp.float32) / self.hebbian_steps
+            left = 1.0 - state["step"].astype(jnp.float32) / max(self.hebbian_steps, 1)
             lrs = [lr * jnp.maximum(left, 0.0) for lr in lrs]
         layers = list(self._layers(params))
         stats, u_states = list(state["stats"]), list(state["update"])
