@@ -376,6 +376,16 @@ def test_local_rule_errors():
         LocalHebbian().check(_conv_net())
     with pytest.raises(px.ConfigError, match="unknown update 'nope'"):
         px.config.make_rule("hebbian", update="nope")
+    with pytest.raises(px.ConfigError, match="init_radius > 0 and power > 0"):
+        HebbDense(units=4, power=0.0)
+    with pytest.raises(px.ConfigError, match="init_radius > 0 and power > 0"):
+        HebbDense(units=4, init_radius=-1.0)
+    # anneal needs the Hebbian phase's length, which only hebbian_steps or the Trainer gives
+    net = _dense_net(3)
+    rule = LocalHebbian(anneal=True)
+    params, state = rule.init(net, key=jax.random.key(0))
+    with pytest.raises(px.ConfigError, match="anneal=True .* pass hebbian_steps"):
+        rule.hebbian_pass(net, params, state, jnp.ones((2, 8)))
 
 
 def test_cli_hebbian_rule_on_real_mnist(mnist_dir, tmp_path):
