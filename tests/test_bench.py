@@ -9,7 +9,17 @@ import pytest
 
 from _cifar import write_cifar_bin
 from plastix import ConfigError
-from plastix.bench import SUITES, Entry, Suite, run_suite, update_section, write_report
+from plastix.bench import (
+    SUITES,
+    Entry,
+    RunResult,
+    Suite,
+    aggregate,
+    markdown,
+    run_suite,
+    update_section,
+    write_report,
+)
 from plastix.config import RULES, from_preset
 
 
@@ -31,6 +41,32 @@ def test_bad_suites_are_refused():
         Suite("s", "", (bp, bp))
     with pytest.raises(ConfigError, match="names baseline 'nope'"):
         Suite("s", "", (Entry("pc", "pc", "digits-pc", baseline="nope"),))
+    with pytest.raises(ConfigError, match="names control 'nope'"):
+        Suite("s", "", (Entry("pc", "pc", "digits-pc", control="nope"),))
+
+
+def test_the_lead_over_a_control_is_the_difference_of_the_seed_means(tmp_path):
+    """A row with a ``control`` shows its mean test accuracy minus the control's, in points;
+    the column appears only in suites that have controls."""
+    learned = Entry("learned", "hebbian", "hebbian-mnist", seeds=2, control="random")
+    random = Entry("random", "hebbian", "hebbian-mnist", seeds=2)
+    suite = Suite("s", "", (random, learned))
+    summary = {"train_seconds_per_epoch": 1.0, "history": [], "epochs": 1}
+
+    def res(e: Entry, seed: int, acc: float) -> RunResult:
+        return RunResult(e, seed, tmp_path, {**summary, "test_accuracy": acc}, None)
+
+    results = [res(random, 0, 0.80), res(random, 1, 0.82), res(learned, 0, 0.90)]
+    results.append(res(learned, 1, 0.94))
+    rows = {r["rule"]: r for r in aggregate(suite, results)}
+    assert rows["learned"]["control_points"] == pytest.approx(100 * (0.92 - 0.81))
+    assert rows["random"]["control_points"] is None
+    md = markdown(suite, list(rows.values()), "cmd")
+    assert "| vs control (points) |" in md and "| +11.00 |" in md
+    header, rule_line = md.splitlines()[5:7]
+    assert header.count("|") == rule_line.count("|")
+    plain = Suite("p", "", (Entry("random", "hebbian", "hebbian-mnist"),))
+    assert "vs control" not in markdown(plain, aggregate(plain, results[:1]), "cmd")
 
 
 def test_a_tiny_suite_runs_reports_and_is_reused(tmp_path):
@@ -74,6 +110,17 @@ def test_a_tiny_suite_runs_reports_and_is_reused(tmp_path):
         assert paths[png].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     again = run_suite(suite, tmp_path, epochs=2, progress=False, only=["bp", "pc"])
     assert all(r.reused for r in again)
+    # an entry whose settings changed since its run is not reused silently, nor rerun over it
+    changed = Suite(
+        "tiny",
+        "",
+        (Entry("bp", "bp", "digits-pc", {**small, "rule.name": "bp", "train.batch_size": 32}),),
+    )
+    (stale,) = run_suite(changed, tmp_path, epochs=2, progress=False)
+    assert stale.summary is None and not stale.reused
+    assert "holds a run of another command" in (stale.error or "")
+    assert "train.batch_size=64" in (stale.error or "") and "delete the folder" in (stale.error or "")
+    assert json.loads((tmp_path / "bp" / "seed-0" / "summary.json").read_text()) == bp_s
     # the suite's section of a BENCHMARKS.md: appended, then replaced, the rest kept
     bench_md = tmp_path / "BENCHMARKS.md"
     bench_md.write_text("# Benchmarks\n\nhand-written text\n")
@@ -180,11 +227,13 @@ def test_the_published_number_and_the_gap_in_points(tmp_path):
     assert "| 0.9820 ± 0.0020 | — | 0.9855 (Someone 2016; read) | -0.35 |" in md
     # run_suite gives entry "a" its 3 seeds even when asked for 1 (nothing trains: all reused)
     from plastix.bench import run_suite
+    from plastix.bench._runner import _command
 
     for seed in range(3):
         d = tmp_path / "out" / "a" / f"seed-{seed}"
         d.mkdir(parents=True)
         (d / "summary.json").write_text(json.dumps({"test_accuracy": 0.98, "epochs": 1, "history": [], "train_seconds_per_epoch": 1.0}))  # fmt: skip
-        (d / "bench.json").write_text(json.dumps({"peak_rss_bytes": 1}))
+        cmd = _command(entries[0], d, seed, None, None, {}, 0, False)  # what the suite runs
+        (d / "bench.json").write_text(json.dumps({"peak_rss_bytes": 1, "command": cmd}))
     got = run_suite(suite, tmp_path / "out", seeds=1, only=["a"], progress=False)
     assert [(r.entry.label, r.seed, r.reused) for r in got] == [("a", s, True) for s in range(3)]

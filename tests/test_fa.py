@@ -302,3 +302,105 @@ def test_fa_and_dfa_presets_reach_98_percent_on_mnist(mnist_dir, tmp_path, name)
 def test_dfa_trains_a_conv_net_on_mnist(mnist_dir, tmp_path):
     s = _mnist_run(mnist_dir, tmp_path, "dfa-mnist-conv", **{"train.epochs": 1})
     assert s["test_accuracy"] >= 0.9, s["history"]
+
+
+def _masked_mlp(params: Any, x: Any, masks: Any) -> tuple[Any, ...]:
+    """The 3-layer tanh MLP of these tests written out, input and hidden nodes times masks."""
+    (w1, b1), (w2, b2), (w3, b3) = (
+        (params[0][1]["w"], params[0][1]["b"]),
+        (params[1][0]["w"], params[1][0]["b"]),
+        (params[2]["w"], params[2]["b"]),
+    )
+    x = x * masks[0]
+    h1 = jnp.tanh(x @ w1 + b1[None, :])
+    h1d = h1 * masks[1]
+    h2 = jnp.tanh(h1d @ w2 + b2[None, :])
+    h2d = h2 * masks[2]
+    return x, h1, h1d, h2, h2d, h2d @ w3 + b3[None, :]
+
+
+def test_dropout_masks_are_inverted_bernoulli_on_input_and_hidden_nodes_only():
+    """Each input unit is kept with probability 1 - p_in, each hidden unit with 1 - p_h, kept
+    ones scaled by 1/(1 - p) (expectation 1); the output is never dropped; no key: none."""
+    x, _ = _batch()
+    net = px.Network.from_example(px.models.mlp(4, hidden=(12, 10), activation="tanh"), x)
+    d = px.Dropout(input=0.2, hidden=0.5)
+    m = d.masks(net, 4000, key=jax.random.key(3))
+    assert m[3] is None and [a.shape for a in m[:3]] == [(4000, 6), (4000, 12), (4000, 10)]
+    for a, p in zip(m[:3], (0.2, 0.5, 0.5)):
+        a = np.asarray(a)
+        assert set(np.unique(a).tolist()) == {0.0, np.float32(1 / (1 - p))}
+        assert abs((a > 0).mean() - (1 - p)) < 0.01  # binomial sd ~ 0.003
+    assert (
+        d.masks(net, 8, key=None) is None
+        and px.Dropout().masks(net, 8, key=jax.random.key(0)) is None
+    )
+    with pytest.raises(px.ConfigError, match=r"hidden=1.0: a dropout rate must be in \[0, 1\)"):
+        px.Dropout(hidden=1.0)
+
+
+def test_backprop_with_dropout_is_the_gradient_of_the_thinned_network():
+    x, y = _batch()
+    net = px.Network.from_example(px.models.mlp(4, hidden=(12, 10), activation="tanh"), x)
+    params = net.init(key=jax.random.key(0))
+    rule = px.BP(cost=px.CrossEntropy(), dropout=px.Dropout(input=0.2, hidden=0.5))
+    key = jax.random.key(7)
+    masks = rule.dropout.masks(net, x.shape[0], key=key)
+
+    def loss(p: Any) -> Any:
+        out = _masked_mlp(p, x, masks)[-1]
+        return jnp.mean(px.CrossEntropy()(out, y))
+
+    g, _ = jgrads(rule, net, params, (x, y), key=jax.random.key(7))
+    _close(g, jax.grad(loss)(params), rtol=1e-5, atol=1e-6)
+    # without a key (evaluation, checks) the network is not thinned
+    g0, _ = jgrads(rule, net, params, (x, y))
+    _close(g0, jgrads(px.BP(cost=px.CrossEntropy()), net, params, (x, y))[0])
+
+
+def test_dfa_with_dropout_sends_the_projected_error_through_each_node_mask():
+    """delta_l = (e D_l) * m_l * f'(a_l) on the thinned network: a dropped unit gets no
+    update and passes no activity; the output layer's update is backprop's on the thinned
+    last hidden layer."""
+    x, y = _batch()
+    net = px.Network.from_example(px.models.mlp(4, hidden=(12, 10), activation="tanh"), x)
+    params = net.init(key=jax.random.key(0))
+    rule = px.DFA(seed=5, dropout=px.Dropout(input=0.2, hidden=0.5))
+    key = jax.random.key(11)
+    m = rule.dropout.masks(net, x.shape[0], key=key)
+    xd, h1, h1d, h2, h2d, out = _masked_mlp(params, x, m)
+    e = (jax.nn.softmax(out) - y) / x.shape[0]
+    proj = rule.projections(net)
+    d2 = (e @ proj[2]) * m[2] * (1 - h2**2)
+    d1 = (e @ proj[1]) * m[1] * (1 - h1**2)
+    g, _ = jgrads(rule, net, params, (x, y), key=key)
+    np.testing.assert_allclose(g[2]["w"], h2d.T @ e, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(g[1][0]["w"], h1d.T @ d2, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(g[0][1]["w"], xd.T @ d1, rtol=1e-5, atol=1e-7)
+    assert float(jnp.sum(m[1] == 0)) > 0 and float(jnp.sum(m[0] == 0)) > 0
+    # one sample: the hidden units it dropped get no update from it
+    g1, _ = jgrads(rule, net, params, (x[:1], y[:1]), key=key)
+    m1 = np.asarray(rule.dropout.masks(net, 1, key=key)[1][0])
+    assert (m1 == 0).any() and np.all(np.asarray(g1[0][1]["b"])[m1 == 0] == 0)
+    assert np.all(np.asarray(g1[0][1]["b"])[m1 > 0] != 0)
+
+
+def test_feedback_alignment_with_transposed_weights_and_dropout_is_backprop_with_dropout():
+    x, y = _batch()
+    net = px.Network.from_example(px.models.mlp(4, hidden=(12, 10), activation="tanh"), x)
+    params = net.init(key=jax.random.key(0))
+    d = px.Dropout(input=0.1, hidden=0.3)
+    key = jax.random.key(2)
+    g, _ = jgrads(TransposeFA(dropout=d), net, params, (x, y), key=key)
+    _close(g, jgrads(px.BP(cost=px.CrossEntropy(), dropout=d), net, params, (x, y), key=key)[0])
+
+
+def test_the_gradient_check_of_a_rule_with_dropout_is_of_the_whole_network():
+    """The logged cosine compares the rule's update with the exact gradient of the network
+    (not of one random thinning of it): dropout does not change it."""
+    x, y = _batch()
+    net = px.Network.from_example(px.models.mlp(4, hidden=(12, 10), activation="tanh"), x)
+    params = net.init(key=jax.random.key(0))
+    with_d = px.rules.gradient_check(px.DFA(dropout=px.Dropout(hidden=0.5)), net, params, (x, y))
+    plain = px.rules.gradient_check(px.DFA(), net, params, (x, y))
+    assert float(with_d["cosine"]) == pytest.approx(float(plain["cosine"]), abs=1e-6)

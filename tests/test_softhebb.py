@@ -456,6 +456,20 @@ def test_relu_activation_is_the_rectified_power():
         HebbDense(units=4, activation="relu")  # type: ignore[arg-type]
 
 
+def test_identity_activation_is_the_linear_projection():
+    """The PCA rules' features: the standardised input times the weights, signs kept."""
+    layer = HebbDense(units=3, activation=px.nn.HebbianActivation.IDENTITY)
+    p = layer.init((4,), key=jax.random.key(0))
+    x = np.random.default_rng(1).normal(size=(6, 4))
+    xn = (x - x.mean(0)) / np.sqrt(x.var(0) + layer.eps)
+    p = {**p, "mean": jnp.asarray(x.mean(0), jnp.float32), "var": jnp.asarray(x.var(0))}
+    got = np.asarray(layer(p, jnp.asarray(x, jnp.float32)))
+    np.testing.assert_allclose(got, xn @ np.asarray(p["w"]), rtol=1e-4, atol=1e-4)
+    assert (got < 0).any()
+    with pytest.raises(px.ConfigError, match="identity activation takes no power"):
+        HebbDense(units=3, activation=px.nn.HebbianActivation.IDENTITY, power=2.0)
+
+
 def test_annealed_rate_decays_linearly_over_the_hebbian_phase():
     """anneal=True: with the step normalised to a largest entry of 1, step s of N moves the
     weights by at most lr (1 - s / N) (Krotov & Hopfield's linear decay), then nothing."""

@@ -36,6 +36,7 @@ from .rules import PC as PC
 from .rules import TP as TP
 from .rules import BiPC as BiPC
 from .rules import CrossEntropy as CrossEntropy
+from .rules import Dropout as Dropout
 from .rules import IncrementalPC as IncrementalPC
 from .rules import NudgeSign as NudgeSign
 from .rules import Nudging as Nudging

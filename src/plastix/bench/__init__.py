@@ -2,6 +2,7 @@
 seconds per epoch, ratio to backprop on the same network, peak memory, alignment with BP)."""
 
 from ._report import aggregate as aggregate
+from ._report import markdown as markdown
 from ._report import update_section as update_section
 from ._report import write_report as write_report
 from ._runner import RunResult as RunResult

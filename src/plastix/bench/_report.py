@@ -23,7 +23,7 @@ from ._suites import Suite
 COLUMNS = [
     "rule", "preset", "seeds", "test_accuracy_mean", "test_accuracy_std", "bar", "meets_bar",
     "published", "published_source", "gap_points", "seconds_per_epoch", "ratio_to_bp", "peak_rss_mib", "cosine_to_bp",
-    "cosine_to_bp_layer_mean", "epochs",
+    "cosine_to_bp_layer_mean", "epochs", "control", "control_points",
 ]  # fmt: skip
 
 
@@ -73,11 +73,19 @@ def aggregate(suite: Suite, results: Sequence[RunResult]) -> list[dict[str, Any]
             "cosine_undefined": bool(checks) and not cos,
             "epochs": ok[0].summary["epochs"] if ok and ok[0].summary else None,
             "failed": [r.error for r in results if r.entry.label == e.label and r.error],
+            "control": e.control,
+            "control_points": None,
         }  # fmt: skip
     for e in suite.entries:
         row, base = rows.get(e.label), rows.get(e.baseline or "")
         if row and base and row["seconds_per_epoch"] and base["seconds_per_epoch"]:
             row["ratio_to_bp"] = row["seconds_per_epoch"] / base["seconds_per_epoch"]
+        ctrl = rows.get(e.control or "")
+        if row and ctrl and row["test_accuracy_mean"] is not None:
+            if ctrl["test_accuracy_mean"] is not None:
+                row["control_points"] = 100 * (
+                    row["test_accuracy_mean"] - ctrl["test_accuracy_mean"]
+                )
     return list(rows.values())
 
 
@@ -101,9 +109,12 @@ def markdown(suite: Suite, rows: Sequence[dict[str, Any]], command: str) -> str:
         f"Machine: {platform.machine()}, {jax.default_backend()} ({jax.device_count()} device(s)), "
         f"Python {platform.python_version()}, JAX {jax.__version__}",
         "",
-        "| rule | preset | seeds | test accuracy | bar | published | vs published (points) | s/epoch | x BP (same net) | peak RSS MiB | cosine to BP (all / layer mean) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
+    controls = any(r["control"] for r in rows)
+    head = "| rule | preset | seeds | test accuracy | bar | published | vs published (points) | "
+    head += "vs control (points) | " if controls else ""
+    head += "s/epoch | x BP (same net) | peak RSS MiB | cosine to BP (all / layer mean) |"
+    lines += [head, "|" + " --- |" * head.count(" | ") + " --- |"]
     for r in rows:
         acc = _fmt(r["test_accuracy_mean"], "acc")
         if r["seeds"] > 1:
@@ -117,9 +128,13 @@ def markdown(suite: Suite, rows: Sequence[dict[str, Any]], command: str) -> str:
             pub = f"{r['published']:.4f} ({r['published_source']})"
         if r["gap_points"] is not None:
             gap = f"{r['gap_points']:+.2f}"
+        ctrl = ""
+        if controls:
+            ctrl = "—" if r["control_points"] is None else f"{r['control_points']:+.2f}"
+            ctrl += " | "
         lines.append(
             f"| {r['rule']} | `{r['preset']}` | {r['seeds']} | {acc} | {bar} | {pub} | {gap} | "
-            f"{_fmt(r['seconds_per_epoch'])} | {_fmt(r['ratio_to_bp'])} | "
+            f"{ctrl}{_fmt(r['seconds_per_epoch'])} | {_fmt(r['ratio_to_bp'])} | "
             f"{_fmt(r['peak_rss_mib'])} | {cosine} |"
         )
     if any(r["cosine_to_bp"] is not None or r["cosine_undefined"] for r in rows):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -73,6 +74,20 @@ def _command(
     return cmd
 
 
+def _settings(cmd: Sequence[str]) -> list[str]:
+    """A run's command without what does not change the run: ``--resume`` and the data
+    folder's path (the same files may sit elsewhere on another machine)."""
+    out, skip = [], False
+    for a in cmd:
+        if skip:
+            skip = False
+        elif a == "--data-dir":
+            skip = True
+        elif a != "--resume":
+            out.append(a)
+    return out
+
+
 def _wait(proc: subprocess.Popen[bytes]) -> tuple[int, int]:
     """Wait for ``proc``; its exit status and peak resident memory in bytes (wait4)."""
     _, status, usage = os.wait4(proc.pid, 0)
@@ -95,7 +110,9 @@ def run_suite(
     """Run every entry of ``suite`` for seeds ``0..seeds-1`` (at least the entry's own
     ``seeds``) into ``out/<entry>/seed-<k>``.
 
-    A run whose ``summary.json`` exists with the requested epochs is reused; one with
+    A run whose ``summary.json`` exists with the requested epochs is reused when its recorded
+    command is this entry's (up to ``--resume`` and ``--data-dir``; otherwise it is reported as
+    failed, with what to do, and left alone); one with
     checkpoints but no summary (killed) is resumed; a failed run is reported, not fatal.
     ``only`` restricts to the given entry labels; ``sets`` (dotted config keys) apply to every
     entry, except that a ``train.gradient_check`` replaces the suite's and, like it, applies
@@ -125,6 +142,17 @@ def run_suite(
             summary = json.loads(summary_path.read_text())
             info = json.loads(info_path.read_text())
             if epochs is None or summary["epochs"] == epochs:
+                now = _command(
+                    entry, run, seed, epochs, data_dir, sets or {}, suite.gradient_check, False
+                )
+                if _settings(info.get("command", [])) != _settings(now):
+                    err = (
+                        f"{run} holds a run of another command ({shlex.join(info.get('command', []))}), "
+                        f"not of this entry's ({shlex.join(now)}): delete the folder to rerun it "
+                        "with the suite's current settings, or pass another --out."
+                    )
+                    results.append(RunResult(entry, seed, run, None, None, error=err))
+                    continue
                 results.append(RunResult(entry, seed, run, summary, info["peak_rss_bytes"], reused=True))  # fmt: skip
                 continue
         resume = (run / "config.json").is_file() or (

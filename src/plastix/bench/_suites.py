@@ -24,7 +24,8 @@ class Entry:
     ``overrides`` (dotted config keys). ``baseline`` is the label of the backprop entry on the
     same network (the speed ratio's denominator); ``bar`` the issue's test-accuracy bar;
     ``published`` the paper's number beside ours; ``seeds`` the fewest seeds the row runs
-    (headline rows: 3, reported as mean and spread)."""
+    (headline rows: 3, reported as mean and spread); ``control`` the label of the entry that
+    runs the same network without learning its features (the table shows the lead over it)."""
 
     label: str
     rule: str
@@ -34,6 +35,7 @@ class Entry:
     bar: float | None = None
     published: Published | None = None
     seeds: int = 1
+    control: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,17 +57,19 @@ class Suite:
         if len(set(labels)) != len(labels):
             raise ConfigError(f"suite {self.name!r} repeats an entry label: {labels}.")
         for e in self.entries:
-            if e.baseline is not None and e.baseline not in labels:
-                raise ConfigError(
-                    f"suite {self.name!r}: entry {e.label!r} names baseline {e.baseline!r}, "
-                    "which is not one of its entries."
-                )
+            for kind, ref in (("baseline", e.baseline), ("control", e.control)):
+                if ref is not None and ref not in labels:
+                    raise ConfigError(
+                        f"suite {self.name!r}: entry {e.label!r} names {kind} {ref!r}, "
+                        "which is not one of its entries."
+                    )
 
 
 _BP_PCX = "bp (pcx mlp)"
 _BP_500 = "bp (784-500-10)"
 _BP_800_64 = "bp (2x800, batch 64)"
 _BP_800_32 = "bp (2x800, batch 32)"
+_BP_DROP = "bp (2x800, batch 32, dropout)"
 
 MNIST_MLP = Suite(
     "mnist-mlp",
@@ -106,13 +110,28 @@ MNIST_MLP = Suite(
         Entry("fa", "fa", "fa-mnist-mlp", baseline=_BP_800_64, bar=0.98),
         Entry("sign-symmetry", "sign-symmetry", "sign-symmetry-mnist-mlp", baseline=_BP_800_64),
         Entry(_BP_800_32, "bp", "bp-mnist-2x800-b32", baseline=_BP_800_32),
+        Entry("dfa", "dfa", "dfa-mnist-mlp", baseline=_BP_800_32, bar=0.98),
+        # a new rule.name starts from that rule's defaults: the cost and dropout said again
         Entry(
+            _BP_DROP,
+            "bp",
+            "dfa-mnist-dropout",
+            {
+                "rule.name": "bp",
+                "rule.cost": "cross-entropy",
+                "rule.dropout.input": 0.2,
+                "rule.dropout.hidden": 0.5,
+            },
+            baseline=_BP_DROP,
+        ),
+        Entry(
+            "dfa + dropout",
             "dfa",
-            "dfa",
-            "dfa-mnist-mlp",
-            baseline=_BP_800_32,
-            bar=0.98,
+            "dfa-mnist-dropout",
+            baseline=_BP_DROP,
+            bar=0.985,
             published=Published(0.9855, "Nøkland 2016, 2x800 tanh with dropout; abstract read"),
+            seeds=3,
         ),
         Entry("drtp", "drtp", "drtp-mnist-mlp", baseline=_BP_800_32),
         Entry(
@@ -146,6 +165,7 @@ MNIST_MLP = Suite(
                 "Krotov & Hopfield 2019, 2000 units, p 3, k 7, ReLU^4.5, tanh^6 read-out; recalled",
             ),
             seeds=3,
+            control="krotov-hopfield random control",
         ),
         # the same network and read-out on its random initial weights (no Hebbian phase), the
         # read-out's beta chosen for these features on the validation split as for the above
@@ -158,6 +178,67 @@ MNIST_MLP = Suite(
         ),
     ),
     gradient_check=256,
+)
+
+
+def _classic(
+    label: str, update: str | None, units: int, activation: str, control: str | None = None
+) -> Entry:
+    """A classic local rule on ``hebbian-mnist``'s block at ``units`` wide: one Hebbian epoch,
+    then 10 read-out epochs without dropout; with ``update=None``, the same network on its
+    random initial weights (no Hebbian phase), the rules' control."""
+    o: dict[str, Any] = {
+        "model.hidden": [units],
+        "model.activation": activation,
+        "rule.dropout": 0.0,
+        "train.epochs": 11,
+    }
+    if update is None:  # the update is never applied; oja: one valid at any width
+        o.update({"rule.hebbian_epochs": 0, "train.epochs": 10, "rule.update": "oja"})
+    else:
+        o["rule.update"] = update
+    return Entry(label, "hebbian", "hebbian-mnist", o, seeds=3, control=control)
+
+
+_R1, _R64, _R100, _R2000 = (f"random features ({n})" for n in ("1 unit", "64", "100", "2000"))
+MNIST_HEBBIAN = Suite(
+    "mnist-hebbian",
+    "the classic local rules, each at the width where its theory says it learns something "
+    "(Hebb and Oja: the first principal component, one unit; Sanger: the leading components; "
+    "WTA and BCM: selective units), against random features of the same width",
+    (
+        _classic(_R1, None, 1, "identity"),
+        _classic("hebb (1 unit)", "hebb", 1, "identity", _R1),
+        _classic("oja (1 unit)", "oja", 1, "identity", _R1),
+        _classic(_R64, None, 64, "identity"),
+        _classic("sanger (64 units)", "sanger", 64, "identity", _R64),
+        _classic(_R100, None, 100, "triangle"),
+        _classic("wta (100 units)", "wta", 100, "triangle", _R100),
+        _classic("bcm (100 units)", "bcm", 100, "triangle", _R100),
+        _classic(_R2000, None, 2000, "triangle"),
+        _classic("wta (2000 units)", "wta", 2000, "triangle", _R2000),
+        _classic("bcm (2000 units)", "bcm", 2000, "triangle", _R2000),
+    ),
+    excluded={
+        name: "not a classic local rule (see the mnist-mlp suite)"
+        for name in (
+            "bp",
+            "pc",
+            "ipc",
+            "bipc",
+            "ep",
+            "chl",
+            "cl",
+            "fa",
+            "sign-symmetry",
+            "dfa",
+            "drtp",
+            "tp",
+            "dtp",
+            "ff",
+            "softhebb",
+        )
+    },
 )
 
 _BP_CONV = "bp (conv-demo)"
@@ -239,4 +320,4 @@ CIFAR10 = Suite(
     gradient_check=256,
 )
 
-SUITES: dict[str, Suite] = {s.name: s for s in (MNIST_MLP, MNIST_CONV, CIFAR10)}
+SUITES: dict[str, Suite] = {s.name: s for s in (MNIST_MLP, MNIST_CONV, MNIST_HEBBIAN, CIFAR10)}

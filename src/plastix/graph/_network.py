@@ -371,12 +371,20 @@ class Network:
             mus.append(functools.reduce(jnp.add, terms))  # type: ignore[arg-type]
         return tuple(mus)
 
-    def feedforward(self, params: Sequence[Params], x: Array) -> States:
-        """Every node's activity in a forward pass: each node equals its prediction."""
+    def feedforward(
+        self,
+        params: Sequence[Params],
+        x: Array,
+        *,
+        masks: Sequence[Array | None] | None = None,
+    ) -> States:
+        """Every node's activity in a forward pass: each node equals its prediction. With
+        ``masks`` (one per node or ``None``; e.g. :meth:`plastix.Dropout.masks`), each node's
+        activity is multiplied by its mask before the edges leaving it see it."""
         self.require_dag("the feedforward pass")
         self.check_input(x)
         acts: list[Array | None] = [None] * self.num_nodes
-        acts[self.input] = x
+        acts[self.input] = _masked(x, masks, self.input)
         outs: dict[int, Array] = {}
         for n in self.topological_order:  # type: ignore[union-attr]
             if n == self.input:
@@ -385,7 +393,8 @@ class Network:
                 if i not in outs:
                     e = self.edges[i]
                     outs[i] = e.layer(params[i], acts[e.src])  # type: ignore[arg-type]
-            acts[n] = functools.reduce(jnp.add, [outs[i] for i in self.incoming[n]])
+            a = functools.reduce(jnp.add, [outs[i] for i in self.incoming[n]])
+            acts[n] = _masked(a, masks, n)
         return tuple(acts)  # type: ignore[arg-type]
 
     def __call__(self, params: Sequence[Params], x: Array) -> Array:
@@ -399,6 +408,12 @@ class Network:
                 f"  [{i}] {e!r}: {self.node_shapes[e.src]} -> {self.node_shapes[e.dst[0]]}"
             )
         return "\n".join(lines)
+
+
+def _masked(a: Array, masks: Sequence[Array | None] | None, n: int) -> Array:
+    """Node ``n``'s activity times its mask, when it has one."""
+    m = None if masks is None else masks[n]
+    return a if m is None else a * m
 
 
 def _reach(start: int, succ: list[list[int]]) -> set[int]:

@@ -190,7 +190,8 @@ class SoftHebbMLP(AbstractModel):
     power: float = option(1.0, help="power of the blocks' activation")
     activation: nn.HebbianActivation = option(
         nn.HebbianActivation.TRIANGLE,
-        help="the blocks' activation: triangle (SoftHebb) | relu (Krotov & Hopfield)",
+        help="the blocks' activation: triangle (SoftHebb) | relu (Krotov & Hopfield) | identity "
+        "(linear, for the PCA rules)",
     )
     batch_norm: bool = option(True, help="standardise each block's input (batch norm)")
     init_radius: float = option(

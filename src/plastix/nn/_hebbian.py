@@ -32,6 +32,9 @@ class HebbianActivation(enum.Enum):
     (Journé et al. 2022)."""
     RELU = "relu"
     r"""Krotov & Hopfield's (2019) rectified power :math:`\max(0, u)^p` (their :math:`n`)."""
+    IDENTITY = "identity"
+    r"""The weighted input itself, :math:`u` (power 1 only): the linear projection the PCA
+    rules (Oja, Sanger) learn, read out as in PCA followed by a linear classifier."""
 
 
 class HebbianLayer(Layer):
@@ -56,6 +59,11 @@ class HebbianLayer(Layer):
             raise ConfigError(
                 f"{type(self).__name__} activation must be a HebbianActivation "
                 f"({', '.join(a.value for a in HebbianActivation)}), got {self.activation!r}."
+            )
+        if self.activation is HebbianActivation.IDENTITY and self.power != 1.0:
+            raise ConfigError(
+                f"{type(self).__name__}: the identity activation takes no power (got power="
+                f"{self.power}); pass power=1.0, or the relu activation for max(0, u)^p."
             )
         if self.init_radius <= 0 or self.power <= 0:
             raise ConfigError(
@@ -122,8 +130,11 @@ class HebbianLayer(Layer):
 
     def activate(self, u: Array) -> Array:
         """The activation to the power :math:`p` (triangle: :math:`\\max(0, u - \\bar u)^p`,
-        mean over the channels; ReLU: :math:`\\max(0, u)^p`), then the pooling."""
-        if self.activation is HebbianActivation.RELU:
+        mean over the channels; ReLU: :math:`\\max(0, u)^p`; identity: :math:`u`), then the
+        pooling."""
+        if self.activation is HebbianActivation.IDENTITY:
+            a = u
+        elif self.activation is HebbianActivation.RELU:
             a = jax.nn.relu(u)
         else:
             a = jax.nn.relu(u - jnp.mean(u, axis=-1, keepdims=True))

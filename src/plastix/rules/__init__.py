@@ -21,6 +21,7 @@ from ._costs import CrossEntropy as CrossEntropy
 from ._costs import SquaredError as SquaredError
 from ._costs import TanhPower as TanhPower
 from ._costs import accuracy as accuracy
+from ._dropout import Dropout as Dropout
 from ._ep import CHL as CHL
 from ._ep import EP as EP
 from ._ep import AbstractEquilibriumRule as AbstractEquilibriumRule

@@ -12,6 +12,7 @@ from .._option import option
 from ..graph import Network
 from ._base import AbstractGradientRule, Batch, Metrics, check_batch
 from ._costs import Cost, SquaredError, accuracy
+from ._dropout import Dropout, dropout_option
 
 
 @final
@@ -29,6 +30,7 @@ class BP(AbstractGradientRule):
 
     name: ClassVar[str] = "bp"
     cost: Cost = option(default_factory=SquaredError, help="output cost C")
+    dropout: Dropout = dropout_option()
 
     def check(self, net: Network, batch: Batch | None = None) -> None:
         net.require_dag("BP")
@@ -45,9 +47,10 @@ class BP(AbstractGradientRule):
     ) -> tuple[Any, Any, Metrics]:
         check_batch(net, batch)
         x, y = batch
+        masks = self.dropout.masks(net, x.shape[0], key=key)
 
         def loss_fn(p: Any) -> tuple[jax.Array, jax.Array]:
-            out = net(p, x)
+            out = net.feedforward(p, x, masks=masks)[net.output]
             return jnp.mean(self.cost(out, y)), out
 
         (loss, out), g = jax.value_and_grad(loss_fn, has_aux=True)(params)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import jax
@@ -18,6 +19,7 @@ from ._base import (
     Batch,
 )
 from ._bp import BP
+from ._dropout import Dropout
 from ._ep import AbstractEquilibriumRule
 
 
@@ -94,6 +96,9 @@ def gradient_check(
     (Forward-Forward's local goodness losses, Hebbian rules) raise a :class:`ConfigError`.
     """
     grule = require_gradient_estimate(rule)
+    if isinstance(getattr(grule, "dropout", None), Dropout):
+        # the update of the deterministic network (dropout thins it at random), as exact's
+        grule = dataclasses.replace(grule, dropout=Dropout())  # type: ignore[call-arg]
     g = grule.grads(net, params, state, batch, key=jax.random.key(0))[
         0
     ]  # a key for stochastic rules

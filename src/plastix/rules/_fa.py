@@ -34,6 +34,7 @@ from __future__ import annotations
 import abc
 import functools
 import math
+from collections.abc import Sequence
 from typing import Any, ClassVar, final
 
 import jax
@@ -46,6 +47,7 @@ from ..nn import Conv2d, Layer, Linear, Sequential
 from ._base import AbstractFeedbackRule, AbstractRule, Batch, Metrics, check_batch
 from ._check import gradient_check
 from ._costs import Cost, CrossEntropy, accuracy
+from ._dropout import Dropout, dropout_option
 
 _WEIGHT_LAYERS = (Linear, Conv2d)
 
@@ -100,11 +102,14 @@ def apply_with_feedback(layer: Layer, params: Any, feedback: Any, x: Array) -> A
     return layer(params, x)
 
 
-def _forward(net: Network, params: Any, x: Array, apply: Any) -> tuple[Array, ...]:
-    """Every node's activity, edges applied by ``apply(i, p_i, x_src)``."""
+def _forward(
+    net: Network, params: Any, x: Array, apply: Any, masks: Sequence[Array | None] | None
+) -> tuple[Array, ...]:
+    """Every node's activity, edges applied by ``apply(i, p_i, x_src)``, each node times its
+    dropout mask (``masks``, when given)."""
     net.require_dag("the feedback-alignment rules")
     acts: list[Any] = [None] * net.num_nodes
-    acts[net.input] = x
+    acts[net.input] = _masked(x, masks, net.input)
     outs: dict[int, Array] = {}
     for n in net.topological_order:  # type: ignore[union-attr]
         if n == net.input:
@@ -112,8 +117,13 @@ def _forward(net: Network, params: Any, x: Array, apply: Any) -> tuple[Array, ..
         for i in net.incoming[n]:
             if i not in outs:
                 outs[i] = apply(i, params[i], acts[net.edges[i].src])
-        acts[n] = functools.reduce(jnp.add, [outs[i] for i in net.incoming[n]])
+        acts[n] = _masked(functools.reduce(jnp.add, [outs[i] for i in net.incoming[n]]), masks, n)
     return tuple(acts)
+
+
+def _masked(a: Array, masks: Sequence[Array | None] | None, n: int) -> Array:
+    m = None if masks is None else masks[n]
+    return a if m is None else a * m
 
 
 class _FeedbackRule(AbstractFeedbackRule):
@@ -122,6 +132,7 @@ class _FeedbackRule(AbstractFeedbackRule):
 
     cost: Cost = option(default_factory=CrossEntropy, help="output cost C")
     seed: int = option(0, help="seed of the fixed random feedback weights")
+    dropout: Dropout = dropout_option()
 
     def check(self, net: Network, batch: Batch | None = None) -> None:
         net.require_dag(type(self).__name__)
@@ -157,10 +168,15 @@ class AbstractFeedbackAlignment(_FeedbackRule):
         check_batch(net, batch)
         x, y = batch
         fb = self.feedback_params(net, params)
+        masks = self.dropout.masks(net, x.shape[0], key=key)
 
         def loss_fn(p: Any) -> tuple[Array, Array]:
             acts = _forward(
-                net, p, x, lambda i, pi, xi: apply_with_feedback(net.edges[i].layer, pi, fb[i], xi)
+                net,
+                p,
+                x,
+                lambda i, pi, xi: apply_with_feedback(net.edges[i].layer, pi, fb[i], xi),
+                masks,
             )
             out = acts[net.output]
             return jnp.mean(self.cost(out, y)), out
@@ -262,8 +278,9 @@ class _DirectRule(_FeedbackRule):
         net.require_dag(type(self).__name__)
         order = net.topological_order
         assert order is not None
+        masks = self.dropout.masks(net, x.shape[0], key=key)
         acts: list[Any] = [None] * net.num_nodes
-        acts[net.input] = x
+        acts[net.input] = _masked(x, masks, net.input)
         outs: dict[int, Array] = {}
         vjps: dict[int, Any] = {}
         for n in order:
@@ -273,7 +290,9 @@ class _DirectRule(_FeedbackRule):
                 if i not in outs:
                     e = net.edges[i]
                     outs[i], vjps[i] = jax.vjp(e.layer, params[i], acts[e.src])
-            acts[n] = functools.reduce(jnp.add, [outs[i] for i in net.incoming[n]])
+            acts[n] = _masked(
+                functools.reduce(jnp.add, [outs[i] for i in net.incoming[n]]), masks, n
+            )
         out = acts[net.output]
         loss, error = jax.value_and_grad(lambda o: jnp.mean(self.cost(o, y)))(out)
         sig = self.signal(out, y, error).reshape(out.shape[0], -1)
@@ -285,7 +304,10 @@ class _DirectRule(_FeedbackRule):
         for n in reversed(order):  # an edge's destinations all come after its source
             for i in net.outgoing[n]:
                 e = net.edges[i]
-                g = functools.reduce(jnp.add, [cot[d] for d in e.dst if cot[d] is not None])
+                # a node's error reaches its incoming edges through its dropout mask
+                g = functools.reduce(
+                    jnp.add, [_masked(cot[d], masks, d) for d in e.dst if cot[d] is not None]
+                )
                 dp, dx = vjps[i](g)
                 grads[i] = dp
                 if e.src == net.input:
