@@ -118,8 +118,9 @@ def test_a_tiny_suite_runs_reports_and_is_reused(tmp_path):
     )
     (stale,) = run_suite(changed, tmp_path, epochs=2, progress=False)
     assert stale.summary is None and not stale.reused
-    assert "holds a run of another command" in (stale.error or "")
-    assert "train.batch_size=64" in (stale.error or "") and "delete the folder" in (stale.error or "")
+    err = stale.error or ""
+    assert "holds a run of another command" in err and "delete the folder" in err
+    assert "train.batch_size=64" in err
     assert json.loads((tmp_path / "bp" / "seed-0" / "summary.json").read_text()) == bp_s
     # the suite's section of a BENCHMARKS.md: appended, then replaced, the rest kept
     bench_md = tmp_path / "BENCHMARKS.md"
