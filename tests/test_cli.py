@@ -250,7 +250,11 @@ def test_rule_bp_works(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["rule"] == "bp" and summary["epochs"] == 1
     cfg = _resolved(summary["config"])
-    assert cfg["rule"] == {"name": "bp", "cost": "squared-error"}
+    assert cfg["rule"] == {
+        "name": "bp",
+        "cost": "squared-error",
+        "dropout": {"input": 0.0, "hidden": 0.0},  # BP's own default: off
+    }
     (rec,) = _read_metrics(out)
     assert "train_energy" not in rec and math.isfinite(rec["train_loss"])
 
