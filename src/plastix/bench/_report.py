@@ -81,11 +81,8 @@ def aggregate(suite: Suite, results: Sequence[RunResult]) -> list[dict[str, Any]
         if row and base and row["seconds_per_epoch"] and base["seconds_per_epoch"]:
             row["ratio_to_bp"] = row["seconds_per_epoch"] / base["seconds_per_epoch"]
         ctrl = rows.get(e.control or "")
-        if row and ctrl and row["test_accuracy_mean"] is not None:
-            if ctrl["test_accuracy_mean"] is not None:
-                row["control_points"] = 100 * (
-                    row["test_accuracy_mean"] - ctrl["test_accuracy_mean"]
-                )
+        if row and ctrl and None not in (row["test_accuracy_mean"], ctrl["test_accuracy_mean"]):
+            row["control_points"] = 100 * (row["test_accuracy_mean"] - ctrl["test_accuracy_mean"])
     return list(rows.values())
 
 

@@ -4,7 +4,7 @@ destination nodes. A node's prediction is the sum of the outputs of its incoming
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -377,14 +377,17 @@ class Network:
         x: Array,
         *,
         masks: Sequence[Array | None] | None = None,
+        apply: Callable[[int, Params, Array], Array] | None = None,
     ) -> States:
         """Every node's activity in a forward pass: each node equals its prediction. With
         ``masks`` (one per node or ``None``; e.g. :meth:`plastix.Dropout.masks`), each node's
-        activity is multiplied by its mask before the edges leaving it see it."""
+        activity is multiplied by its mask before the edges leaving it see it. ``apply(i,
+        params_i, x_src)`` replaces edge ``i``'s own call (rules that run the pass with other
+        backward maps, or record each edge's ``vjp``)."""
         self.require_dag("the feedforward pass")
         self.check_input(x)
         acts: list[Array | None] = [None] * self.num_nodes
-        acts[self.input] = _masked(x, masks, self.input)
+        acts[self.input] = masked(x, masks, self.input)
         outs: dict[int, Array] = {}
         for n in self.topological_order:  # type: ignore[union-attr]
             if n == self.input:
@@ -392,9 +395,12 @@ class Network:
             for i in self.incoming[n]:
                 if i not in outs:
                     e = self.edges[i]
-                    outs[i] = e.layer(params[i], acts[e.src])  # type: ignore[arg-type]
-            a = functools.reduce(jnp.add, [outs[i] for i in self.incoming[n]])
-            acts[n] = _masked(a, masks, n)
+                    src = acts[e.src]
+                    assert src is not None
+                    outs[i] = e.layer(params[i], src) if apply is None else apply(i, params[i], src)
+            acts[n] = masked(
+                functools.reduce(jnp.add, [outs[i] for i in self.incoming[n]]), masks, n
+            )
         return tuple(acts)  # type: ignore[arg-type]
 
     def __call__(self, params: Sequence[Params], x: Array) -> Array:
@@ -410,8 +416,9 @@ class Network:
         return "\n".join(lines)
 
 
-def _masked(a: Array, masks: Sequence[Array | None] | None, n: int) -> Array:
-    """Node ``n``'s activity times its mask, when it has one."""
+def masked(a: Array, masks: Sequence[Array | None] | None, n: int) -> Array:
+    """``a`` (node ``n``'s activity, or the error reaching it) times node ``n``'s mask, when
+    it has one."""
     m = None if masks is None else masks[n]
     return a if m is None else a * m
 

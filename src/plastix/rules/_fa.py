@@ -34,7 +34,6 @@ from __future__ import annotations
 import abc
 import functools
 import math
-from collections.abc import Sequence
 from typing import Any, ClassVar, final
 
 import jax
@@ -42,7 +41,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, PRNGKeyArray
 
 from .._option import option
-from ..graph import Network
+from ..graph import Network, masked
 from ..nn import Conv2d, Layer, Linear, Sequential
 from ._base import AbstractFeedbackRule, AbstractRule, Batch, Metrics, check_batch
 from ._check import gradient_check
@@ -102,30 +101,6 @@ def apply_with_feedback(layer: Layer, params: Any, feedback: Any, x: Array) -> A
     return layer(params, x)
 
 
-def _forward(
-    net: Network, params: Any, x: Array, apply: Any, masks: Sequence[Array | None] | None
-) -> tuple[Array, ...]:
-    """Every node's activity, edges applied by ``apply(i, p_i, x_src)``, each node times its
-    dropout mask (``masks``, when given)."""
-    net.require_dag("the feedback-alignment rules")
-    acts: list[Any] = [None] * net.num_nodes
-    acts[net.input] = _masked(x, masks, net.input)
-    outs: dict[int, Array] = {}
-    for n in net.topological_order:  # type: ignore[union-attr]
-        if n == net.input:
-            continue
-        for i in net.incoming[n]:
-            if i not in outs:
-                outs[i] = apply(i, params[i], acts[net.edges[i].src])
-        acts[n] = _masked(functools.reduce(jnp.add, [outs[i] for i in net.incoming[n]]), masks, n)
-    return tuple(acts)
-
-
-def _masked(a: Array, masks: Sequence[Array | None] | None, n: int) -> Array:
-    m = None if masks is None else masks[n]
-    return a if m is None else a * m
-
-
 class _FeedbackRule(AbstractFeedbackRule):
     """Shared by the rules of this module: a cost, a seed for the fixed feedback weights; the
     parameters are the network's (the feedback weights are constants derived from ``seed``)."""
@@ -168,15 +143,15 @@ class AbstractFeedbackAlignment(_FeedbackRule):
         check_batch(net, batch)
         x, y = batch
         fb = self.feedback_params(net, params)
+        net.require_dag(type(self).__name__)
         masks = self.dropout.masks(net, x.shape[0], key=key)
 
         def loss_fn(p: Any) -> tuple[Array, Array]:
-            acts = _forward(
-                net,
+            acts = net.feedforward(
                 p,
                 x,
-                lambda i, pi, xi: apply_with_feedback(net.edges[i].layer, pi, fb[i], xi),
-                masks,
+                masks=masks,
+                apply=lambda i, pi, xi: apply_with_feedback(net.edges[i].layer, pi, fb[i], xi),
             )
             out = acts[net.output]
             return jnp.mean(self.cost(out, y)), out
@@ -279,20 +254,13 @@ class _DirectRule(_FeedbackRule):
         order = net.topological_order
         assert order is not None
         masks = self.dropout.masks(net, x.shape[0], key=key)
-        acts: list[Any] = [None] * net.num_nodes
-        acts[net.input] = _masked(x, masks, net.input)
-        outs: dict[int, Array] = {}
         vjps: dict[int, Any] = {}
-        for n in order:
-            if n == net.input:
-                continue
-            for i in net.incoming[n]:
-                if i not in outs:
-                    e = net.edges[i]
-                    outs[i], vjps[i] = jax.vjp(e.layer, params[i], acts[e.src])
-            acts[n] = _masked(
-                functools.reduce(jnp.add, [outs[i] for i in net.incoming[n]]), masks, n
-            )
+
+        def apply(i: int, p: Any, xi: Array) -> Array:  # the pass, keeping each edge's vjp
+            out, vjps[i] = jax.vjp(net.edges[i].layer, p, xi)
+            return out
+
+        acts = net.feedforward(params, x, masks=masks, apply=apply)
         out = acts[net.output]
         loss, error = jax.value_and_grad(lambda o: jnp.mean(self.cost(o, y)))(out)
         sig = self.signal(out, y, error).reshape(out.shape[0], -1)
@@ -306,7 +274,7 @@ class _DirectRule(_FeedbackRule):
                 e = net.edges[i]
                 # a node's error reaches its incoming edges through its dropout mask
                 g = functools.reduce(
-                    jnp.add, [_masked(cot[d], masks, d) for d in e.dst if cot[d] is not None]
+                    jnp.add, [masked(cot[d], masks, d) for d in e.dst if cot[d] is not None]
                 )
                 dp, dx = vjps[i](g)
                 grads[i] = dp
