@@ -1,13 +1,15 @@
 """Fast read-out sweeps on the frozen features of a SoftHebb run.
 
 Usage: python benchmarks/softhebb_readout.py RUN_DIR [--lr 1e-3] [--batch 64] [--epochs 10]
-       [--dropout 0.5] [--standardise]
+       [--dropout 0.5] [--standardise] [--schedule halving|cosine]
 
 Loads the last checkpoint of a ``plastix train --rule softhebb`` (or ``hebbian``) run (after its Hebbian
 epoch the blocks are frozen, so any later checkpoint holds the same features), computes the
 features of the whole train and test set once, and trains a linear read-out on them (Adam,
 cross-entropy, dropout, the lr halved at 20/35/50/60/70/80/90 % of the epochs as in Journé et
-al.'s code), printing the test accuracy per epoch. Used to choose the read-out recipe of the
+al.'s code, or ``--schedule cosine``: the presets' cosine decay to 0), printing the accuracy
+per epoch on the run's evaluation set: the test set, or its validation split when the run
+held one out (``data.validation``). Used to choose the read-out recipe of the
 ``softhebb-mnist`` preset; the preset's own number comes from ``plastix train``.
 """
 
@@ -23,7 +25,6 @@ import numpy as np
 import optax
 
 from plastix.config import RunConfig, build
-from plastix.data import load_dataset
 from plastix.graph import Network
 from plastix.train import latest_checkpoint, load_checkpoint
 
@@ -36,10 +37,10 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--dropout", type=float, default=0.5)
     ap.add_argument("--standardise", action="store_true")
+    ap.add_argument("--schedule", choices=("halving", "cosine"), default="halving")
     a = ap.parse_args()
     run = build(RunConfig, json.loads((a.run / "summary.json").read_text())["config"])
-    train = load_dataset(run.data.name, "train", root=run.data.dir)
-    test = load_dataset(run.data.name, "test", root=run.data.dir)
+    train, test, _ = run.data.load()
     net = Network.from_example(run.model.edges(10), test.x[:1])
     rule = run.rule
     opt = run.optimizer.make(steps_per_epoch=1, epochs=1)
@@ -62,7 +63,10 @@ def main() -> None:
     ytr, yte = np.asarray(train.y), np.asarray(test.y)
     steps = len(ftr) // a.batch
     bounds = {int(a.epochs * q) * steps: 0.5 for q in (0.2, 0.35, 0.5, 0.6, 0.7, 0.8, 0.9)}
-    tx = optax.adam(optax.piecewise_constant_schedule(a.lr, bounds))
+    if a.schedule == "cosine":
+        tx = optax.adam(optax.cosine_decay_schedule(a.lr, a.epochs * steps))
+    else:
+        tx = optax.adam(optax.piecewise_constant_schedule(a.lr, bounds))
     key = jax.random.key(1)
     w = {"w": jnp.zeros((ftr.shape[1], 10)), "b": jnp.zeros(10)}
     s = tx.init(w)
@@ -92,7 +96,7 @@ def main() -> None:
         ys = jnp.asarray(ytr[perm].reshape(steps, a.batch))
         w, s = epoch(w, s, xs, ys, k2)
         acc = float(jnp.mean(jnp.argmax(xt @ w["w"] + w["b"], -1) == yt))
-        print(f"epoch {e + 1}: test accuracy {acc:.4f}", flush=True)
+        print(f"epoch {e + 1}: {test.split} accuracy {acc:.4f}", flush=True)
 
 
 if __name__ == "__main__":

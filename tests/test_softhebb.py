@@ -505,3 +505,65 @@ def test_hebbian_schedule_spans_only_the_read_out_steps():
     assert px.BP().optimizer_calls(steps_per_epoch=10, epochs=6) == 60
     ipc = px.config.from_preset("ipc-mnist-mlp").rule
     assert ipc.optimizer_calls(steps_per_epoch=10, epochs=2) == 20 * ipc.inference.steps
+
+
+def _random_data(n: int, shape: tuple[int, ...], seed: int) -> px.data.ArrayDataset:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, *shape)).astype(np.float32)
+    return px.data.ArrayDataset(x, rng.integers(0, 3, n), 3, "random")
+
+
+@pytest.mark.parametrize("which", ["softhebb-conv", "krotov-dense"])
+def test_cached_features_train_the_same_read_out_as_the_whole_network(which, tmp_path):
+    """train.cache_features: once only the read-out learns, the trainer computes the frozen
+    blocks' features once and steps the read-out on them. The reference recomputes the
+    blocks at every step and evaluation (cache off): the same parameters, metrics (dropout
+    masks included) and test accuracy, on one device and split over 4, and an interrupted
+    cached run resumes exactly."""
+    if which == "softhebb-conv":
+        net, shape = _conv_net(), (6, 6, 2)
+        rule: px.Rule = SoftHebb(lr=0.05, inverse_temperature=1.0, hebbian_epochs=1)
+    else:
+        net, shape = _dense_net(5, (1, 8, 1)), (1, 8, 1)
+        rule = LocalHebbian(update=KrotovHopfield(p=2.0, k=2, delta=0.2), lr=0.05, hebbian_epochs=1)
+    train, test = _random_data(96, shape, 0), _random_data(40, shape, 1)
+
+    def fit(cache: bool, devices: int = 1, epochs: int = 3, out=None, resume=False) -> px.Trainer:
+        t = px.train.Trainer(
+            net, rule, optax.adam(1e-2), train, test, epochs=epochs, batch_size=16,
+            steps_per_call=2, eval_batch_size=32, progress=False, cache_features=cache,
+            devices=jax.devices()[:devices], out_dir=out,
+        )  # fmt: skip
+        t.summary = t.fit(resume=resume)
+        return t
+
+    ref, got = fit(False), fit(True)
+    assert_trees_close(got.params, ref.params, rtol=1e-5, atol=1e-6)
+    h_ref, h_got = ref.summary["history"], got.summary["history"]
+    for r, g in zip(h_ref, h_got, strict=True):
+        for k in ("train_loss", "train_accuracy", "train_hebbian", "test_loss", "test_accuracy"):
+            np.testing.assert_allclose(g[k], r[k], rtol=1e-5, atol=1e-6, err_msg=k)
+    # the cache is made once, when the first all-read-out epoch starts (epoch 2)
+    assert [("feature_cache_seconds" in r) for r in h_got] == [False, True, False]
+    assert "feature_cache_seconds" not in h_ref[1] and ref.summary["feature_cache_seconds"] == 0
+    if len(jax.devices()) >= 4:
+        assert_trees_close(fit(True, devices=4).params, ref.params, rtol=1e-4, atol=1e-5)
+    fit(True, epochs=2, out=tmp_path / "run")
+    resumed = fit(True, epochs=3, out=tmp_path / "run", resume=True)
+    assert_trees_close(resumed.params, got.params, rtol=1e-6, atol=1e-7)
+    assert [("feature_cache_seconds" in r) for r in resumed.summary["history"]] == [
+        False, True, True,
+    ]  # fmt: skip
+
+
+def test_feature_cache_is_off_where_the_inputs_change():
+    """With an augmentation the inputs differ every epoch: nothing is cached."""
+    train = _random_data(32, (6, 6, 2), 0)
+    t = px.train.Trainer(
+        _conv_net(), SoftHebb(lr=0.05, inverse_temperature=1.0, hebbian_epochs=1),
+        optax.adam(1e-2), train, epochs=2, batch_size=16, progress=False,
+        augment=lambda x, *, key: x + 0.0 * jax.random.normal(key, x.shape),
+        devices=jax.devices()[:1],
+    )  # fmt: skip
+    s = t.fit()
+    assert s["feature_cache_seconds"] == 0 and len(s["history"]) == 2

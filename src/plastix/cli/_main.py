@@ -304,6 +304,7 @@ def build_trainer(run: RunConfig, *, out: str | None, progress: bool) -> Trainer
         augment=augment,
         steps_per_call=tr.steps_per_call,
         eval_batch_size=tr.eval_batch_size,
+        cache_features=tr.cache_features,
         gradient_check=tr.gradient_check,
         devices=jax.devices()[: tr.devices] if tr.devices else None,
         progress=progress,

@@ -57,7 +57,7 @@ from .._errors import ConfigError, GraphError
 from .._option import option
 from ..graph import Network
 from ..nn import HebbianLayer, Params
-from ..rules import AbstractRule, Batch, Cost, CrossEntropy, Metrics, check_batch
+from ..rules import AbstractFeatureRule, Batch, Cost, CrossEntropy, Metrics, check_batch
 
 
 def _positive(who: str, name: str, v: Any) -> None:
@@ -114,7 +114,7 @@ def _per_layer(value: float | Sequence[float], n: int, name: str) -> tuple[float
     return tuple(float(v) for v in vals)
 
 
-class AbstractHebbianRule(AbstractRule):
+class AbstractHebbianRule(AbstractFeatureRule):
     r"""Hebbian blocks trained without labels or feedback for a first phase, then a linear
     read-out on the frozen features: the base of :class:`SoftHebb` and
     :class:`~plastix.local.LocalHebbian`, which differ in the plastic update
@@ -316,6 +316,10 @@ class AbstractHebbianRule(AbstractRule):
             layers[i] = {**layers[i], **state["stats"][l]}
         return tuple(layers)
 
+    def frozen_from(self) -> int | None:
+        """The end of the Hebbian phase: from there only the read-out learns."""
+        return self.hebbian_steps
+
     def features(self, net: Network, params: Any, state: Any, x: Array) -> Array:
         """The frozen blocks' output (the read-out's input), running statistics."""
         hebb, _ = self.blocks(net)
@@ -326,6 +330,11 @@ class AbstractHebbianRule(AbstractRule):
 
     def predict(self, net: Network, params: Any, state: Any, x: Array) -> Array:
         return net(self.network_params(net, params, state), x)
+
+    def feature_predict(self, net: Network, params: Any, state: Any, feats: Array) -> Array:
+        """The read-out's output on the blocks' :meth:`features` (= :meth:`predict`)."""
+        _, readout = self.blocks(net)
+        return net.edges[readout].layer(self._layers(params)[readout], feats)
 
     # --- learning ------------------------------------------------------------------------------
 
@@ -353,9 +362,20 @@ class AbstractHebbianRule(AbstractRule):
         state unchanged."""
         check_batch(net, batch)
         x, y = batch
+        feats = jax.lax.stop_gradient(self.features(net, params, state, x))
+        return self._feature_grads(net, params, state, feats, y, key)
+
+    def _feature_grads(
+        self,
+        net: Network,
+        params: Any,
+        state: Any,
+        feats: Array,
+        y: Array,
+        key: PRNGKeyArray | None,
+    ) -> tuple[Any, Any, Metrics]:
         _, readout = self.blocks(net)
         layers = self._layers(params)
-        feats = jax.lax.stop_gradient(self.features(net, params, state, x))
         (loss, logits), g = jax.value_and_grad(
             lambda ro: self._readout_loss(net, ro, feats, y, key), has_aux=True
         )(layers[readout])
@@ -388,7 +408,7 @@ class AbstractHebbianRule(AbstractRule):
             )
         check_batch(net, batch)
         x, y = batch
-        hebb, readout = self.blocks(net)
+        _, readout = self.blocks(net)
         step = state["step"]
 
         hb = self.hebbian_batch or x.shape[0]
@@ -418,17 +438,36 @@ class AbstractHebbianRule(AbstractRule):
             return new, {**new_state, "step": step + 1}, opt_state, m
 
         def read_out(_: None) -> tuple[Any, Any, Any, Metrics]:
-            g, _, m = self.grads(net, params, state, batch, key=key)
-            updates, new_opt = optimizer.update(g, opt_state, params)
-            new = optax.apply_updates(params, updates)
-            layers = list(params["layers"])
-            layers[readout] = new["layers"][readout]
-            for l, i in enumerate(hebb):
-                m[f"norm_gap_{l}"] = jnp.mean(jnp.abs(neuron_norms(layers[i]["w"]) - 1.0))
-            m["hebbian"] = jnp.zeros((), jnp.int32)
-            return {**params, "layers": tuple(layers)}, {**state, "step": step + 1}, new_opt, m
+            feats = jax.lax.stop_gradient(self.features(net, params, state, x))
+            return self.feature_step(net, params, state, opt_state, optimizer, (feats, y), key=key)
 
         return jax.lax.cond(step < self.hebbian_steps, hebbian, read_out, None)
+
+    def feature_step(
+        self,
+        net: Network,
+        params: Any,
+        state: Any,
+        opt_state: optax.OptState,
+        optimizer: optax.GradientTransformation,
+        batch: Batch,
+        *,
+        key: PRNGKeyArray | None = None,
+    ) -> tuple[Any, Any, optax.OptState, Metrics]:
+        """A read-out step on the blocks' features ``batch = (features, y)`` (what
+        :meth:`step` does after the Hebbian phase, given the features)."""
+        feats, y = batch
+        hebb, readout = self.blocks(net)
+        g, _, m = self._feature_grads(net, params, state, feats, y, key)
+        updates, new_opt = optimizer.update(g, opt_state, params)
+        new = optax.apply_updates(params, updates)
+        layers = list(params["layers"])
+        layers[readout] = new["layers"][readout]
+        for l, i in enumerate(hebb):
+            m[f"norm_gap_{l}"] = jnp.mean(jnp.abs(neuron_norms(layers[i]["w"]) - 1.0))
+        m["hebbian"] = jnp.zeros((), jnp.int32)
+        new_state = {**state, "step": state["step"] + 1}
+        return {**params, "layers": tuple(layers)}, new_state, new_opt, m
 
 
 @final

@@ -1,6 +1,7 @@
 """Learning rules: one contract (``grads`` / ``step``), one module per family."""
 
 from ._base import AbstractEnergyRule as AbstractEnergyRule
+from ._base import AbstractFeatureRule as AbstractFeatureRule
 from ._base import AbstractFeedbackRule as AbstractFeedbackRule
 from ._base import AbstractGenerativeRule as AbstractGenerativeRule
 from ._base import AbstractGradientRule as AbstractGradientRule

@@ -181,6 +181,43 @@ class AbstractGenerativeRule(AbstractRule):
         """The network's (bottom-up) parameters within this rule's ``params`` or gradients."""
 
 
+class AbstractFeatureRule(AbstractRule):
+    """A rule that, from step :meth:`frozen_from` on, trains only a read-out on a fixed
+    function of the input, its frozen :meth:`features` (SoftHebb and the Hebbian rules after
+    their unsupervised phase). From there a :class:`~plastix.train.Trainer` computes the
+    features of the data once and calls :meth:`feature_step` on them
+    (``train.cache_features``): the same steps as :meth:`step` on the inputs, without running
+    the frozen part of the network again at every step and every evaluation."""
+
+    @abc.abstractmethod
+    def frozen_from(self) -> int | None:
+        """The step (counted from 0) from which :meth:`step` trains only the read-out on
+        :meth:`features`; None while it is not known (before :meth:`bind`)."""
+
+    @abc.abstractmethod
+    def features(self, net: Network, params: Any, state: Any, x: Array) -> Array:
+        """The frozen part's output for inputs ``x``: what the read-out sees."""
+
+    @abc.abstractmethod
+    def feature_step(
+        self,
+        net: Network,
+        params: Any,
+        state: Any,
+        opt_state: optax.OptState,
+        optimizer: optax.GradientTransformation,
+        batch: Batch,
+        *,
+        key: PRNGKeyArray | None = None,
+    ) -> tuple[Any, Any, optax.OptState, Metrics]:
+        """:meth:`step` at a step from :meth:`frozen_from` on, given ``(features, y)`` instead
+        of ``(x, y)``: the same parameters, state, optimizer state and metrics."""
+
+    @abc.abstractmethod
+    def feature_predict(self, net: Network, params: Any, state: Any, feats: Array) -> Array:
+        """:meth:`predict` from the inputs' :meth:`features`."""
+
+
 def check_batch(net: Network, batch: Batch) -> None:
     """Raise :class:`~plastix.ShapeError` if ``batch`` does not fit ``net``."""
     x, y = batch

@@ -30,6 +30,12 @@ class TrainOptions(eqx.Module):
         "loop, faster for wide conv nets on CPU)",
     )
     eval_batch_size: int = option(1000, help="batch size of evaluation")
+    cache_features: bool = option(
+        True,
+        help="once only a read-out learns (SoftHebb and the Hebbian rules after their "
+        "unsupervised phase), compute the frozen features of the data once and train the "
+        "read-out on them (same steps; memory: one feature vector per example)",
+    )
     gradient_check: int = option(
         0,
         help="log each epoch the cosine of the rule's update with the exact gradient on the "

@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from .._errors import CheckpointError, ConfigError, DivergenceError, ShapeError
 from ..data import ArrayDataset, DataLoader
 from ..graph import Network
-from ..rules import Rule, gradient_check, require_gradient_estimate
+from ..rules import AbstractFeatureRule, Rule, gradient_check, require_gradient_estimate
 from ._checkpoint import atomic_write_text, latest_checkpoint, load_checkpoint, save_checkpoint
 from ._options import TrainOptions
 from ._run_dir import RUN_CONFIG, RunLock, config_differences, read_run_config, write_run_config
@@ -78,6 +78,13 @@ class Trainer:
     augment: Augment | None = None
     steps_per_call: int = _DEFAULTS.steps_per_call
     eval_batch_size: int = _DEFAULTS.eval_batch_size
+    cache_features: bool = _DEFAULTS.cache_features
+    """For a rule that from some step on trains only a read-out on frozen features
+    (:class:`~plastix.rules.AbstractFeatureRule`: SoftHebb and the Hebbian rules after their
+    unsupervised phase), compute the features of the training and test data once, when the
+    first epoch that is all read-out starts, and train and evaluate the read-out on them: the
+    same steps, without running the frozen blocks at every step. Off with ``augment`` (the
+    inputs change every epoch) and when each process feeds its own rows."""
     progress: bool = True
     keep_checkpoints: int = 2
     gradient_check: int = _DEFAULTS.gradient_check
@@ -157,6 +164,11 @@ class Trainer:
         self._fed = self._mesh is not None and jax.process_count() > 1
         self._chunk_fed = jax.jit(self._run_chunk_fed, donate_argnums=(0,))
         self._eval = jax.jit(self._evaluate)
+        self._eval_feat = jax.jit(self._evaluate_features)
+        self._chunk_feat = jax.jit(self._run_chunk_features, donate_argnums=(0,))
+        self._feat_batch = jax.jit(
+            lambda p, s, x: self.rule.features(self.net, p, s, x)  # type: ignore[attr-defined]
+        )
         if self.gradient_check < 0 or self.gradient_check > len(self.train):
             raise ConfigError(
                 f"gradient_check must be in 0..{len(self.train)} (samples), got {self.gradient_check}."
@@ -194,6 +206,30 @@ class Trainer:
         def body(carry: Carry, inp: Any) -> tuple[Carry, Any]:
             bidx, key = inp
             return self._train_step(carry, xs[bidx], ys[bidx], key)
+
+        return _scan(body, carry, (idx, keys))
+
+    def _train_step_features(
+        self, carry: Carry, f: jax.Array, labels: jax.Array, key: jax.Array
+    ) -> tuple[Carry, dict[str, jax.Array]]:
+        """:meth:`_train_step` of a read-out-only step, on the inputs' cached features (the
+        same key split, so the same dropout masks)."""
+        assert isinstance(self.rule, AbstractFeatureRule)
+        _, rkey = jax.random.split(key)
+        f = self._split(f)
+        y = self._split(jax.nn.one_hot(labels, self._num_classes, dtype=jnp.float32))
+        params, state, opt_state = carry
+        params, state, opt_state, m = self.rule.feature_step(
+            self.net, params, state, opt_state, self.optimizer, (f, y), key=rkey
+        )
+        return (params, state, opt_state), m
+
+    def _run_chunk_features(
+        self, carry: Carry, fs: jax.Array, ys: jax.Array, idx: jax.Array, keys: jax.Array
+    ) -> tuple[Carry, dict[str, jax.Array]]:
+        def body(carry: Carry, inp: Any) -> tuple[Carry, Any]:
+            bidx, key = inp
+            return self._train_step_features(carry, fs[bidx], ys[bidx], key)
 
         return _scan(body, carry, (idx, keys))
 
@@ -239,6 +275,23 @@ class Trainer:
     def _evaluate(
         self, params: Any, state: Any, xs: jax.Array, ys: jax.Array
     ) -> dict[str, jax.Array]:
+        return self._evaluate_with(self.rule.predict, params, state, xs, ys)
+
+    def _evaluate_features(
+        self, params: Any, state: Any, fs: jax.Array, ys: jax.Array
+    ) -> dict[str, jax.Array]:
+        """:meth:`_evaluate` from the inputs' cached features."""
+        assert isinstance(self.rule, AbstractFeatureRule)
+        return self._evaluate_with(self.rule.feature_predict, params, state, fs, ys)
+
+    def _evaluate_with(
+        self,
+        predict: Callable[..., jax.Array],
+        params: Any,
+        state: Any,
+        xs: jax.Array,
+        ys: jax.Array,
+    ) -> dict[str, jax.Array]:
         n = xs.shape[0]
         bs = min(self.eval_batch_size, n)
         nb = math.ceil(n / bs)
@@ -251,7 +304,7 @@ class Trainer:
 
         def body(carry: Any, inp: Any) -> tuple[Any, None]:
             x, y, m = inp
-            out = self.rule.predict(self.net, params, state, self._split(x))
+            out = predict(self.net, params, state, self._split(x))
             yy = jax.nn.one_hot(y, self._num_classes, dtype=jnp.float32)
             loss = jnp.sum(self.rule.eval_cost(out, yy) * m)
             correct = jnp.sum((jnp.argmax(out, -1) == y) * m)
@@ -278,9 +331,40 @@ class Trainer:
         base = jax.random.fold_in(jax.random.key(self.seed), 1_000_003)
         return jax.random.split(jax.random.fold_in(base, epoch), self.steps_per_epoch)
 
-    def _chunks(self) -> list[tuple[int, int]]:
-        n, k = self.steps_per_epoch, self.steps_per_call
+    def _chunks(self, cached: bool = False) -> list[tuple[int, int]]:
+        """The ``(first, end)`` steps of each compiled call of an epoch; an epoch on cached
+        features runs at least 64 steps per call (it has no convolutions to keep out of a
+        compiled loop)."""
+        n = self.steps_per_epoch
+        k = max(self.steps_per_call, 64) if cached else self.steps_per_call
         return [(s, min(s + k, n)) for s in range(0, n, k)]
+
+    def _frozen_from(self) -> int | None:
+        """The first step that trains only a read-out on cached features (None: never)."""
+        if not (self.cache_features and isinstance(self.rule, AbstractFeatureRule)):
+            return None
+        if self.augment is not None or self._fed:
+            return None
+        return self.rule.frozen_from()
+
+    def _cached(self, epoch: int) -> bool:
+        """Whether every step of ``epoch`` (from 1) trains only the read-out on cached
+        features."""
+        frozen = self._frozen_from()
+        return frozen is not None and (epoch - 1) * self.steps_per_epoch >= frozen
+
+    def _features_of(self, params: Any, state: Any, x: np.ndarray) -> jax.Array:
+        """The rule's frozen features of ``x``, one compiled call per ``eval_batch_size``
+        inputs (no loop around the convolutions; the last batch padded to the same shape)."""
+        n, bs = len(x), min(self.eval_batch_size, len(x))
+        parts = []
+        for a in range(0, n, bs):
+            xb = np.asarray(x[a : a + bs])
+            if len(xb) < bs:
+                xb = np.concatenate([xb, np.zeros((bs - len(xb), *xb.shape[1:]), xb.dtype)])
+            f = self._feat_batch(params, state, self._replicate(jnp.asarray(xb)))
+            parts.append(f[: min(bs, n - a)])
+        return self._replicate(jnp.concatenate(parts))
 
     def evaluate(self, params: Any, data: ArrayDataset, state: Any = None) -> dict[str, float]:
         """Test loss (the rule's cost) and accuracy of the rule's prediction over ``data``
@@ -405,7 +489,9 @@ class Trainer:
         # compile once per chunk length, outside the timed epochs
         t0 = time.perf_counter()
         compiled = {}
-        for a, b in {(b - a): (a, b) for a, b in self._chunks()}.values():
+        cached_epochs = [e for e in range(start + 1, self.epochs + 1) if self._cached(e)]
+        plain = len(cached_epochs) < self.epochs - start or not cached_epochs
+        for a, b in {(b - a): (a, b) for a, b in self._chunks()}.values() if plain else ():
             idx0 = np.zeros((b - a, self.batch_size), np.int64)
             if self._fed:
                 compiled[b - a] = self._chunk_fed.lower(
@@ -415,10 +501,25 @@ class Trainer:
                 compiled[b - a] = self._chunk.lower(
                     carry, xs, ys, jnp.asarray(idx0, jnp.int32), self._keys(0)[a:b]
                 ).compile()
+        compiled_feat = {}
+        if cached_epochs:
+            f1 = jax.eval_shape(self._feat_batch, carry[0], carry[1], xs[:1])
+            sharding = None if self._mesh is None else NamedSharding(self._mesh, P())
+            f_all = jax.ShapeDtypeStruct(
+                (len(self.train), *f1.shape[1:]), f1.dtype, sharding=sharding
+            )
+            for a, b in {(b - a): (a, b) for a, b in self._chunks(cached=True)}.values():
+                idx_f = jnp.zeros((b - a, self.batch_size), jnp.int32)
+                compiled_feat[b - a] = self._chunk_feat.lower(
+                    carry, f_all, ys, idx_f, self._keys(0)[a:b]
+                ).compile()
         if self.test is not None:
             test_xy = self._replicate((jnp.asarray(self.test.x), jnp.asarray(self.test.y)))
-            self._eval.lower(carry[0], carry[1], *test_xy).compile()
+            if plain:
+                self._eval.lower(carry[0], carry[1], *test_xy).compile()
         compile_seconds = time.perf_counter() - t0
+        feats: jax.Array | None = None  # the training set's features, once cached
+        test_feats: jax.Array | None = None
 
         epoch_seconds = [r["train_seconds"] for r in records]
         bar = tqdm(
@@ -435,9 +536,20 @@ class Trainer:
                 idx_all = jnp.asarray(idx_np, jnp.int32)
                 keys = self._keys(epoch)
                 sums: dict[str, float] = {}
+                cached = self._cached(epoch)
+                cache_seconds = None
+                if cached and feats is None:
+                    t0 = time.perf_counter()
+                    feats = self._features_of(carry[0], carry[1], self.train.x)
+                    if self.test is not None:
+                        test_feats = self._features_of(carry[0], carry[1], self.test.x)
+                    jax.block_until_ready((feats, test_feats))
+                    cache_seconds = time.perf_counter() - t0
                 t0 = time.perf_counter()
-                for a, b in self._chunks():
-                    if self._fed:
+                for a, b in self._chunks(cached):
+                    if cached:
+                        carry, m = compiled_feat[b - a](carry, feats, ys, idx_all[a:b], keys[a:b])
+                    elif self._fed:
                         carry, m = compiled[b - a](carry, *self._feed(idx_np[a:b]), keys[a:b])
                     else:
                         carry, m = compiled[b - a](carry, xs, ys, idx_all[a:b], keys[a:b])
@@ -463,7 +575,10 @@ class Trainer:
                 epoch_seconds.append(train_seconds)
                 rec: dict[str, Any] = {"epoch": epoch}
                 rec.update({f"train_{k}": v / self.steps_per_epoch for k, v in sums.items()})
-                if self.test is not None:
+                if self.test is not None and cached:
+                    m = self._eval_feat(carry[0], carry[1], test_feats, test_xy[1])
+                    rec.update({f"test_{k}": float(v) for k, v in m.items()})
+                elif self.test is not None:
                     rec.update(
                         {
                             f"test_{k}": v
@@ -473,6 +588,8 @@ class Trainer:
                 if self.gradient_check:
                     rec.update(self._gradient_check(carry[0], carry[1]))
                 rec["train_seconds"] = train_seconds
+                if cache_seconds is not None:
+                    rec["feature_cache_seconds"] = cache_seconds
                 records.append(rec)
                 if self.test is not None:
                     bar.write(
@@ -531,6 +648,7 @@ class Trainer:
             "train_loss": last.get("train_loss"),
             "train_seconds_per_epoch": statistics.median(epoch_seconds) if epoch_seconds else None,
             "compile_seconds": compile_seconds,
+            "feature_cache_seconds": sum(r.get("feature_cache_seconds", 0.0) for r in records),
             "steps_per_epoch": self.steps_per_epoch,
             "num_params": n_params,
             "seed": self.seed,
