@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tqdm.auto import tqdm
-
 from .._errors import ConfigError
+from .._progress import progress as progress_report
 from ..config import RULES
 from ._suites import Entry, Suite
 
@@ -133,7 +132,7 @@ def run_suite(
     out.mkdir(parents=True, exist_ok=True)
     results = []
     jobs = [(e, s) for e in entries for s in range(max(seeds, e.seeds))]
-    bar = tqdm(jobs, disable=not progress, unit="run", desc=f"bench {suite.name}")
+    bar = progress_report(jobs, disable=not progress, unit="run", desc=f"bench {suite.name}")
     for entry, seed in bar:
         bar.set_postfix(rule=entry.label, seed=seed)
         run = out / slug(entry.label) / f"seed-{seed}"

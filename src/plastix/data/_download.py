@@ -10,9 +10,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from urllib.request import Request, urlopen
 
-from tqdm.auto import tqdm
-
 from .._errors import DataError
+from .._progress import progress
 
 DATA_DIR_ENV = "PLASTIX_DATA_DIR"
 """Environment variable naming the data root when no explicit ``root`` is given."""
@@ -136,7 +135,7 @@ def _fetch_to(url: str, tmp: Path) -> str:
     request = Request(url, headers={"User-Agent": _USER_AGENT})
     with urlopen(request, timeout=_TIMEOUT_S) as response, tmp.open("wb") as out:
         size = getattr(response, "headers", {}).get("Content-Length")
-        with tqdm(
+        with progress(
             total=int(size) if size and size.isdigit() else None,
             unit="B",
             unit_scale=True,

@@ -26,9 +26,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, PRNGKeyArray
-from tqdm.auto import tqdm
 
 from .._errors import ConfigError, PlastixError, ShapeError
+from .._progress import progress
 from ._progress import ProgressMixin
 
 
@@ -436,7 +436,7 @@ class AbstractStorageTrainer(ProgressMixin):
             fn = _unlearn_jit if self.use_compile else _unlearn
         n_chunks = math.ceil(p / self.chunk)
         model = self.model
-        for c in tqdm(
+        for c in progress(
             range(n_chunks),
             desc=f"hopfield: {self._verb}",
             disable=not self.show_progress,

@@ -28,9 +28,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
-from tqdm.auto import tqdm
 
 from .._errors import ConfigError, ShapeError
+from .._progress import progress
 from ._progress import ProgressMixin
 
 
@@ -291,7 +291,7 @@ class STDPTrainer(ProgressMixin):
         )
         xs = jnp.asarray(x if x.ndim == 3 else x[None], self.w.dtype)
         f = _train_trials_jit if self.use_compile else _train_trials
-        for _ in tqdm(range(self.epochs), desc="stdp", disable=not self.show_progress):
+        for _ in progress(range(self.epochs), desc="stdp", disable=not self.show_progress):
             self.w = f(self.w, xs, self.lif, self.rule)
         return self.w
 

@@ -13,9 +13,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from jaxtyping import Array, PRNGKeyArray
-from tqdm.auto import tqdm
 
 from .._errors import ConfigError, ShapeError
+from .._progress import progress
 from ._progress import ProgressMixin
 
 
@@ -127,7 +127,7 @@ class LocalTrainer(ProgressMixin):
             )
         epoch = self._epoch()
         xj = jnp.asarray(x)
-        for _ in tqdm(range(self.epochs), desc="local rule", disable=not self.show_progress):
+        for _ in progress(range(self.epochs), desc="local rule", disable=not self.show_progress):
             self.key, k = jax.random.split(self.key)
             perm = jax.random.permutation(k, x.shape[0])[: n * self.batch_size]
             xs = xj[perm].reshape(n, self.batch_size, -1)

@@ -19,9 +19,9 @@ import numpy as np
 import optax
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
-from tqdm.auto import tqdm
 
 from .._errors import CheckpointError, ConfigError, DivergenceError, ShapeError
+from .._progress import progress
 from ..data import ArrayDataset, DataLoader
 from ..graph import Network
 from ..rules import AbstractFeatureRule, Rule, gradient_check, require_gradient_estimate
@@ -522,7 +522,7 @@ class Trainer:
         test_feats: jax.Array | None = None
 
         epoch_seconds = [r["train_seconds"] for r in records]
-        bar = tqdm(
+        bar = progress(
             total=self.epochs * self.steps_per_epoch,
             initial=start * self.steps_per_epoch,
             disable=not (self.progress and lead),
@@ -565,12 +565,13 @@ class Trainer:
                                 "good checkpoint is kept."
                             )
                         sums[k] = sums.get(k, 0.0) + float(v.sum())
-                    bar.update(b - a)
                     bar.set_postfix(
                         epoch=epoch,
                         loss=f"{sums['loss'] / b:.4f}",
                         acc=f"{sums['accuracy'] / b:.4f}",
+                        refresh=False,
                     )
+                    bar.update(b - a)
                 train_seconds = time.perf_counter() - t0
                 epoch_seconds.append(train_seconds)
                 rec: dict[str, Any] = {"epoch": epoch}
