@@ -35,7 +35,7 @@ BATCH = 16
 
 def _model(cls: type) -> list[px.Edge]:
     """A small network each rule can train (the one its presets use, narrowed)."""
-    if cls in (px.EP, px.CHL, px.rules.CoupledLearning):  # linear edges: the energy's rho
+    if cls in (px.EP, px.HolomorphicEP, px.CHL, px.rules.CoupledLearning):  # linear edges
         return px.models.mlp(10, hidden=(16,), activation="identity")
     if cls in (px.local.SoftHebb, px.local.LocalHebbian):
         return px.models.softhebb_mlp(10, hidden=(16,))
@@ -159,7 +159,7 @@ def test_rule_contract(cls, digits, tmp_path):
 
 def test_capabilities_are_declared_by_the_bases():
     energy = {c.name for c in ALL_RULES if issubclass(c, AbstractEnergyRule)}
-    assert energy == {"pc", "ipc", "ep", "chl", "cl", "bipc"}
+    assert energy == {"pc", "ipc", "ep", "holomorphic-ep", "chl", "cl", "bipc"}
     feedback = {c.name for c in ALL_RULES if issubclass(c, AbstractFeedbackRule)}
     assert feedback == {"fa", "sign-symmetry", "dfa", "drtp", "tp", "dtp"}
     assert {c.name for c in ALL_RULES if issubclass(c, AbstractGenerativeRule)} == {"bipc"}

@@ -37,6 +37,7 @@ from .rules import TP as TP
 from .rules import BiPC as BiPC
 from .rules import CrossEntropy as CrossEntropy
 from .rules import Dropout as Dropout
+from .rules import HolomorphicEP as HolomorphicEP
 from .rules import IncrementalPC as IncrementalPC
 from .rules import NudgeSign as NudgeSign
 from .rules import Nudging as Nudging

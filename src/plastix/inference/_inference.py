@@ -35,7 +35,7 @@ class InferenceInfo(eqx.Module):
 
 def _per_sample_norm(tree: Any) -> Array:
     leaves = jax.tree.leaves(tree)
-    sq = sum(jnp.sum(jnp.square(l).reshape(l.shape[0], -1), axis=1) for l in leaves)
+    sq = sum(jnp.sum(jnp.square(jnp.abs(l)).reshape(l.shape[0], -1), axis=1) for l in leaves)
     return jnp.sqrt(sq)
 
 
@@ -154,7 +154,12 @@ class Inference(eqx.Module):
         total = self.steps if steps is None else steps
         batch = jax.tree.leaves(states)[0].shape[0]
         dtype = jnp.result_type(*jax.tree.leaves(states))
-        zero_info = (jnp.zeros((), dtype), jnp.zeros((batch,), dtype))
+        if self.bounds is not None and jnp.issubdtype(dtype, jnp.complexfloating):
+            raise ConfigError(
+                f"Inference(bounds={self.bounds}) cannot bound complex states; pass bounds=None."
+            )
+        # complex states (holomorphic EP): a complex energy, a real residual
+        zero_info = (jnp.zeros((), dtype), jnp.zeros((batch,), jnp.finfo(dtype).dtype))
 
         def update(z: Any, opt_state: Any, g: Any) -> tuple[Any, Any]:
             upd, opt_state = self.optimizer.update(g, opt_state, z)

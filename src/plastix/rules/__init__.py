@@ -26,6 +26,7 @@ from ._dropout import Dropout as Dropout
 from ._ep import CHL as CHL
 from ._ep import EP as EP
 from ._ep import AbstractEquilibriumRule as AbstractEquilibriumRule
+from ._ep import HolomorphicEP as HolomorphicEP
 from ._fa import DFA as DFA
 from ._fa import DRTP as DRTP
 from ._fa import FA as FA

@@ -43,7 +43,12 @@ class CrossEntropy(Cost):
     name: ClassVar[str] = "cross-entropy"
 
     def __call__(self, output: Array, target: Array) -> Array:
-        logp = jax.nn.log_softmax(output.reshape(output.shape[0], -1), axis=1)
+        z = output.reshape(output.shape[0], -1)
+        if jnp.iscomplexobj(z):  # holomorphic (holomorphic EP): shifted by a constant
+            m = jax.lax.stop_gradient(jnp.max(jnp.real(z), axis=1, keepdims=True))
+            logp = z - m - jnp.log(jnp.sum(jnp.exp(z - m), axis=1, keepdims=True))
+        else:
+            logp = jax.nn.log_softmax(z, axis=1)
         return -jnp.sum(target.reshape(target.shape[0], -1) * logp, axis=1)
 
 

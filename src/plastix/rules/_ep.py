@@ -15,6 +15,8 @@ linear edges (``mlp(..., activation="identity")``); :math:`\rho` belongs to the 
 from __future__ import annotations
 
 import abc
+import cmath
+import math
 from collections.abc import Callable
 from typing import Any, ClassVar, final
 
@@ -27,7 +29,7 @@ from .._errors import ConfigError, GraphError
 from .._option import option
 from ..graph import Network
 from ..inference import SGD, Inference, InferenceInfo
-from ..nn import ACTIVATIONS, HardSigmoid, Identity, Layer, Sequential
+from ..nn import ACTIVATIONS, HardSigmoid, Identity, Layer, Sequential, Sigmoid, Tanh
 from ._base import AbstractEnergyRule, AbstractGradientRule, Batch, Metrics, check_batch
 from ._costs import Cost, SquaredError, accuracy
 from ._pc import NudgeSign
@@ -406,3 +408,149 @@ class CHL(AbstractEquilibriumRule):
         bsz = batch[0].shape[0]
         g_c, g_f, metrics = self._contrast(net, params, batch, lambda out, y: y)
         return jax.tree.map(lambda a, b: (a - b) / bsz, g_c, g_f), state, metrics
+
+
+HOLOMORPHIC_RHO: tuple[type[Layer], ...] = (Sigmoid, Tanh, Identity)
+"""The activations holomorphic EP accepts: analytic functions (clips and ReLUs are not)."""
+
+
+@final
+class HolomorphicEP(AbstractEquilibriumRule):
+    r"""Holomorphic equilibrium propagation (Laborieux & Zenke 2022): EP with complex nudging
+    strengths on a circle, which gives the exact gradient at a finite :math:`|\beta|`.
+
+    The free phase is EP's (real). Then, from the free equilibrium, the states relax on
+    :math:`F_{\beta_k} = E + \beta_k C` for the :math:`N` points
+    :math:`\beta_k = \beta e^{2\pi i k / N}` (complex states; the gradient steps use the
+    holomorphic derivative :math:`\partial F / \partial s`) to :math:`s^{\beta_k}`, and the
+    update is the discrete Cauchy integral of :math:`g(\beta) = \partial_\theta F_\beta(s^\beta)`
+
+    .. math:: \widehat{\nabla_\theta C} = \mathrm{Re}\,\frac1N \sum_{k=0}^{N-1}
+              \frac{g(\beta_k)}{\beta_k}
+              = \nabla_\theta C + O(\beta^{N})
+
+    (every Taylor term of :math:`g` but the first and those of degree :math:`1 + mN` cancel;
+    :math:`\sum_k 1/\beta_k = 0` removes :math:`g(0)`, so no free-phase term is needed). The
+    energy must be holomorphic in the states: ``rho`` is ``sigmoid``, ``tanh`` or
+    ``identity`` and the nudged relaxation has no ``bounds``. Real weights and inputs make
+    :math:`s^{\bar\beta} = \overline{s^{\beta}}`, so only the points with
+    :math:`0 \le k \le N/2` are relaxed (the others are their conjugates). ``points = 2`` is
+    centred EP exactly.
+
+    >>> import jax, jax.numpy as jnp, plastix as px
+    >>> net = px.Network.from_example(px.models.mlp(2, hidden=(4,), activation="identity"), jnp.zeros((1, 3)))
+    >>> rule = px.HolomorphicEP(beta=0.5, points=4)
+    >>> params = net.init(key=jax.random.key(0))
+    >>> x, y = jnp.ones((2, 3)), jnp.eye(2)
+    >>> g, _, m = rule.grads(net, params, None, (x, y))
+    >>> jax.tree.structure(g) == jax.tree.structure(params), bool(jnp.isfinite(m["loss"]))
+    (True, True)
+    """
+
+    name: ClassVar[str] = "holomorphic-ep"
+    rho: Layer = option(
+        default_factory=Sigmoid,
+        help="activation rho of the states, holomorphic: sigmoid | tanh | identity",
+    )
+    cost: Cost = _cost_option()
+    beta: float = option(0.5, help="radius |beta| of the circle of nudging strengths (> 0)")
+    points: int = option(
+        4, help="N: nudging strengths beta * exp(2 pi i k / N), k < N (>= 2; bias O(beta^N))"
+    )
+    free: Inference = option(
+        default_factory=lambda: Inference(steps=30, optimizer=SGD(0.5)),
+        help="free-phase relaxation (T1 steps, from zero states)",
+    )
+    nudged: Inference = option(
+        default_factory=lambda: Inference(steps=10, optimizer=SGD(0.5)),
+        help="relaxation at each complex nudging strength (T2 steps, from the free equilibrium; "
+        "no bounds)",
+    )
+    readout: bool = option(
+        False, help="the output is a read-out of its sources, not a state (use cross-entropy)"
+    )
+
+    @property
+    def reads_out(self) -> bool:
+        """``readout``."""
+        return self.readout
+
+    def __check_init__(self) -> None:
+        if not self.beta > 0:
+            raise ConfigError(
+                f"HolomorphicEP(beta={self.beta!r}): the radius of the nudging circle must be > 0."
+            )
+        if isinstance(self.points, bool) or not isinstance(self.points, int) or self.points < 2:
+            raise ConfigError(
+                f"HolomorphicEP(points={self.points!r}): need an int >= 2 (2 is centred EP; "
+                "each more point cuts the bias by another factor of beta)."
+            )
+        if not isinstance(self.rho, HOLOMORPHIC_RHO):
+            names = ", ".join(sorted(k for k, v in ACTIVATIONS.items() if v in HOLOMORPHIC_RHO))
+            raise ConfigError(
+                f"HolomorphicEP needs a holomorphic activation rho (the states become complex); "
+                f"{type(self.rho).__name__} is not. Use one of: {names} (e.g. --set "
+                "rule.rho=sigmoid)."
+            )
+        if self.nudged.bounds is not None:
+            raise ConfigError(
+                "HolomorphicEP relaxes complex states in its nudged phases, which a box cannot "
+                f"bound (nudged.bounds={self.nudged.bounds}); set rule.nudged.bounds=null."
+            )
+
+    def _point(
+        self, net: Network, params: Any, x: Array, y: Array, free: tuple[Array, ...], beta: complex
+    ) -> tuple[Any, Any]:
+        """:math:`g(\beta) / \beta` at one nudging strength (complex states unless it is
+        real), and the relaxation's info."""
+        if beta.imag == 0.0:  # beta_0 and, for even N, beta_{N/2}: EP's real nudged phase
+            states, info = self._relax(net, params, x, y, free, beta.real, self.nudged)
+            g = self._theta_grad(net, params, x, states, y, beta.real)
+            return jax.tree.map(lambda gi: gi / beta.real, g), info
+        ctype = jnp.result_type(x.dtype, jnp.complex64)
+        cparams = jax.tree.map(lambda p: p.astype(ctype), params)
+        cx, cy = x.astype(ctype), y.astype(ctype)
+        cache = net.input_edge_outputs(cparams, cx)
+        b = jnp.asarray(beta, ctype)
+
+        def grad_fn(f: tuple[Array, ...]) -> tuple[Array, Any]:
+            return jax.value_and_grad(
+                lambda f: self.total_energy(
+                    net, cparams, self.full_states(net, cx, f), cy, b, cache
+                ),
+                holomorphic=True,
+            )(f)
+
+        states, info = self.nudged.run(grad_fn, tuple(s.astype(ctype) for s in free))
+        full = self.full_states(net, cx, states)
+        g = jax.grad(lambda p: self.total_energy(net, p, full, cy, b), holomorphic=True)(cparams)
+        return jax.tree.map(lambda gi: gi / b, g), info
+
+    def grads(
+        self,
+        net: Network,
+        params: Any,
+        state: Any,
+        batch: Batch,
+        *,
+        key: PRNGKeyArray | None = None,
+    ) -> tuple[Any, Any, Metrics]:
+        self.check(net, batch)
+        x, y = batch
+        bsz = x.shape[0]
+        free, info = self.free_phase(net, params, x)
+        n = self.points
+        total = jax.tree.map(jnp.zeros_like, params)
+        nudged_info = None
+        for k in range(n // 2 + 1):
+            beta = complex(self.beta * cmath.exp(2j * math.pi * k / n))
+            weight = 1.0 if k == 0 or 2 * k == n else 2.0  # k and n - k: conjugate pairs
+            g, point_info = self._point(net, params, x, y, free, beta)
+            if k == 1 or nudged_info is None:
+                nudged_info = point_info  # report a complex point's relaxation
+            total = jax.tree.map(
+                lambda t, gi, w=weight: t + (w / (n * bsz)) * jnp.real(gi).astype(t.dtype),
+                total,
+                g,
+            )
+        return total, state, self._metrics(net, params, x, y, free, info, nudged_info)
