@@ -1,7 +1,7 @@
 """Fast read-out sweeps on the frozen features of a SoftHebb run.
 
 Usage: python benchmarks/softhebb_readout.py RUN_DIR [--lr 1e-3] [--batch 64] [--epochs 10]
-       [--dropout 0.5] [--standardise] [--schedule halving|cosine]
+       [--dropout 0.5] [--standardise] [--schedule halving|cosine] [--cache FILE.npz]
 
 Loads the last checkpoint of a ``plastix train --rule softhebb`` (or ``hebbian``) run (after its Hebbian
 epoch the blocks are frozen, so any later checkpoint holds the same features), computes the
@@ -9,7 +9,8 @@ features of the whole train and test set once, and trains a linear read-out on t
 cross-entropy, dropout, the lr halved at 20/35/50/60/70/80/90 % of the epochs as in Journé et
 al.'s code, or ``--schedule cosine``: the presets' cosine decay to 0), printing the accuracy
 per epoch on the run's evaluation set: the test set, or its validation split when the run
-held one out (``data.validation``). Used to choose the read-out recipe of the
+held one out (``data.validation``). ``--cache`` keeps the features in an ``.npz`` file (written
+once, read by later calls with the same file) to compare read-outs without recomputing them. Used to choose the read-out recipe of the
 ``softhebb-mnist`` preset; the preset's own number comes from ``plastix train``.
 """
 
@@ -38,6 +39,7 @@ def main() -> None:
     ap.add_argument("--dropout", type=float, default=0.5)
     ap.add_argument("--standardise", action="store_true")
     ap.add_argument("--schedule", choices=("halving", "cosine"), default="halving")
+    ap.add_argument("--cache", type=Path, default=None)
     a = ap.parse_args()
     run = build(RunConfig, json.loads((a.run / "summary.json").read_text())["config"])
     train, test, _ = run.data.load()
@@ -55,7 +57,13 @@ def main() -> None:
             [np.asarray(feat(jnp.asarray(x[i : i + 500]))) for i in range(0, len(x), 500)]
         )
 
-    ftr, fte = feats(train.x), feats(test.x)
+    if a.cache is not None and a.cache.exists():
+        with np.load(a.cache, allow_pickle=False) as z:
+            ftr, fte = z["train"], z["test"]
+    else:
+        ftr, fte = feats(train.x), feats(test.x)
+        if a.cache is not None:
+            np.savez(a.cache, train=ftr, test=fte)
     print("features", ftr.shape, "mean", ftr.mean(), "std", ftr.std(), "max", ftr.max())
     if a.standardise:
         mu, sd = ftr.mean(0), ftr.std(0) + 1e-6

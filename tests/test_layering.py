@@ -17,6 +17,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "plastix"
 RANK = {
     "_errors": 0,
     "_option": 0,
+    "_progress": 0,
     "nn": 1,
     "graph": 2,
     "data": 2,

@@ -23,6 +23,7 @@ from ..data import DATASETS, download_dataset
 from ..models import MODELS
 from ..rules import AbstractGenerativeRule
 from ..train import OPTIMIZERS, Trainer, read_run_config
+from . import _memory
 
 
 def summary_line(cls: type) -> str:
@@ -196,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument(
         "--markdown", action="store_true", help="every configuration key as Markdown tables"
     )
+    _memory.add_parser(sub, common)
     d = sub.add_parser(
         "download",
         parents=[common],
@@ -540,6 +542,8 @@ def _command(args: argparse.Namespace, argv: list[str]) -> int:
         return 0
     if args.command == "bench":
         return _bench(args, argv)
+    if args.command == "memory":
+        return _memory.run(args)
     if args.command == "download":
         path = download_dataset(args.dataset, root=args.data_dir)
         print(f"{args.dataset} is in {path}")

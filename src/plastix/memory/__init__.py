@@ -26,4 +26,9 @@ from ._stdp import STDP as STDP
 from ._stdp import STDPTrainer as STDPTrainer
 from ._stdp import lif_stdp as lif_stdp
 from ._stdp import stdp_trains as stdp_trains
+from ._tasks import TASKS as TASKS
+from ._tasks import HopfieldTask as HopfieldTask
+from ._tasks import PatternSource as PatternSource
+from ._tasks import STDPTask as STDPTask
+from ._tasks import image_patterns as image_patterns
 from ._trainer import LocalTrainer as LocalTrainer

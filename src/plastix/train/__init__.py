@@ -1,6 +1,7 @@
 """Training: the Trainer, its options, weight optimizers as option objects, checkpoints."""
 
 from ._checkpoint import CHECKPOINT_FORMAT as CHECKPOINT_FORMAT
+from ._checkpoint import atomic_write_text as atomic_write_text
 from ._checkpoint import latest_checkpoint as latest_checkpoint
 from ._checkpoint import load_checkpoint as load_checkpoint
 from ._checkpoint import save_checkpoint as save_checkpoint

@@ -10,7 +10,10 @@ from ._bench import plot_suite as plot_suite
 from ._figure import save_figure as save_figure
 from ._memory import plot_capacity as plot_capacity
 from ._memory import plot_energy as plot_energy
+from ._memory import plot_recall as plot_recall
 from ._memory import plot_receptive_fields as plot_receptive_fields
+from ._memory import plot_stdp as plot_stdp
+from ._memory import plot_weights as plot_weights
 from ._training import plot_alignment as plot_alignment
 from ._training import plot_curves as plot_curves
 from ._training import plot_ff_layers as plot_ff_layers
