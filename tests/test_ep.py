@@ -283,3 +283,56 @@ def test_holomorphic_ep_with_a_cross_entropy_readout_beats_centred_ep(problem):
     e_hep = _rel(hep.grads(net, params, None, batch)[0], exact)
     e_ep = _rel(px.EP(free=SMOOTH, nudged=SMOOTH, **kw).grads(net, params, None, batch)[0], exact)
     assert e_hep < e_ep / 5 and e_hep < 0.01, (e_hep, e_ep)
+
+
+def _persistent_setup(epochs, steps=4):
+    tr = px.data.load_dataset("digits", "train").subset(slice(0, 64))
+    net = px.Network.from_example(px.models.mlp(10, hidden=(12,), activation="identity"), tr.x[:1])
+    inf = px.Inference(steps=steps, optimizer=px.inference.SGD(0.3), bounds=(0.0, 1.0))
+    rule = px.EP(free=inf, persistent=True)
+    return tr, net, rule
+
+
+def test_persistent_states_continue_the_relaxation_across_epochs():
+    """Persistent particles (issue 17): with the weights frozen (learning rate 0), each
+    example's kept state after E epochs of T free steps is the state after one relaxation of
+    E * T steps from zero, computed independently; every example is visited once per epoch."""
+    tr, net, rule = _persistent_setup(epochs=3)
+    t = px.Trainer(net, rule, optax.sgd(0.0), tr, epochs=3, batch_size=16, progress=False,
+                   devices=jax.devices()[:1])  # fmt: skip
+    t.fit()
+    long = px.EP(free=px.Inference(steps=12, optimizer=px.inference.SGD(0.3), bounds=(0.0, 1.0)))
+    expected, _ = long.free_phase(net, t.params, jnp.asarray(tr.x))
+    assert len(t.state) == len(expected) == 2
+    for got, want in zip(t.state, expected, strict=True):
+        assert got.shape == (64, *want.shape[1:])
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), atol=1e-5)
+    # without persistence every free phase starts from zero: 4 steps, not 12
+    short, _ = rule.free_phase(net, t.params, jnp.asarray(tr.x))
+    assert float(jnp.max(jnp.abs(short[0] - expected[0]))) > 1e-3
+
+
+def test_persistent_states_resume_exactly(tmp_path):
+    """The per-example states are part of the checkpoint: 2 epochs, then a resume to 3,
+    end with the same weights and states as 3 epochs in one go."""
+    tr, net, rule = _persistent_setup(epochs=3)
+
+    def fit(epochs, out=None, resume=False):
+        t = px.Trainer(net, rule, optax.adam(1e-2), tr, epochs=epochs, batch_size=16,
+                       progress=False, out_dir=out, devices=jax.devices()[:1])  # fmt: skip
+        t.fit(resume=resume)
+        return t
+
+    whole = fit(3)
+    fit(2, tmp_path / "run")
+    resumed = fit(3, tmp_path / "run", resume=True)
+    for a, b in zip(jax.tree.leaves((whole.params, whole.state)),
+                    jax.tree.leaves((resumed.params, resumed.state)), strict=True):  # fmt: skip
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    assert float(jnp.max(whole.state[0])) > 0  # the states moved away from zero
+
+
+def test_persistent_states_need_the_batch_rows(problem):
+    net, params, batch = problem
+    with pytest.raises(px.ConfigError, match="persistent=True.*per_example_state"):
+        px.EP(persistent=True).grads(net, params, None, batch)

@@ -471,3 +471,15 @@ def test_plain_callable_becomes_lambda_edge():
 def test_non_callable_is_not_an_edge():
     with pytest.raises(TypeError, match="cannot use 42 as an edge"):
         nn.as_layer(42)
+
+
+def test_sigmoid_gain_and_centre():
+    """sigma(g (x - c)) against numpy; gain 4, centre 0.5 has slope 1 at 0.5 (the hard
+    sigmoid's), by a central finite difference."""
+    layer = nn.Sigmoid(gain=4.0, centre=0.5)
+    x64 = _X.astype(np.float64)
+    got = np.asarray(layer(None, jnp.asarray(_X)[None]))[0]
+    np.testing.assert_allclose(got, 1.0 / (1.0 + np.exp(-4.0 * (x64 - 0.5))), rtol=1e-5, atol=1e-6)
+    h = 1e-3
+    slope = (layer(None, jnp.array([0.5 + h])) - layer(None, jnp.array([0.5 - h]))) / (2 * h)
+    assert float(slope[0]) == pytest.approx(1.0, rel=1e-3)

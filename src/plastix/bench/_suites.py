@@ -262,6 +262,7 @@ MNIST_CONV = Suite(
             "softhebb-mnist",
             bar=0.988,
             published=Published(0.9935, "Journé et al. 2023, table (abstract: 99.4 %); read"),
+            seeds=3,
         ),
     ),
     excluded={

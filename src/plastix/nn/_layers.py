@@ -265,10 +265,15 @@ class HardTanh(Layer):
 
 
 class Sigmoid(Layer):
-    r""":math:`1 / (1 + e^{-x})`."""
+    r""":math:`\sigma(g\,(x - c)) = 1 / (1 + e^{-g (x - c)})` (gain :math:`g`, centre
+    :math:`c`; the plain sigmoid by default). ``gain=4, centre=0.5`` is the analytic
+    counterpart of the hard sigmoid (slope 1 at 0.5), which holomorphic EP needs."""
+
+    gain: float = option(1.0, help="gain g: the slope at the centre is g/4")
+    centre: float = option(0.0, help="centre c, where the output is 1/2")
 
     def __call__(self, params: Params, x: Array) -> Array:
-        return jax.nn.sigmoid(x)
+        return jax.nn.sigmoid(self.gain * (x - self.centre))
 
 
 class HardSigmoid(Layer):

@@ -76,6 +76,15 @@ class AbstractRule(eqx.Module):
         rules with extra weights or non-learned state add them."""
         return net.init(key=key), None
 
+    def per_example_state(self, net: Network, x: Array) -> Any:
+        """A state kept per training example for the training inputs ``x`` (leading axis
+        ``len(x)``), or ``None`` (the default: the rule's state is :meth:`init`'s). When a rule
+        returns one (the energy rules with ``persistent=True``), a
+        :class:`~plastix.train.Trainer` keeps it in place of the state, passes each batch's
+        rows to :meth:`step` as ``state`` and writes the returned rows back."""
+        del net, x
+        return None
+
     def predict(self, net: Network, params: Any, state: Any, x: Array) -> Array:
         """The network's output for inputs ``x`` as this rule reads it (default: a
         feedforward pass; energy-based rules with a free phase use its equilibrium)."""

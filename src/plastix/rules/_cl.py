@@ -63,6 +63,11 @@ class CoupledLearning(AbstractEquilibriumRule):
     )
     free: Inference = _free_option()
     nudged: Inference = _nudged_option()
+    persistent: bool = option(
+        False,
+        help="start each free phase from the example's last free state (persistent particles; "
+        "the trainer keeps one per training example) instead of zeros",
+    )
 
     def __check_init__(self) -> None:
         if not 0 < self.eta <= 1:
@@ -85,8 +90,8 @@ class CoupledLearning(AbstractEquilibriumRule):
         *,
         key: PRNGKeyArray | None = None,
     ) -> tuple[Any, Any, Metrics]:
-        g_c, g_f, metrics = self._contrast(
-            net, params, batch, lambda out, y: out + self.eta * (y - out)
+        g_c, g_f, state, metrics = self._contrast(
+            net, params, state, batch, lambda out, y: out + self.eta * (y - out)
         )
         scale = 1.0 / (self.eta * batch[0].shape[0])
         return jax.tree.map(lambda a, b: scale * (a - b), g_c, g_f), state, metrics

@@ -86,6 +86,7 @@ class AbstractEquilibriumRule(AbstractGradientRule, AbstractEnergyRule):
     cost: eqx.AbstractVar[Cost]
     free: eqx.AbstractVar[Inference]
     nudged: eqx.AbstractVar[Inference]
+    persistent: eqx.AbstractVar[bool]
 
     @property
     @abc.abstractmethod
@@ -232,11 +233,41 @@ class AbstractEquilibriumRule(AbstractGradientRule, AbstractEnergyRule):
             states[n] = s
         return tuple(states)
 
-    def free_phase(self, net: Network, params: Any, x: Array) -> tuple[tuple[Array, ...], Any]:
+    def free_phase(
+        self, net: Network, params: Any, x: Array, init: tuple[Array, ...] | None = None
+    ) -> tuple[tuple[Array, ...], Any]:
         """States of every non-input node (in node order) at the free equilibrium, and the
-        relaxation's :class:`~plastix.InferenceInfo`."""
+        relaxation's :class:`~plastix.InferenceInfo`; the relaxation starts from ``init``
+        (the states of :meth:`state_nodes`; default zeros)."""
         dummy = jnp.zeros((x.shape[0], *net.node_shapes[net.output]), x.dtype)
-        return self._relax(net, params, x, dummy, self._init_states(net, x), 0.0, self.free)
+        start = self._init_states(net, x) if init is None else init
+        return self._relax(net, params, x, dummy, start, 0.0, self.free)
+
+    def per_example_state(self, net: Network, x: Array) -> Any:
+        """With ``persistent``: every training example's free state (zeros to begin with),
+        ``(n, *node shape)`` per state node for the ``n`` inputs ``x`` (``None`` otherwise).
+        The trainer keeps it and passes each batch's rows as ``state``."""
+        if not self.persistent:
+            return None
+        return self._init_states(net, x)
+
+    def _persistent_start(self, net: Network, x: Array, state: Any) -> tuple[Array, ...] | None:
+        """The free phase's start: the batch's persistent states, or None (zeros)."""
+        if not self.persistent:
+            return None
+        shapes = [(x.shape[0], *net.node_shapes[n]) for n in self.state_nodes(net)]
+        if (
+            not isinstance(state, tuple)
+            or len(state) != len(shapes)
+            or any(tuple(s.shape) != sh for s, sh in zip(state, shapes, strict=True))
+        ):
+            raise ConfigError(
+                f"{type(self).__name__}(persistent=True) starts each free phase from the "
+                f"batch's own states: pass state = one array per state node, shapes {shapes} "
+                "(the rows of rule.per_example_state(net, x_train) for the batch; "
+                "plastix.train.Trainer keeps them for you)."
+            )
+        return tuple(state)
 
     def relax(
         self, net: Network, params: Any, batch: Batch
@@ -253,14 +284,19 @@ class AbstractEquilibriumRule(AbstractGradientRule, AbstractEnergyRule):
         return self.output_value(net, params, self.full_states(net, x, free))
 
     def _contrast(
-        self, net: Network, params: Any, batch: Batch, clamp: Callable[[Array, Array], Array]
-    ) -> tuple[Any, Any, Metrics]:
+        self,
+        net: Network,
+        params: Any,
+        state: Any,
+        batch: Batch,
+        clamp: Callable[[Array, Array], Array],
+    ) -> tuple[Any, Any, Any, Metrics]:
         """The free phase, then the output clamped at ``clamp(free output, y)`` with the other
         states relaxed from the free equilibrium: each phase's :math:`\\partial_\theta E` and
-        the metrics (CHL's and coupled learning's contrast)."""
+        the new state and the metrics (CHL's and coupled learning's contrast)."""
         check_batch(net, batch)
         x, y = batch
-        free, info = self.free_phase(net, params, x)
+        free, info = self.free_phase(net, params, x, self._persistent_start(net, x, state))
         out = free[self.state_nodes(net).index(net.output)]
         target = clamp(out, y)
         clamped, cinfo = self._relax(
@@ -268,7 +304,8 @@ class AbstractEquilibriumRule(AbstractGradientRule, AbstractEnergyRule):
         )
         g_c = self._theta_grad(net, params, x, clamped, y, 0.0)
         g_f = self._theta_grad(net, params, x, free, y, 0.0)
-        return g_c, g_f, self._metrics(net, params, x, y, free, info, cinfo)
+        new_state = free if self.persistent else state
+        return g_c, g_f, new_state, self._metrics(net, params, x, y, free, info, cinfo)
 
     # --- metrics -------------------------------------------------------------------------
 
@@ -330,6 +367,11 @@ class EP(AbstractEquilibriumRule):
     readout: bool = option(
         False, help="the output is a read-out of its sources, not a state (use cross-entropy)"
     )
+    persistent: bool = option(
+        False,
+        help="start each free phase from the example's last free state (persistent particles; "
+        "the trainer keeps one per training example) instead of zeros",
+    )
 
     @property
     def reads_out(self) -> bool:
@@ -356,7 +398,8 @@ class EP(AbstractEquilibriumRule):
         self.check(net, batch)
         x, y = batch
         bsz = x.shape[0]
-        free, info = self.free_phase(net, params, x)
+        free, info = self.free_phase(net, params, x, self._persistent_start(net, x, state))
+        state = free if self.persistent else state
         b = self.beta
         phases = {
             NudgeSign.POSITIVE: ((b, 1 / b), (0.0, -1 / b)),
@@ -390,6 +433,11 @@ class CHL(AbstractEquilibriumRule):
     cost: Cost = _cost_option()
     free: Inference = _free_option()
     nudged: Inference = _nudged_option()
+    persistent: bool = option(
+        False,
+        help="start each free phase from the example's last free state (persistent particles; "
+        "the trainer keeps one per training example) instead of zeros",
+    )
 
     @property
     def reads_out(self) -> bool:
@@ -406,7 +454,7 @@ class CHL(AbstractEquilibriumRule):
         key: PRNGKeyArray | None = None,
     ) -> tuple[Any, Any, Metrics]:
         bsz = batch[0].shape[0]
-        g_c, g_f, metrics = self._contrast(net, params, batch, lambda out, y: y)
+        g_c, g_f, state, metrics = self._contrast(net, params, state, batch, lambda out, y: y)
         return jax.tree.map(lambda a, b: (a - b) / bsz, g_c, g_f), state, metrics
 
 
@@ -468,6 +516,11 @@ class HolomorphicEP(AbstractEquilibriumRule):
     )
     readout: bool = option(
         False, help="the output is a read-out of its sources, not a state (use cross-entropy)"
+    )
+    persistent: bool = option(
+        False,
+        help="start each free phase from the example's last free state (persistent particles; "
+        "the trainer keeps one per training example) instead of zeros",
     )
 
     @property
@@ -538,7 +591,8 @@ class HolomorphicEP(AbstractEquilibriumRule):
         self.check(net, batch)
         x, y = batch
         bsz = x.shape[0]
-        free, info = self.free_phase(net, params, x)
+        free, info = self.free_phase(net, params, x, self._persistent_start(net, x, state))
+        state = free if self.persistent else state
         n = self.points
         total = jax.tree.map(jnp.zeros_like, params)
         nudged_info = None

@@ -163,6 +163,14 @@ class Trainer:
         # with many processes each one feeds only its devices' rows of every batch
         self._fed = self._mesh is not None and jax.process_count() > 1
         self._chunk_fed = jax.jit(self._run_chunk_fed, donate_argnums=(0,))
+        example = self.rule.per_example_state(self.net, jnp.asarray(self.train.x[:1]))
+        self._per_example = example is not None
+        if self._per_example and self._fed:
+            raise ConfigError(
+                f"{self.rule.name} keeps a state per training example (persistent=True), which "
+                "needs every example's index on every process; run it in one process (drop "
+                "--num-processes), or without persistent states."
+            )
         self._eval = jax.jit(self._evaluate)
         self._eval_feat = jax.jit(self._evaluate_features)
         self._chunk_feat = jax.jit(self._run_chunk_features, donate_argnums=(0,))
@@ -182,7 +190,12 @@ class Trainer:
     # --- compiled pieces ----------------------------------------------------------------------
 
     def _train_step(
-        self, carry: Carry, x: jax.Array, labels: jax.Array, key: jax.Array
+        self,
+        carry: Carry,
+        x: jax.Array,
+        labels: jax.Array,
+        key: jax.Array,
+        bidx: jax.Array | None = None,
     ) -> tuple[Carry, dict[str, jax.Array]]:
         akey, rkey = jax.random.split(key)
         x = self._split(x)
@@ -190,6 +203,14 @@ class Trainer:
             x = self.augment(x, key=akey)
         y = self._split(jax.nn.one_hot(labels, self._num_classes, dtype=jnp.float32))
         params, state, opt_state = carry
+        if self._per_example:  # the batch's rows of the per-example state, written back after
+            assert bidx is not None
+            rows = jax.tree.map(lambda b: b[bidx], state)
+            params, rows, opt_state, m = self.rule.step(
+                self.net, params, rows, opt_state, self.optimizer, (x, y), key=rkey
+            )
+            state = jax.tree.map(lambda b, r: b.at[bidx].set(r), state, rows)
+            return (params, state, opt_state), m
         params, state, opt_state, m = self.rule.step(
             self.net, params, state, opt_state, self.optimizer, (x, y), key=rkey
         )
@@ -205,7 +226,7 @@ class Trainer:
     ) -> tuple[Carry, dict[str, jax.Array]]:
         def body(carry: Carry, inp: Any) -> tuple[Carry, Any]:
             bidx, key = inp
-            return self._train_step(carry, xs[bidx], ys[bidx], key)
+            return self._train_step(carry, xs[bidx], ys[bidx], key, bidx)
 
         return _scan(body, carry, (idx, keys))
 
@@ -376,6 +397,8 @@ class Trainer:
         n = self.gradient_check
         x = jnp.asarray(self.train.x[:n])
         y = jax.nn.one_hot(jnp.asarray(self.train.y[:n]), self._num_classes, dtype=jnp.float32)
+        if self._per_example:  # the first n examples' own states
+            state = jax.tree.map(lambda b: b[:n], state)
         c = jax.device_get(self._check(params, state, x, y))
         return {
             "grad_cosine": float(c["cosine"]),
@@ -385,8 +408,17 @@ class Trainer:
         }
 
     def init(self) -> Carry:
-        """Initial parameters and non-learned state (from ``seed``) and optimizer state."""
+        """Initial parameters and non-learned state (from ``seed``) and optimizer state; for
+        a rule with a state per training example (:meth:`~plastix.rules.AbstractRule.per_example_state`),
+        that state for the whole training set."""
         params, state = self.rule.init(self.net, key=jax.random.key(self.seed))
+        if self._per_example:
+            if state is not None:
+                raise ConfigError(
+                    f"{self.rule.name} has both a state and a per-example state; the trainer "
+                    "keeps only one of them."
+                )
+            state = self.rule.per_example_state(self.net, jnp.asarray(self.train.x))
         return params, state, self.optimizer.init(params)
 
     # --- the loop -----------------------------------------------------------------------------
