@@ -104,6 +104,32 @@ MNIST_MLP = Suite(
             bar=0.975,
             published=Published(0.980, "holomorphic-EP repo logs, 784-256-256-10, beta 0.1; read"),
         ),
+        # the same 784-500-10 net and relaxations with analytic states (holomorphic EP needs
+        # them): the two estimators side by side
+        Entry(
+            "ep (centred, sigmoid states)",
+            "ep",
+            "ep-mnist-mlp",
+            {
+                "rule.rho": "sigmoid",
+                "rule.rho.gain": 4.0,
+                "rule.rho.centre": 0.5,
+                "rule.free.bounds": None,
+                "rule.nudged.bounds": None,
+            },
+            baseline=_BP_500,
+            seeds=3,
+        ),
+        Entry(
+            "holomorphic-ep (4 points)",
+            "holomorphic-ep",
+            "hep-mnist-mlp",
+            baseline=_BP_500,
+            published=Published(
+                0.977, "Laborieux & Zenke 2022 repo logs, 784-256-256-10, N = 10; read"
+            ),
+            seeds=3,
+        ),
         Entry("chl", "chl", "chl-mnist-mlp", baseline=_BP_500, bar=0.97),
         Entry("cl (coupled learning)", "cl", "cl-mnist-mlp", baseline=_BP_500),
         Entry(_BP_800_64, "bp", "bp-mnist-2x800-b64", baseline=_BP_800_64),
@@ -227,6 +253,7 @@ MNIST_HEBBIAN = Suite(
             "ipc",
             "bipc",
             "ep",
+            "holomorphic-ep",
             "chl",
             "cl",
             "fa",
@@ -271,6 +298,7 @@ MNIST_CONV = Suite(
         "bipc": "generative; defined on MLPs here",
         "ep": "the conv EP network is CIFAR-10's (conv-pool); no MNIST conv preset",
         "chl": "as EP",
+        "holomorphic-ep": "as EP",
         "cl": "as EP",
         "ff": "FF is defined here on dense chains (label overlay on the flat input)",
         "drtp": "not tuned on conv (reported on the MLP)",
@@ -306,6 +334,7 @@ CIFAR10 = Suite(
     ),
     excluded={
         "chl": "no published CIFAR-10 network (EP's 4-conv row stands for the energy family)",
+        "holomorphic-ep": "Laborieux & Zenke's CIFAR-10 nets are EP's 4-conv; not run here yet",
         "ipc": "no published CIFAR-10 setup (PCX's VGG-5 row is strict PC)",
         "cl": "no published CIFAR-10 network (EP's 4-conv row stands for the energy family)",
         "bipc": "generative; defined on MLPs here",
