@@ -6,6 +6,9 @@ import os
 from pathlib import Path
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
+# the CLI's persistent compilation cache is global JAX state: off in the test process (and
+# the subprocesses it starts); tests/test_progress.py turns it on in its own subprocesses
+os.environ["PLASTIX_COMPILE_CACHE"] = "off"
 
 import jax
 import pytest

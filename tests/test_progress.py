@@ -76,3 +76,37 @@ def test_cli_training_log_is_plain_lines_when_piped(capsys, tmp_path, monkeypatc
     assert steps and all(" step (" in line and "loss=" in line for line in steps), err[-2000:]
     assert not any("refresh" in line for line in steps)
     assert steps[-1].split()[1].split("/")[0] == steps[-1].split()[1].split("/")[1]
+
+
+def test_compile_cache_keeps_the_programs_for_the_next_run(tmp_path):
+    """The CLI's persistent compilation cache (issue 15): a run fills the folder named by
+    PLASTIX_COMPILE_CACHE with its compiled programs, a second identical run reuses it and
+    ends with the same numbers; --no-compile-cache writes nothing."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    cache = tmp_path / "cache"
+
+    def run(name, *extra):
+        env = {**os.environ, "PLASTIX_COMPILE_CACHE": str(cache), "JAX_PLATFORMS": "cpu"}
+        out = tmp_path / name
+        cmd = [sys.executable, "-m", "plastix", "train", "--epochs", "1", "--no-progress",
+               "--set", "model.hidden=[16]", "--out", str(out), *extra]  # fmt: skip
+        done = subprocess.run(cmd, env=env, capture_output=True, timeout=300)
+        assert done.returncode == 0, done.stderr.decode()[-2000:]
+        return json.loads((out / "summary.json").read_text())
+
+    first = run("a")
+    programs = sorted(p.name for p in cache.iterdir())
+    assert any(p.startswith("jit__run_chunk") for p in programs), programs
+    second = run("b")
+    assert sorted(p.name for p in cache.iterdir()) == programs  # nothing new to compile
+    assert second["test_accuracy"] == first["test_accuracy"]
+    cache_off = tmp_path / "unused"
+    env = {**os.environ, "PLASTIX_COMPILE_CACHE": str(cache_off), "JAX_PLATFORMS": "cpu"}
+    cmd = [sys.executable, "-m", "plastix", "train", "--epochs", "1", "--no-progress",
+           "--set", "model.hidden=[16]", "--out", str(tmp_path / "c"), "--no-compile-cache"]  # fmt: skip
+    assert subprocess.run(cmd, env=env, capture_output=True, timeout=300).returncode == 0
+    assert not cache_off.exists() or not any(cache_off.iterdir())

@@ -154,6 +154,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     t.add_argument(
+        "--no-compile-cache",
+        action="store_true",
+        help=f"do not use the persistent compilation cache (default: ${COMPILE_CACHE_ENV}, else "
+        "~/.cache/plastix/compiled; a second run of the same setup then skips XLA's compilation)",
+    )
+    t.add_argument(
         "--coordinator",
         metavar="HOST:PORT",
         help="many processes (hosts): the address of process 0, for jax.distributed.initialize",
@@ -208,6 +214,34 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir", metavar="DIR", help="target folder (else $PLASTIX_DATA_DIR, else the cache)"
     )
     return parser
+
+
+COMPILE_CACHE_ENV = "PLASTIX_COMPILE_CACHE"
+"""The persistent compilation cache's folder (``off``: no cache)."""
+
+
+def compile_cache(*, off: bool = False) -> Path | None:
+    """Turn on JAX's persistent compilation cache for this process, in ``$PLASTIX_COMPILE_CACHE``
+    (``off`` or ``0`` there, or ``off=True``: no cache), else ``~/.cache/plastix/compiled``;
+    every compiled program is kept, so a second run of the same setup loads them instead of
+    compiling. Returns the folder (None when off)."""
+    import jax
+
+    where = os.environ.get(COMPILE_CACHE_ENV, "")
+    if off or where.lower() in ("off", "0", "none", "false"):
+        return None
+    path = Path(where).expanduser() if where else Path.home() / ".cache" / "plastix" / "compiled"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ConfigError(
+            f"the compilation cache folder {path} cannot be made ({err.strerror or err}); set "
+            f"{COMPILE_CACHE_ENV} to a writable folder, or pass --no-compile-cache."
+        ) from err
+    jax.config.update("jax_compilation_cache_dir", str(path))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    return path
 
 
 def _named(layers: list[cfg.Layer], section: str) -> str | None:
@@ -562,6 +596,7 @@ def _command(args: argparse.Namespace, argv: list[str]) -> int:
         how = f"its setup for {dataset}" if own else f"its MNIST setup, on {dataset}"
         print(f"plastix: {rule} on {dataset} starts from preset {preset} ({how}; "
               "--print-config shows it all, --preset picks another)", file=sys.stderr)  # fmt: skip
+    compile_cache(off=args.no_compile_cache)
     summary = run_train(run, out=args.out, resume=args.resume, progress=not args.no_progress)
     acc = summary["test_accuracy"]
     print(
