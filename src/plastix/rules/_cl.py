@@ -36,7 +36,14 @@ from ..inference import Inference
 from ..nn import Layer
 from ._base import Batch, Metrics
 from ._costs import Cost
-from ._ep import AbstractEquilibriumRule, _cost_option, _free_option, _nudged_option, _rho_option
+from ._ep import (
+    AbstractEquilibriumRule,
+    _cost_option,
+    _free_option,
+    _nudged_option,
+    _persistent_option,
+    _rho_option,
+)
 
 
 @final
@@ -63,11 +70,7 @@ class CoupledLearning(AbstractEquilibriumRule):
     )
     free: Inference = _free_option()
     nudged: Inference = _nudged_option()
-    persistent: bool = option(
-        False,
-        help="start each free phase from the example's last free state (persistent particles; "
-        "the trainer keeps one per training example) instead of zeros",
-    )
+    persistent: bool = _persistent_option()
 
     def __check_init__(self) -> None:
         if not 0 < self.eta <= 1:

@@ -64,6 +64,20 @@ def _nudged_option() -> Any:
     )
 
 
+def _readout_option() -> Any:
+    return option(
+        False, help="the output is a read-out of its sources, not a state (use cross-entropy)"
+    )
+
+
+def _persistent_option() -> Any:
+    return option(
+        False,
+        help="start each free phase from the example's last free state (persistent particles; "
+        "the trainer keeps one per training example) instead of zeros",
+    )
+
+
 def _activation_in(layer: Layer) -> Layer | None:
     """The first activation layer (not the identity) inside an edge's layer, if any."""
     if isinstance(layer, Sequential):
@@ -364,14 +378,8 @@ class EP(AbstractEquilibriumRule):
     )
     free: Inference = _free_option()
     nudged: Inference = _nudged_option()
-    readout: bool = option(
-        False, help="the output is a read-out of its sources, not a state (use cross-entropy)"
-    )
-    persistent: bool = option(
-        False,
-        help="start each free phase from the example's last free state (persistent particles; "
-        "the trainer keeps one per training example) instead of zeros",
-    )
+    readout: bool = _readout_option()
+    persistent: bool = _persistent_option()
 
     @property
     def reads_out(self) -> bool:
@@ -433,11 +441,7 @@ class CHL(AbstractEquilibriumRule):
     cost: Cost = _cost_option()
     free: Inference = _free_option()
     nudged: Inference = _nudged_option()
-    persistent: bool = option(
-        False,
-        help="start each free phase from the example's last free state (persistent particles; "
-        "the trainer keeps one per training example) instead of zeros",
-    )
+    persistent: bool = _persistent_option()
 
     @property
     def reads_out(self) -> bool:
@@ -514,14 +518,8 @@ class HolomorphicEP(AbstractEquilibriumRule):
         help="relaxation at each complex nudging strength (T2 steps, from the free equilibrium; "
         "no bounds)",
     )
-    readout: bool = option(
-        False, help="the output is a read-out of its sources, not a state (use cross-entropy)"
-    )
-    persistent: bool = option(
-        False,
-        help="start each free phase from the example's last free state (persistent particles; "
-        "the trainer keeps one per training example) instead of zeros",
-    )
+    readout: bool = _readout_option()
+    persistent: bool = _persistent_option()
 
     @property
     def reads_out(self) -> bool:
