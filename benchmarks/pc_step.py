@@ -29,8 +29,8 @@ import plastix as px
 class GeneralPC(px.PC):
     """The default energy, overridden unchanged: PC takes its general relaxation path."""
 
-    def energy(self, net, states, predictions, target, beta):
-        return super().energy(net, states, predictions, target, beta)
+    def energy(self, net, states, predictions, target):
+        return super().energy(net, states, predictions, target)
 
 
 def main() -> None:

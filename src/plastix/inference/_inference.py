@@ -93,8 +93,10 @@ class Inference(eqx.Module):
     momentum 0.5; any optax transformation works from Python),
     re-initialised for every call. With ``tol`` set, stop early once every sample's residual
     :math:`\lVert \nabla_z E \rVert` is below ``tol`` (``steps`` is then the maximum).
-    ``unroll`` is passed to ``lax.scan``; by default loops of up to 32 steps are unrolled
-    fully, which lets XLA fuse across steps and avoids per-iteration loop overhead on CPU.
+    ``unroll`` is passed to ``lax.scan``; by default the loop is rolled (``unroll=1``): fully
+    unrolled relaxations compiled 6x longer and ran up to 4.6x slower on XLA:CPU inside the
+    trainer's compiled chunks (EP's MNIST preset: 19.9 against 4.3 s per epoch; PC's: equal
+    within noise; BENCHMARKS.md).
     With ``bounds=(lo, hi)`` the states are projected onto the box after every step, and the
     residual is that of the projected gradient, :math:`\lVert z - \mathrm{clip}(z - \nabla_z E)\rVert`,
     which vanishes at a box-constrained minimum.
@@ -116,7 +118,7 @@ class Inference(eqx.Module):
         None, help="stop once every sample's residual is below tol (null: always `steps`)"
     )
     unroll: int | bool | None = option(
-        None, help="lax.scan unroll of the fixed-step loop (null: full up to 32 steps, else 1)"
+        None, help="lax.scan unroll of the fixed-step loop (null: 1, a rolled loop; true: full)"
     )
     bounds: tuple[float, float] | None = option(
         None, help="project the states onto [lo, hi] after every step (null: no bounds)"
@@ -184,7 +186,7 @@ class Inference(eqx.Module):
                 z, o = update(z, o, g)
                 return (z, o, e, r), None
 
-            unroll = self.unroll if self.unroll is not None else (True if total <= 32 else 1)
+            unroll = self.unroll if self.unroll is not None else 1
             e0, r0 = (last[0], residual_of(states, last[1])) if last is not None else zero_info
             (states, _, energy, residual), _ = jax.lax.scan(
                 body, (states, opt_state, e0, r0), None, length=total, unroll=unroll
