@@ -65,6 +65,23 @@ def _timed(fn, repeats: int = 3) -> tuple[float, object]:
     return statistics.median(times), out
 
 
+def _record(
+    data: Path, stem: str, lib: str, xi: np.ndarray, store: float, t: float, states: object
+) -> dict:
+    """Save a library's recalled states and return its row of numbers."""
+    states = np.asarray(states)
+    np.save(data / f"{stem}-{lib}-states.npy", states)
+    m = _overlaps(states, xi)
+    row = {
+        "store_s": store,
+        "predict_batch_s": t,
+        "recalled": float((m >= 0.95).mean()),
+        "mean_overlap": float(m.mean()),
+    }
+    print(stem, row, flush=True)
+    return row
+
+
 def run_canns(data: Path, repeats: int) -> dict:
     import canns
     import jax.numpy as jnp
@@ -89,16 +106,7 @@ def run_canns(data: Path, repeats: int) -> dict:
             )
             return np.stack([np.asarray(o) for o in out])
 
-        t, states = _timed(recall, repeats)
-        np.save(data / f"{f.stem}-canns-states.npy", states)
-        m = _overlaps(states, xi)
-        results[f.stem] = {
-            "store_s": store,
-            "predict_batch_s": t,
-            "recalled": float((m >= 0.95).mean()),
-            "mean_overlap": float(m.mean()),
-        }
-        print(f.stem, results[f.stem], flush=True)
+        results[f.stem] = _record(data, f.stem, "canns", xi, store, *_timed(recall, repeats))
     results["version"] = canns.__version__ if hasattr(canns, "__version__") else "?"
     return results
 
@@ -130,16 +138,7 @@ def run_plastix(data: Path, repeats: int) -> dict:
         def recall(trainer=trainer, cues=cues):
             return np.asarray(jax.block_until_ready(trainer.predict_batch(jnp.asarray(cues))))
 
-        t, states = _timed(recall, repeats)
-        np.save(data / f"{f.stem}-plastix-states.npy", states)
-        m = _overlaps(states, xi)
-        results[f.stem] = {
-            "store_s": store,
-            "predict_batch_s": t,
-            "recalled": float((m >= 0.95).mean()),
-            "mean_overlap": float(m.mean()),
-        }
-        print(f.stem, results[f.stem], flush=True)
+        results[f.stem] = _record(data, f.stem, "plastix", xi, store, *_timed(recall, repeats))
     results["version"] = getattr(plastix, "__version__", "?")
     return results
 

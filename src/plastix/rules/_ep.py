@@ -265,6 +265,14 @@ class AbstractEquilibriumRule(AbstractGradientRule, AbstractEnergyRule):
             return None
         return self._init_states(net, x)
 
+    def _step_free_phase(
+        self, net: Network, params: Any, state: Any, x: Array
+    ) -> tuple[tuple[Array, ...], Any, Any]:
+        """A training step's free phase: its states, its info and the rule's new state (the
+        free states themselves with ``persistent``, else ``state`` unchanged)."""
+        free, info = self.free_phase(net, params, x, self._persistent_start(net, x, state))
+        return free, info, (free if self.persistent else state)
+
     def _persistent_start(self, net: Network, x: Array, state: Any) -> tuple[Array, ...] | None:
         """The free phase's start: the batch's persistent states, or None (zeros)."""
         if not self.persistent:
@@ -310,7 +318,7 @@ class AbstractEquilibriumRule(AbstractGradientRule, AbstractEnergyRule):
         the new state and the metrics (CHL's and coupled learning's contrast)."""
         check_batch(net, batch)
         x, y = batch
-        free, info = self.free_phase(net, params, x, self._persistent_start(net, x, state))
+        free, info, new_state = self._step_free_phase(net, params, state, x)
         out = free[self.state_nodes(net).index(net.output)]
         target = clamp(out, y)
         clamped, cinfo = self._relax(
@@ -318,7 +326,6 @@ class AbstractEquilibriumRule(AbstractGradientRule, AbstractEnergyRule):
         )
         g_c = self._theta_grad(net, params, x, clamped, y, 0.0)
         g_f = self._theta_grad(net, params, x, free, y, 0.0)
-        new_state = free if self.persistent else state
         return g_c, g_f, new_state, self._metrics(net, params, x, y, free, info, cinfo)
 
     # --- metrics -------------------------------------------------------------------------
@@ -406,8 +413,7 @@ class EP(AbstractEquilibriumRule):
         self.check(net, batch)
         x, y = batch
         bsz = x.shape[0]
-        free, info = self.free_phase(net, params, x, self._persistent_start(net, x, state))
-        state = free if self.persistent else state
+        free, info, state = self._step_free_phase(net, params, state, x)
         b = self.beta
         phases = {
             NudgeSign.POSITIVE: ((b, 1 / b), (0.0, -1 / b)),
@@ -589,8 +595,7 @@ class HolomorphicEP(AbstractEquilibriumRule):
         self.check(net, batch)
         x, y = batch
         bsz = x.shape[0]
-        free, info = self.free_phase(net, params, x, self._persistent_start(net, x, state))
-        state = free if self.persistent else state
+        free, info, state = self._step_free_phase(net, params, state, x)
         n = self.points
         total = jax.tree.map(jnp.zeros_like, params)
         nudged_info = None
