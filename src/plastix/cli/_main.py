@@ -24,6 +24,7 @@ from ..models import MODELS
 from ..rules import AbstractGenerativeRule
 from ..train import OPTIMIZERS, Trainer, read_run_config
 from . import _memory
+from ._help import config_value, option_lines
 
 
 def summary_line(cls: type) -> str:
@@ -33,24 +34,6 @@ def summary_line(cls: type) -> str:
     ends = r"(?<!\bal)(?<!\.)\.(?!\.)(?:\s|$)|:\s|\s*\.\. math::|\s*:math:"
     cut = [m.start() for m in re.finditer(ends, doc) if len(doc[: m.start()].split()) >= 3]
     return (doc[: cut[0]] if cut else doc).strip().rstrip(":,")
-
-
-def _value(v: Any) -> str:
-    return json.dumps(v)
-
-
-def _option_lines(opts: list[cfg.Option], indent: str, run: dict[str, Any] | None) -> list[str]:
-    lines = []
-    for o in opts:
-        if o.python_only:
-            lines.append(f"{indent}{o.key}  (Python only)  {o.help}")
-            continue
-        shown = _value(o.default)
-        if run is not None and o.key in run and run[o.key] != o.default:
-            shown = f"{_value(run[o.key])} (class default {shown})"
-        choices = f"  {{{', '.join(o.choices)}}}" if o.choices else ""
-        lines.append(f"{indent}{o.key} = {shown}{choices}  {o.help}")
-    return lines
 
 
 def _flat(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -76,20 +59,20 @@ def _keys_help() -> str:
     ]
     for sec in ("data", "train"):
         cls = type(getattr(default_run, sec))
-        lines += _option_lines(cfg.options(cls, prefix=f"{sec}."), "  ", run)
+        lines += option_lines(cfg.options(cls, prefix=f"{sec}."), "  ", run)
     sections = (
         ("rule", RULES, default_run.rule),
         ("model", MODELS, default_run.model),
         ("optimizer", {c.name: c for c in OPTIMIZERS}, default_run.optimizer),
     )
     for sec, named, current in sections:
-        lines.append(f"  {sec}.name = {_value(current.name)}  {{{', '.join(named)}}}")
+        lines.append(f"  {sec}.name = {config_value(current.name)}  {{{', '.join(named)}}}")
         for name, cls in named.items():
             mine = type(current) is cls
             lines.append(f"  {sec} options when {sec}.name = {name} ({summary_line(cls)}):")
             # class defaults; the run's value beside them where the default preset changes it
             opts = cfg.options(cls, prefix=f"{sec}.")
-            lines += _option_lines(opts, "    ", run if mine else None) or ["    (none)"]
+            lines += option_lines(opts, "    ", run if mine else None) or ["    (none)"]
     lines.append("presets (--preset NAME):")
     for name in cfg.preset_names():
         lines.append(f"  {name}: {cfg.preset_help(name)}")
@@ -402,7 +385,7 @@ def options_markdown() -> str:
     def rows(opts: list[cfg.Option]) -> list[str]:
         lines = []
         for o in opts:
-            default = "Python only" if o.python_only else f"`{_value(o.default)}`"
+            default = "Python only" if o.python_only else f"`{config_value(o.default)}`"
             choices = ", ".join(f"`{c}`" for c in o.choices)
             lines.append(f"| `{o.key}` | {default} | {choices} | {o.help.replace('|', '/')} |")
         return lines
@@ -428,7 +411,7 @@ def _list() -> None:
         print(f"{title}:")
         for name, cls in named.items():
             print(f"  {name}: {summary_line(cls)}")
-            for line in _option_lines(cfg.options(cls), "      ", None):
+            for line in option_lines(cfg.options(cls), "      ", None):
                 print(line)
     print(f"datasets: {', '.join(DATASETS)}")
     print("presets:")

@@ -18,6 +18,7 @@ from .. import viz
 from .._errors import ConfigError
 from ..memory import TASKS, HopfieldTask, STDPTask
 from ..train import RunLock, atomic_write_text
+from ._help import option_lines
 
 
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -54,9 +55,7 @@ def _keys_help() -> str:
     lines = ["settings (--set KEY=VALUE, or keys of a --config file):"]
     for name, cls in TASKS.items():
         lines.append(f"  {name}:")
-        for o in cfg.options(cls):
-            choices = f"  {{{', '.join(o.choices)}}}" if o.choices else ""
-            lines.append(f"    {o.key} = {json.dumps(o.default)}{choices}  {o.help}")
+        lines += option_lines(cfg.options(cls), "    ", None)
     return "\n".join(lines)
 
 

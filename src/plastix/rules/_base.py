@@ -6,6 +6,7 @@ import abc
 from typing import Any, ClassVar
 
 import equinox as eqx
+import jax
 import optax
 from jaxtyping import Array, PRNGKeyArray
 
@@ -76,9 +77,9 @@ class AbstractRule(eqx.Module):
         rules with extra weights or non-learned state add them."""
         return net.init(key=key), None
 
-    def per_example_state(self, net: Network, x: Array) -> Any:
+    def per_example_state(self, net: Network, x: Array | jax.ShapeDtypeStruct) -> Any:
         """A state kept per training example for the training inputs ``x`` (leading axis
-        ``len(x)``), or ``None`` (the default: the rule's state is :meth:`init`'s). When a rule
+        ``len(x)``; a ``jax.ShapeDtypeStruct`` of them serves), or ``None`` (the default: the rule's state is :meth:`init`'s). When a rule
         returns one (the energy rules with ``persistent=True``), a
         :class:`~plastix.train.Trainer` keeps it in place of the state, passes each batch's
         rows to :meth:`step` as ``state`` and writes the returned rows back."""

@@ -216,7 +216,7 @@ class AbstractEquilibriumRule(AbstractGradientRule, AbstractEnergyRule):
             relaxed = tuple(y if i == out_pos else s for i, s in enumerate(relaxed))
         return relaxed, info
 
-    def _init_states(self, net: Network, x: Array) -> tuple[Array, ...]:
+    def _init_states(self, net: Network, x: Array | jax.ShapeDtypeStruct) -> tuple[Array, ...]:
         return tuple(
             jnp.zeros((x.shape[0], *net.node_shapes[n]), x.dtype) for n in self.state_nodes(net)
         )
@@ -257,9 +257,10 @@ class AbstractEquilibriumRule(AbstractGradientRule, AbstractEnergyRule):
         start = self._init_states(net, x) if init is None else init
         return self._relax(net, params, x, dummy, start, 0.0, self.free)
 
-    def per_example_state(self, net: Network, x: Array) -> Any:
+    def per_example_state(self, net: Network, x: Array | jax.ShapeDtypeStruct) -> Any:
         """With ``persistent``: every training example's free state (zeros to begin with),
-        ``(n, *node shape)`` per state node for the ``n`` inputs ``x`` (``None`` otherwise).
+        ``(n, *node shape)`` per state node for the ``n`` inputs ``x`` (``None`` otherwise;
+        only ``x``'s shape and dtype are read: a ``jax.ShapeDtypeStruct`` serves).
         The trainer keeps it and passes each batch's rows as ``state``."""
         if not self.persistent:
             return None

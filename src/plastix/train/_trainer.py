@@ -163,7 +163,10 @@ class Trainer:
         # with many processes each one feeds only its devices' rows of every batch
         self._fed = self._mesh is not None and jax.process_count() > 1
         self._chunk_fed = jax.jit(self._run_chunk_fed, donate_argnums=(0,))
-        example = self.rule.per_example_state(self.net, jnp.asarray(self.train.x[:1]))
+        # the inputs' shape and dtype are all a per-example state is made from
+        self._train_shape = jax.ShapeDtypeStruct(self.train.x.shape, self.train.x.dtype)
+        one = jax.ShapeDtypeStruct((1, *self.train.x.shape[1:]), self.train.x.dtype)
+        example = self.rule.per_example_state(self.net, one)
         self._per_example = example is not None
         if self._per_example and self._fed:
             raise ConfigError(
@@ -418,7 +421,7 @@ class Trainer:
                     f"{self.rule.name} has both a state and a per-example state; the trainer "
                     "keeps only one of them."
                 )
-            state = self.rule.per_example_state(self.net, jnp.asarray(self.train.x))
+            state = self.rule.per_example_state(self.net, self._train_shape)
         return params, state, self.optimizer.init(params)
 
     # --- the loop -----------------------------------------------------------------------------
