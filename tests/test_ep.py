@@ -336,3 +336,12 @@ def test_persistent_states_need_the_batch_rows(problem):
     net, params, batch = problem
     with pytest.raises(px.ConfigError, match="persistent=True.*per_example_state"):
         px.EP(persistent=True).grads(net, params, None, batch)
+
+
+def test_bounds_cannot_hold_complex_states():
+    """A box has no meaning for complex states (holomorphic EP's nudged phases): a clear
+    error instead of a silent clip of the real part."""
+    inf = px.Inference(steps=2, bounds=(0.0, 1.0))
+    z = jnp.zeros((2, 3), jnp.complex64)
+    with pytest.raises(px.ConfigError, match="cannot bound complex states; pass bounds=None"):
+        inf.run(lambda s: (jnp.sum(s * s), 2 * s), (z,))

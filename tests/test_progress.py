@@ -107,3 +107,19 @@ def test_compile_cache_keeps_the_programs_for_the_next_run(tmp_path):
     unused = tmp_path / "unused"  # the flag wins over the variable
     run("c", "--no-compile-cache", cache_dir=unused)
     assert not unused.exists() or not any(unused.iterdir())
+
+
+def test_compile_cache_folder_that_cannot_be_made(tmp_path, monkeypatch):
+    """A cache path blocked by a file: the error names the folder and both ways out (the
+    check runs before any JAX setting changes)."""
+    from plastix.cli._main import COMPILE_CACHE_ENV, compile_cache
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    monkeypatch.setenv(COMPILE_CACHE_ENV, str(blocker / "cache"))
+    with pytest.raises(
+        px.ConfigError, match=r"cannot be made.*PLASTIX_COMPILE_CACHE.*--no-compile-cache"
+    ):
+        compile_cache()
+    monkeypatch.setenv(COMPILE_CACHE_ENV, "off")
+    assert compile_cache() is None
