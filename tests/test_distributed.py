@@ -1,5 +1,6 @@
 """Two processes on localhost joined by ``jax.distributed`` (CPU collectives through gloo)
-train through the CLI and end with the parameters of a single-process run."""
+train through the CLI, each reading only its own half of the MNIST training files, and end
+with the parameters of a single-process run that draws its batches from the same two shards."""
 
 from __future__ import annotations
 
@@ -9,8 +10,27 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
-ARGS = ["--epochs", "2", "--no-progress", "--set", "model.hidden=[16]", "--batch-size", "32"]
+from conftest import MNIST_DIR
+
+ARGS = [
+    "--epochs",
+    "2",
+    "--no-progress",
+    "--set",
+    "model.hidden=[16]",
+    "--batch-size",
+    "32",
+    "--dataset",
+    "mnist",
+    "--data-dir",
+    str(MNIST_DIR),
+    "--set",
+    "data.train_limit=2000",
+    "--set",
+    "data.test_limit=500",
+]
 
 
 def _free_port() -> int:
@@ -30,7 +50,11 @@ def _leaves(run):
 
 def test_two_processes_match_one(tmp_path):
     env = {**os.environ, "JAX_PLATFORMS": "cpu", "JAX_NUM_CPU_DEVICES": "1"}
-    single = subprocess.run(_cmd(tmp_path / "one"), env=env, capture_output=True, timeout=300)
+    if not MNIST_DIR.is_dir():
+        pytest.skip(f"real MNIST not found at {MNIST_DIR}")
+    # one process, one device, batches drawn from two shards as the two processes draw them
+    one = _cmd(tmp_path / "one", "--set", "train.shards=2")
+    single = subprocess.run(one, env=env, capture_output=True, timeout=300)
     assert single.returncode == 0, single.stdout.decode()[-2000:] + single.stderr.decode()[-2000:]
     coord = f"localhost:{_free_port()}"
     procs = [
@@ -63,6 +87,9 @@ def test_two_processes_match_one(tmp_path):
     env0 = json.loads((tmp_path / "two" / "summary.json").read_text())["environment"]
     assert env0["processes"] == 2 and env0["data_parallel_devices"] == 2
     assert env0["per_process_feed"]  # each process fed only its own rows of every batch
+    assert env0["shards"] == 2  # one per process, the default
+    assert env0["train_rows_read"] == [0, 1000]  # process 0 read only its half of 2000
+    assert "process 1 of 2 reads training rows 1000..2000 of 2000" in outs[1]
     a, b = _leaves(tmp_path / "one"), _leaves(tmp_path / "two")
     assert a.keys() == b.keys()
     for k in a:

@@ -288,21 +288,36 @@ def build_trainer(run: RunConfig, *, out: str | None, progress: bool) -> Trainer
     configuration, ready to ``fit``; ``out=None`` names a fresh run directory."""
     import jax
 
+    from ..data import DataLoader
     from ..graph import Network
+    from ..train import local_shards
 
-    train, test, augment = run.data.load()
-    net = Network.from_example(run.model.edges(train.num_classes), train.x[:1])
     tr = run.train
-    steps_per_epoch = len(train) // tr.batch_size
-    # a schedule spans the run's optimizer calls (iPC calls it at every inference step, the
-    # Hebbian rules only after their unsupervised phase)
-    calls = run.rule.optimizer_calls(steps_per_epoch=steps_per_epoch, epochs=tr.epochs)
-    optimizer = run.optimizer.make(steps_per_epoch=calls, epochs=1)
     if not 0 <= tr.devices <= jax.device_count():
         raise ConfigError(
             f"train.devices is {tr.devices} but JAX sees {jax.device_count()} device(s); use 0 "
             f"(all) or 1..{jax.device_count()} (on CPU, JAX_NUM_CPU_DEVICES=N makes N devices)."
         )
+    devices = jax.devices()[: tr.devices] if tr.devices else None
+    part = None
+    if jax.process_count() > 1:  # each process reads only the shards its devices take
+        part = local_shards(tr.batch_size, tr.shards, devices)
+        part = None if (part.first, part.stop) == (0, part.count) else part
+    train, test, augment = run.data.load(part=part)
+    if part is not None:
+        print(
+            f"plastix: process {jax.process_index()} of {jax.process_count()} reads training "
+            f"rows {train.offset}..{train.offset + len(train)} of {train.total} (shards "
+            f"{part.first}..{part.stop - 1 if part.stop else part.count - 1} of {part.count})",
+            file=sys.stderr,
+        )
+    net = Network.from_example(run.model.edges(train.num_classes), train.x[:1])
+    shards = tr.shards or jax.process_count()
+    steps_per_epoch = len(DataLoader(train, tr.batch_size, shards=shards))
+    # a schedule spans the run's optimizer calls (iPC calls it at every inference step, the
+    # Hebbian rules only after their unsupervised phase)
+    calls = run.rule.optimizer_calls(steps_per_epoch=steps_per_epoch, epochs=tr.epochs)
+    optimizer = run.optimizer.make(steps_per_epoch=calls, epochs=1)
     if out is None:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         out = f"runs/{run.rule.name}-{run.model.name}-{run.data.name}-{stamp}"
@@ -323,9 +338,10 @@ def build_trainer(run: RunConfig, *, out: str | None, progress: bool) -> Trainer
         augment=augment,
         steps_per_call=tr.steps_per_call,
         eval_batch_size=tr.eval_batch_size,
+        shards=tr.shards,
         cache_features=tr.cache_features,
         gradient_check=tr.gradient_check,
-        devices=jax.devices()[: tr.devices] if tr.devices else None,
+        devices=devices,
         progress=progress,
         config=cfg.to_config(run),
     )

@@ -24,12 +24,15 @@ from ._download import (
     write_atomic,
 )
 from ._formats import (
+    CIFAR_RECORD_BYTES,
     CIFAR_TAR_FOLDER,
     IDX_IMAGES_MAGIC,
     IDX_LABELS_MAGIC,
+    idx_length,
     parse_cifar_records,
     parse_digits_csv,
     parse_idx,
+    read_idx_rows,
     read_maybe_gzip,
     read_tar_members,
 )
@@ -61,6 +64,11 @@ class ArrayDataset:
     classes: tuple[str, ...] = ()
     split: str | None = None
     """Which part of the dataset this is (``"train"``, ``"test"``, ``"validation"``), if known."""
+    offset: int = 0
+    """For a part read on its own (:func:`load_dataset` with ``rows``): these samples are rows
+    ``offset .. offset + len`` of the split."""
+    total: int | None = None
+    """The split's number of samples (``None``: ``len(self)``, the whole split is here)."""
 
     def __post_init__(self) -> None:
         x = np.asarray(self.x, dtype=np.float32)
@@ -97,6 +105,13 @@ class ArrayDataset:
             raise ConfigError(
                 f"{self.name}: {len(classes)} class names given for num_classes={self.num_classes}"
             )
+        total = len(x) if self.total is None else self.total
+        if not 0 <= self.offset <= self.offset + len(x) <= total:
+            raise ShapeError(
+                f"{self.name}: rows {self.offset}..{self.offset + len(x)} do not lie in a split "
+                f"of {total} samples (offset={self.offset}, total={self.total})"
+            )
+        object.__setattr__(self, "total", int(total))
         object.__setattr__(self, "x", x)
         object.__setattr__(self, "y", y.astype(np.int32, copy=False))
         object.__setattr__(self, "num_classes", int(self.num_classes))
@@ -106,10 +121,18 @@ class ArrayDataset:
         return int(self.x.shape[0])
 
     def __repr__(self) -> str:
+        part = (
+            "" if self.whole else f", rows={self.offset}..{self.offset + len(self)} of {self.total}"
+        )
         return (
             f"ArrayDataset(name={self.name!r}, n={len(self)}, input_shape={self.input_shape}, "
-            f"num_classes={self.num_classes})"
+            f"num_classes={self.num_classes}{part})"
         )
+
+    @property
+    def whole(self) -> bool:
+        """Whether this holds the whole split (not a part read with ``rows``)."""
+        return len(self) == self.total
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
@@ -118,9 +141,15 @@ class ArrayDataset:
         return (int(h), int(w), int(c))
 
     def subset(self, indices: slice | np.ndarray | Any) -> ArrayDataset:
-        """The samples selected by a slice, an integer index array or a boolean mask."""
+        """The samples selected by a slice, an integer index array or a boolean mask (of a
+        whole split; a part read with ``rows`` is already a subset)."""
+        if not self.whole:
+            raise ConfigError(
+                f"{self!r} is a part of its split; take subsets of the whole split, or read "
+                "the rows you want with load_dataset(rows=(start, stop))."
+            )
         index = indices if isinstance(indices, slice) else np.atleast_1d(np.asarray(indices))
-        return dataclasses.replace(self, x=self.x[index], y=self.y[index])
+        return dataclasses.replace(self, x=self.x[index], y=self.y[index], total=None)
 
 
 # --------------------------------------------------------------------------- dataset info
@@ -357,11 +386,43 @@ def _read_idx(name: str, stem: str, path: Path, magic: int) -> np.ndarray:
     return array
 
 
-def _load_idx(name: str, split: str, base: Path, download: bool) -> ArrayDataset:
+def _read_idx_rows(
+    name: str, stem: str, path: Path, magic: int, rows: tuple[int, int]
+) -> np.ndarray:
+    """Records ``rows`` of one IDX file, streamed (:func:`read_idx_rows`): the same structural
+    and SHA256 checks as :func:`_read_idx`, only the wanted records kept in memory."""
+    array, actual = read_idx_rows(path, magic, *rows)
+    expected = _IDX_SHA256.get(name, {}).get(stem)
+    if expected is not None and actual != expected:
+        raise checksum_error(path, f"the decompressed {name} {stem}", "sha256", expected, actual)
+    if name != "mnist" and actual in _IDX_SHA256["mnist"].values():
+        raise DataError(
+            f"{path}: this is an original MNIST file, not {name}; point root= / --data-dir / "
+            f"${DATA_DIR_ENV} at the {name} files (looked up in root and root/{name}/)"
+        )
+    return array
+
+
+def _load_idx(
+    name: str, split: str, base: Path, download: bool, rows: tuple[int, int] | None = None
+) -> ArrayDataset:
     images_path, labels_path = _locate_idx(name, split, base, download)
     images_stem, labels_stem = _IDX_FILES[split]
-    images = _read_idx(name, images_stem, images_path, IDX_IMAGES_MAGIC)
-    labels = _read_idx(name, labels_stem, labels_path, IDX_LABELS_MAGIC)
+    total = None
+    if rows is None:
+        images = _read_idx(name, images_stem, images_path, IDX_IMAGES_MAGIC)
+        labels = _read_idx(name, labels_stem, labels_path, IDX_LABELS_MAGIC)
+    else:
+        total = idx_length(images_path, IDX_IMAGES_MAGIC)
+        n_labels = idx_length(labels_path, IDX_LABELS_MAGIC)
+        if total != n_labels:
+            raise ShapeError(
+                f"{name}: label/sample count mismatch: {total} images but {n_labels} "
+                f"labels (images: {images_path}, labels: {labels_path})"
+            )
+        rows = _check_rows(rows, total, name, split)
+        images = _read_idx_rows(name, images_stem, images_path, IDX_IMAGES_MAGIC, rows)
+        labels = _read_idx_rows(name, labels_stem, labels_path, IDX_LABELS_MAGIC, rows)
     if images.shape[1:] != _IDX_IMAGE_HW:
         raise DataError(
             f"{images_path}: {name} images must be 28x28, got {images.shape[1]}x{images.shape[2]}"
@@ -374,7 +435,18 @@ def _load_idx(name: str, split: str, base: Path, download: bool) -> ArrayDataset
     if labels.size and labels.max() > 9:
         raise DataError(f"{labels_path}: label {labels.max()} out of range 0-9; file is corrupt")
     x = (images.astype(np.float32) / np.float32(255.0))[..., None]
-    return ArrayDataset(x, labels, 10, name, _INFO[name].classes)
+    offset = 0 if rows is None else rows[0]
+    return ArrayDataset(x, labels, 10, name, _INFO[name].classes, offset=offset, total=total)
+
+
+def _check_rows(rows: tuple[int, int], total: int, name: str, split: str) -> tuple[int, int]:
+    start, stop = (int(r) for r in rows)
+    if not 0 <= start < stop <= total:
+        raise ConfigError(
+            f"{name} ({split} split): rows=({start}, {stop}) must satisfy 0 <= start < stop <= "
+            f"{total} (the split's size)."
+        )
+    return start, stop
 
 
 # --------------------------------------------------------------------------- CIFAR-10
@@ -427,12 +499,110 @@ def _load_cifar(split: str, base: Path, download: bool) -> ArrayDataset:
     parts = [
         parse_cifar_records(data, source) for source, data in _cifar_blobs(split, base, download)
     ]
-    images = np.concatenate([p[0] for p in parts])
-    labels = np.concatenate([p[1] for p in parts])
-    if labels.max() > 9:
+    return _cifar_dataset(
+        np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]), split
+    )
+
+
+def _cifar_dataset(
+    images: np.ndarray, labels: np.ndarray, split: str, offset: int = 0, total: int | None = None
+) -> ArrayDataset:
+    if labels.size and labels.max() > 9:
         raise DataError(f"cifar10 ({split}): label {labels.max()} out of range 0-9; corrupt file")
     x = images.astype(np.float32) / np.float32(255.0)
-    return ArrayDataset(x, labels, 10, "cifar10", _CIFAR_CLASSES)
+    return ArrayDataset(x, labels, 10, "cifar10", _CIFAR_CLASSES, offset=offset, total=total)
+
+
+def _cifar_bins(split: str, base: Path) -> list[Path] | None:
+    """The split's uncompressed batch files, if all are there (else None)."""
+    found = [find_file(_cifar_dirs(base), [member]) for member in _CIFAR_FILES[split]]
+    if any(p is None for p in found):
+        return None
+    paths = [p for p in found if p is not None]
+    for path in paths:
+        try:
+            with path.open("rb") as f:
+                if f.read(2) == b"\x1f\x8b":
+                    return None  # gzipped batch files: read whole
+        except OSError as exc:
+            raise DataError(f"{path}: cannot read file: {exc}") from exc
+    return paths
+
+
+def _cifar_counts(paths: list[Path]) -> list[int]:
+    counts = []
+    for path in paths:
+        size = path.stat().st_size
+        if size == 0 or size % CIFAR_RECORD_BYTES:
+            raise DataError(
+                f"{path}: size {size} bytes is not a positive multiple of the CIFAR-10 record "
+                f"size {CIFAR_RECORD_BYTES} (1 label byte + 3072 pixel bytes); the file is "
+                "truncated or corrupt"
+            )
+        counts.append(size // CIFAR_RECORD_BYTES)
+    return counts
+
+
+def _load_cifar_rows(split: str, base: Path, download: bool, rows: tuple[int, int]) -> ArrayDataset:
+    """Records ``rows`` of the split: read by seeking in the uncompressed batch files (only
+    those records); from the tar.gz archive, which is a stream, the split is read whole."""
+    paths = _cifar_bins(split, base)
+    if paths is None:
+        whole = _load_cifar(split, base, download)
+        start, stop = _check_rows(rows, len(whole), "cifar10", split)
+        return dataclasses.replace(
+            whole, x=whole.x[start:stop], y=whole.y[start:stop], offset=start, total=len(whole)
+        )
+    counts = _cifar_counts(paths)
+    total = sum(counts)
+    start, stop = _check_rows(rows, total, "cifar10", split)
+    chunks, first = [], 0
+    for path, count in zip(paths, counts, strict=True):
+        a, b = max(start - first, 0), min(stop - first, count)
+        if a < b:
+            try:
+                with path.open("rb") as f:
+                    f.seek(a * CIFAR_RECORD_BYTES)
+                    data = f.read((b - a) * CIFAR_RECORD_BYTES)
+            except OSError as exc:
+                raise DataError(f"{path}: cannot read file: {exc}") from exc
+            chunks.append(parse_cifar_records(data, path))
+        first += count
+    images = np.concatenate([c[0] for c in chunks])
+    labels = np.concatenate([c[1] for c in chunks])
+    return _cifar_dataset(images, labels, split, offset=start, total=total)
+
+
+def dataset_size(
+    name: str,
+    split: str = "train",
+    *,
+    root: str | os.PathLike[str] | None = None,
+    download: bool = True,
+) -> int:
+    """The number of samples of a split, from the files' headers (IDX) or sizes (CIFAR-10
+    batch files) without reading the data (missing files are downloaded as by
+    :func:`load_dataset`, or with ``download=False`` raise its DataError).
+
+    >>> import plastix as px
+    >>> px.data.dataset_size("digits", "test")
+    451
+    """
+    name = _canonical_name(name)
+    split = _check_split(split)
+    info = _INFO[name]
+    if name == "digits":
+        return info.num_train if split == "train" else info.num_test
+    base = resolve_data_root(root)
+    if name == "cifar10":
+        paths = _cifar_bins(split, base)
+        return (
+            sum(_cifar_counts(paths))
+            if paths is not None
+            else len(_load_cifar(split, base, download))
+        )
+    images_path, _ = _locate_idx(name, split, base, download)
+    return idx_length(images_path, IDX_IMAGES_MAGIC)
 
 
 # --------------------------------------------------------------------------- public loaders
@@ -445,6 +615,7 @@ def load_dataset(
     root: str | os.PathLike[str] | None = None,
     download: bool = True,
     transform: Callable[[np.ndarray], Any] | None = None,
+    rows: tuple[int, int] | None = None,
 ) -> ArrayDataset:
     """Load a dataset split into memory as an :class:`ArrayDataset` (NHWC float32 in [0, 1]).
 
@@ -459,6 +630,12 @@ def load_dataset(
     once to all images; it must keep them NHWC and need no random key (random augmentations
     and reshapes such as ``Flatten`` belong in ``DataLoader(transform=...)``).
 
+    ``rows=(start, stop)`` reads only those samples of the split (each process of a
+    many-process run reads its own shards this way): MNIST-format files are streamed through
+    once, checksummed whole, and only those rows are kept; CIFAR-10 batch files are read by
+    seeking to the rows (the tar.gz archive, a stream, is read whole); the embedded digits are
+    sliced. The result's ``offset`` and ``total`` say which rows of how many it holds.
+
     >>> import plastix as px
     >>> norm = px.data.Normalize.for_dataset("digits")
     >>> test = px.data.load_dataset("digits", "test", transform=px.data.Compose([norm]))
@@ -469,12 +646,19 @@ def load_dataset(
     split = _check_split(split)
     if name == "digits":
         data = _load_digits(split)
+        if rows is not None:
+            start, stop = _check_rows(rows, len(data), name, split)
+            data = dataclasses.replace(
+                data, x=data.x[start:stop], y=data.y[start:stop], offset=start, total=len(data)
+            )
     else:
         base = resolve_data_root(root)
-        if name == "cifar10":
+        if name == "cifar10" and rows is not None:
+            data = _load_cifar_rows(split, base, download, rows)
+        elif name == "cifar10":
             data = _load_cifar(split, base, download)
         else:
-            data = _load_idx(name, split, base, download)
+            data = _load_idx(name, split, base, download, rows)
     data = dataclasses.replace(data, split=split)
     return data if transform is None else _transformed(data, transform)
 

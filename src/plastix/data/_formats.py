@@ -6,13 +6,16 @@ expected. Nothing here unpickles or executes anything from a data file.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import hashlib
 import io
 import tarfile
 import warnings
 import zlib
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from pathlib import Path, PurePosixPath
+from typing import IO, cast
 
 import numpy as np
 
@@ -44,13 +47,14 @@ def read_maybe_gzip(path: Path) -> bytes:
         ) from exc
 
 
-def parse_idx(data: bytes, expected_magic: int, source: Path | str) -> np.ndarray:
-    """Parse IDX bytes holding unsigned bytes; return a uint8 array of the header's shape.
+def _idx_kind(expected_magic: int) -> str:
+    return {IDX_IMAGES_MAGIC: "image", IDX_LABELS_MAGIC: "label"}.get(expected_magic, "IDX")
 
-    ``expected_magic`` is 2051 for image files (3 dims) or 2049 for label files (1 dim).
-    The byte count must match the header exactly.
-    """
-    kind = {IDX_IMAGES_MAGIC: "image", IDX_LABELS_MAGIC: "label"}.get(expected_magic, "IDX")
+
+def idx_header(data: bytes, expected_magic: int, source: Path | str) -> tuple[tuple[int, ...], int]:
+    """The dimensions and the header length of an IDX file from its first bytes (at least the
+    whole header: 4 + 4 * ndim bytes), after checking the magic number."""
+    kind = _idx_kind(expected_magic)
     if len(data) < 4:
         raise DataError(
             f"{source}: truncated IDX {kind} file: {len(data)} bytes, shorter than the "
@@ -70,15 +74,98 @@ def parse_idx(data: bytes, expected_magic: int, source: Path | str) -> np.ndarra
             f"{source}: truncated IDX {kind} header: expected {header} bytes, got {len(data)}"
         )
     dims = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    return dims, header
+
+
+def _check_idx_size(
+    size: int, dims: tuple[int, ...], header: int, kind: str, source: Path | str
+) -> None:
     expected = header + int(np.prod(dims, dtype=np.int64))
-    if len(data) != expected:
-        problem = "truncated" if len(data) < expected else f"{len(data) - expected} extra bytes"
+    if size != expected:
+        problem = "truncated" if size < expected else f"{size - expected} extra bytes"
         shape = "x".join(map(str, dims))
         raise DataError(
             f"{source}: IDX {kind} file size mismatch ({problem}): header says {shape} "
-            f"unsigned bytes, so expected {expected} bytes in total, got {len(data)}"
+            f"unsigned bytes, so expected {expected} bytes in total, got {size}"
         )
+
+
+def parse_idx(data: bytes, expected_magic: int, source: Path | str) -> np.ndarray:
+    """Parse IDX bytes holding unsigned bytes; return a uint8 array of the header's shape.
+
+    ``expected_magic`` is 2051 for image files (3 dims) or 2049 for label files (1 dim).
+    The byte count must match the header exactly.
+    """
+    dims, header = idx_header(data, expected_magic, source)
+    _check_idx_size(len(data), dims, header, _idx_kind(expected_magic), source)
     return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims)
+
+
+@contextlib.contextmanager
+def _streamed(path: Path) -> Iterator[IO[bytes]]:
+    """``path`` opened for reading, gunzipped on the fly when it starts with the gzip magic
+    number; read and decompression errors become DataErrors naming the file."""
+    gz = False
+    try:
+        with path.open("rb") as raw:
+            gz = raw.read(2) == _GZIP_MAGIC
+            raw.seek(0)
+            f = cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb") if gz else raw)
+            with f:
+                yield f
+    except DataError:
+        raise
+    except (OSError, EOFError, zlib.error) as exc:
+        if not gz:
+            raise DataError(f"{path}: cannot read file: {exc}") from exc
+        raise DataError(
+            f"{path}: cannot decompress gzip data ({exc}); the file is truncated or corrupt. "
+            f"Delete it and re-download it."
+        ) from exc
+
+
+def idx_length(path: Path, expected_magic: int) -> int:
+    """The number of records an IDX file's header announces (only the header is read)."""
+    with _streamed(path) as f:
+        head = f.read(4)
+        if len(head) == 4:
+            head += f.read(4 * head[3])
+    dims, _ = idx_header(head, expected_magic, path)
+    if not dims:
+        raise DataError(f"{path}: IDX file with no dimensions; the file is corrupt")
+    return dims[0]
+
+
+def read_idx_rows(
+    path: Path, expected_magic: int, start: int, stop: int, *, chunk: int = 1 << 20
+) -> tuple[np.ndarray, str]:
+    """Records ``start..stop`` of an IDX file (gzipped or not) and the SHA256 of the whole
+    decompressed file: the file is streamed through once (hashed, its size checked against
+    the header, as :func:`parse_idx` does), and only the wanted records are kept."""
+    kind = _idx_kind(expected_magic)
+    digest = hashlib.sha256()
+    keep = bytearray()
+    with _streamed(path) as f:
+        head = f.read(4)
+        if len(head) == 4:
+            head += f.read(4 * head[3])
+        dims, header = idx_header(head, expected_magic, path)
+        digest.update(head)
+        if not dims or not 0 <= start <= stop <= dims[0]:
+            raise DataError(
+                f"{path}: records {start}..{stop} asked for, but the file holds "
+                f"{dims[0] if dims else 0}"
+            )
+        record = int(np.prod(dims[1:], dtype=np.int64))
+        lo, hi, pos = start * record, stop * record, 0
+        while buf := f.read(chunk):
+            digest.update(buf)
+            if pos + len(buf) > lo and pos < hi:
+                keep += buf[max(lo - pos, 0) : min(hi - pos, len(buf))]
+            pos += len(buf)
+    _check_idx_size(header + pos, dims, header, kind, path)
+    rows = np.frombuffer(bytes(keep), dtype=np.uint8).reshape((stop - start, *dims[1:]))
+    return rows, digest.hexdigest()
 
 
 def parse_cifar_records(data: bytes, source: Path | str) -> tuple[np.ndarray, np.ndarray]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import jax
@@ -26,6 +27,42 @@ def epoch_permutation(n: int, seed: int, epoch: int) -> np.ndarray:
     return rng.permutation(n)
 
 
+def shard_bounds(n: int, count: int) -> np.ndarray:
+    """The boundaries of ``count`` contiguous shards of ``range(n)``: shard ``k`` is rows
+    ``b[k] .. b[k + 1]`` with ``b[k] = k * n // count`` (sizes differ by at most one)."""
+    return np.arange(count + 1, dtype=np.int64) * n // count
+
+
+@dataclass(frozen=True)
+class Shards:
+    """Shards ``first .. stop - 1`` of a split cut into ``count`` contiguous shards
+    (:func:`shard_bounds`): the part of the training set one process of a many-process run
+    reads (:func:`plastix.train.local_shards` says which).
+
+    >>> import plastix as px
+    >>> px.data.Shards(count=4, first=1, stop=3).rows(60_000)
+    (15000, 45000)
+    """
+
+    count: int
+    first: int = 0
+    stop: int | None = None
+    """One past the last shard (``None``: ``count``)."""
+
+    def __post_init__(self) -> None:
+        stop = self.count if self.stop is None else self.stop
+        if not 0 <= self.first < stop <= self.count:
+            raise ConfigError(
+                f"Shards(count={self.count}, first={self.first}, stop={self.stop}): need "
+                "0 <= first < stop <= count."
+            )
+
+    def rows(self, n: int) -> tuple[int, int]:
+        """The rows ``(start, stop)`` these shards span in a split of ``n`` samples."""
+        b = shard_bounds(n, self.count)
+        return int(b[self.first]), int(b[self.count if self.stop is None else self.stop])
+
+
 class DataLoader:
     """Batches ``(x, y)`` of a dataset, epoch by epoch.
 
@@ -39,6 +76,12 @@ class DataLoader:
     put on the default device once and batches are JAX arrays gathered there; otherwise
     batches are numpy arrays. ``transform`` is applied to every input batch (any shape change,
     e.g. ``Flatten``; a random one, ``needs_key``, gets a key fixed by seed, epoch and batch).
+
+    With ``shards=S > 1`` the dataset is cut into S contiguous shards (:func:`shard_bounds`),
+    each shuffled on its own (by ``(seed, epoch, S, k)``), and every batch takes
+    ``batch_size / S`` rows from each shard, shard 0's first: in a run of S processes each
+    process then needs only its own shard (the Trainer's per-process reading).
+    ``len(loader)`` is then the smallest shard's number of batch parts.
     """
 
     def __init__(
@@ -51,8 +94,9 @@ class DataLoader:
         seed: int = 0,
         device_resident: bool = False,
         transform: Callable[..., Any] | None = None,
+        shards: int = 1,
     ) -> None:
-        n = len(dataset)
+        n = dataset.total if dataset.total is not None else len(dataset)
         if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer):
             raise ConfigError(f"batch_size must be an int, got {batch_size!r}")
         if batch_size <= 0:
@@ -67,6 +111,19 @@ class DataLoader:
             )
         if not isinstance(seed, int | np.integer) or seed < 0:
             raise ConfigError(f"seed must be a non-negative int, got {seed!r}")
+        if isinstance(shards, bool) or not isinstance(shards, int | np.integer) or shards < 1:
+            raise ConfigError(f"shards must be an int >= 1, got {shards!r}")
+        if shards > 1:
+            if batch_size % shards:
+                raise ConfigError(
+                    f"batch_size {batch_size} does not split into {shards} shards' equal parts; "
+                    f"use a multiple of {shards} (or fewer shards)."
+                )
+            if not drop_last:
+                raise ConfigError("shards > 1 needs drop_last=True (every batch is whole).")
+            # n >= batch_size (checked above), so every shard holds >= batch_size / shards rows
+        self.shards = int(shards)
+        self._n = int(n)
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
@@ -80,22 +137,40 @@ class DataLoader:
             self._arrays = (jax.device_put(dataset.x), jax.device_put(dataset.y))
 
     def __len__(self) -> int:
-        n, bs = len(self.dataset), self.batch_size
+        n, bs = self._n, self.batch_size
+        if self.shards > 1:
+            return int(np.diff(shard_bounds(n, self.shards)).min()) // (bs // self.shards)
         return n // bs if self.drop_last else -(-n // bs)
 
     def __repr__(self) -> str:
         return (
             f"DataLoader({self.dataset!r}, batch_size={self.batch_size}, shuffle={self.shuffle}, "
             f"drop_last={self.drop_last}, seed={self.seed}, "
-            f"device_resident={self.device_resident})"
+            f"device_resident={self.device_resident}"
+            + (f", shards={self.shards})" if self.shards > 1 else ")")
         )
 
     def order(self, epoch: int) -> np.ndarray:
-        """All sample indices of ``epoch`` in visiting order (before dropping the remainder)."""
+        """All sample indices of ``epoch`` in visiting order (before dropping the remainder;
+        with shards, the rows left over in each shard come last)."""
         if isinstance(epoch, bool) or not isinstance(epoch, int | np.integer) or epoch < 0:
             raise ConfigError(f"epoch must be a non-negative int, got {epoch!r}")
-        n = len(self.dataset)
-        return epoch_permutation(n, self.seed, int(epoch)) if self.shuffle else np.arange(n)
+        n = self._n
+        if self.shards == 1:
+            return epoch_permutation(n, self.seed, int(epoch)) if self.shuffle else np.arange(n)
+        bounds, part, steps = (
+            shard_bounds(n, self.shards),
+            self.batch_size // self.shards,
+            len(self),
+        )
+        used, rest = [], []
+        for k in range(self.shards):
+            size = int(bounds[k + 1] - bounds[k])
+            rng = np.random.default_rng(np.random.SeedSequence([self.seed, epoch, self.shards, k]))
+            local = (rng.permutation(size) if self.shuffle else np.arange(size)) + bounds[k]
+            used.append(local[: steps * part].reshape(steps, part))
+            rest.append(local[steps * part :])
+        return np.concatenate([np.concatenate(used, axis=1).ravel(), *rest])
 
     def batch_indices(self, epoch: int) -> np.ndarray:
         """Indices of every full batch of ``epoch``, shape ``(len(self), batch_size)``.
@@ -113,6 +188,11 @@ class DataLoader:
 
     def epoch(self, epoch: int) -> Iterator[Batch]:
         """Iterator over the ``(x, y)`` batches of ``epoch`` (order fixed by seed and epoch)."""
+        if not self.dataset.whole:
+            raise ConfigError(
+                f"{self.dataset!r} is a part of its split: iterating needs the whole split "
+                "(batch_indices gives every batch's indices into the split)."
+            )
         order = self.order(epoch)
         bounds = range(0, len(self) * self.batch_size, self.batch_size)
         return self._batches(order, bounds, int(epoch))

@@ -11,7 +11,8 @@ import jax
 
 from .._errors import ConfigError
 from .._option import option
-from ._datasets import DATASETS, ArrayDataset, dataset_info, load_dataset
+from ._datasets import DATASETS, ArrayDataset, dataset_info, dataset_size, load_dataset
+from ._loader import Shards
 from ._transforms import Normalize, RandomCrop, RandomHorizontalFlip
 
 AugmentFn = Callable[..., jax.Array]
@@ -63,26 +64,46 @@ class DataOptions(eqx.Module):
         if self.validation < 0:
             raise ConfigError(f"data.validation must be >= 0 (0: off), got {self.validation}.")
 
-    def load(self) -> tuple[ArrayDataset, ArrayDataset, AugmentFn | None]:
+    def load(
+        self, *, part: Shards | None = None
+    ) -> tuple[ArrayDataset, ArrayDataset, AugmentFn | None]:
         """The training and evaluation sets (limited and normalised as set) and the
         augmentation (a function ``(x, *, key) -> x``, or ``None``). The evaluation set is the
         test set, or with ``validation=N`` the last N training samples (its ``split`` says
-        which), which training then never sees."""
-        train = load_dataset(self.name, "train", root=self.dir)
-        test = load_dataset(self.name, "test", root=self.dir)
-        if self.train_limit is not None:
-            train = train.subset(slice(0, self.train_limit))
-        if self.test_limit is not None:
-            test = test.subset(slice(0, self.test_limit))
-        if self.validation:
-            if self.validation >= len(train):
-                raise ConfigError(
-                    f"data.validation is {self.validation} but the training set has "
-                    f"{len(train)} samples; hold out fewer (e.g. {len(train) // 6})."
-                )
-            held = train.subset(slice(len(train) - self.validation, None))
+        which), which training then never sees.
+
+        With ``part``, only those shards of the training set (after ``train_limit`` and
+        ``validation``) are read from the files (:func:`load_dataset` with ``rows``); the
+        result's ``offset`` and ``total`` place them in the training set."""
+        if part is None:
+            train = load_dataset(self.name, "train", root=self.dir)
+            if self.train_limit is not None:
+                train = train.subset(slice(0, self.train_limit))
+            n = len(train)
+        else:
+            n = dataset_size(self.name, "train", root=self.dir)
+            n = n if self.train_limit is None else min(n, self.train_limit)
+        if self.validation and self.validation >= n:
+            raise ConfigError(
+                f"data.validation is {self.validation} but the training set has "
+                f"{n} samples; hold out fewer (e.g. {n // 6})."
+            )
+        if part is not None:
+            used = n - self.validation
+            start, stop = part.rows(used)
+            train = load_dataset(self.name, "train", root=self.dir, rows=(start, stop))
+            train = dataclasses.replace(train, total=used)
+            if self.validation:
+                held = load_dataset(self.name, "train", root=self.dir, rows=(used, n))
+                test = dataclasses.replace(held, split="validation", offset=0, total=None)
+        elif self.validation:
+            held = train.subset(slice(n - self.validation, None))
             test = dataclasses.replace(held, split="validation")
-            train = train.subset(slice(0, len(train) - self.validation))
+            train = train.subset(slice(0, n - self.validation))
+        if not self.validation:
+            test = load_dataset(self.name, "test", root=self.dir)
+            if self.test_limit is not None:
+                test = test.subset(slice(0, self.test_limit))
         if self.normalize:
             info = dataset_info(self.name)
             norm = Normalize(info.mean, info.std)

@@ -22,3 +22,4 @@ from ._run_dir import RunLock as RunLock
 from ._run_dir import config_differences as config_differences
 from ._run_dir import read_run_config as read_run_config
 from ._trainer import Trainer as Trainer
+from ._trainer import local_shards as local_shards

@@ -47,8 +47,16 @@ class TrainOptions(eqx.Module):
         "JAX_NUM_CPU_DEVICES=N makes N)",
     )
 
+    shards: int = option(
+        0,
+        help="draw every batch from N contiguous shards of the training set, each shuffled on "
+        "its own, batch_size/N rows from each; each of N processes (--num-processes) then reads "
+        "only its own shard of the data files (0: one shard per process; 1: one global "
+        "shuffle)",
+    )
+
     def __check_init__(self) -> None:
-        for k in ("epochs", "gradient_check", "devices"):
+        for k in ("epochs", "gradient_check", "devices", "shards"):
             if getattr(self, k) < 0:
                 raise ConfigError(f"train.{k} must be >= 0, got {getattr(self, k)}.")
         for k in ("batch_size", "steps_per_call", "eval_batch_size"):

@@ -22,7 +22,7 @@ from jax.sharding import PartitionSpec as P
 
 from .._errors import CheckpointError, ConfigError, DivergenceError, ShapeError
 from .._progress import progress
-from ..data import ArrayDataset, DataLoader
+from ..data import ArrayDataset, DataLoader, Shards
 from ..graph import Network
 from ..rules import AbstractFeatureRule, Rule, gradient_check, require_gradient_estimate
 from ._checkpoint import atomic_write_text, latest_checkpoint, load_checkpoint, save_checkpoint
@@ -31,6 +31,53 @@ from ._run_dir import RUN_CONFIG, RunLock, config_differences, read_run_config, 
 
 Augment = Callable[..., jax.Array]
 _DEFAULTS = TrainOptions()
+
+
+def _batch_rows(batch_size: int, devices: Sequence[jax.Device]) -> tuple[int, int]:
+    """The rows ``(lo, hi)`` of every batch that this process's devices hold when a batch is
+    split over ``devices`` (a contiguous block: the mesh lists each process's devices
+    together)."""
+    mesh = Mesh(np.array(list(devices)), ("data",))
+    spans = [
+        idx[0]
+        for idx in NamedSharding(mesh, P("data"))
+        .addressable_devices_indices_map((batch_size,))
+        .values()
+        if idx is not None
+    ]
+    if not spans:
+        raise ConfigError(
+            f"none of the devices {list(devices)} belongs to this process; pass devices that "
+            "include this process's own (jax.local_devices())."
+        )
+    lo = min(sp.start or 0 for sp in spans)
+    hi = max(batch_size if sp.stop is None else sp.stop for sp in spans)
+    return lo, hi
+
+
+def local_shards(
+    batch_size: int, shards: int = 0, devices: Sequence[jax.Device] | None = None
+) -> Shards:
+    """The shards of the training set this process needs when every batch of ``batch_size``
+    rows is drawn from ``shards`` shards (:class:`~plastix.data.DataLoader`; 0: one per
+    process) and split over ``devices`` (default: every device): read them with
+    ``DataOptions.load(part=...)`` or ``load_dataset(rows=Shards.rows(n))`` and give the
+    :class:`Trainer` that part.
+
+    >>> import plastix as px
+    >>> px.train.local_shards(128, 1)  # one process: everything
+    Shards(count=1, first=0, stop=1)
+    """
+    count = shards or jax.process_count()
+    devices = list(jax.devices() if devices is None else devices)
+    if batch_size % count or batch_size % len(devices):
+        raise ConfigError(
+            f"batch_size {batch_size} must split into {count} shards' equal parts and over "
+            f"{len(devices)} devices; use a multiple of {math.lcm(count, len(devices))}."
+        )
+    lo, hi = _batch_rows(batch_size, devices)
+    part = batch_size // count
+    return Shards(count, lo // part, -(-hi // part))
 
 
 Carry = tuple[Any, Any, Any]
@@ -78,6 +125,11 @@ class Trainer:
     augment: Augment | None = None
     steps_per_call: int = _DEFAULTS.steps_per_call
     eval_batch_size: int = _DEFAULTS.eval_batch_size
+    shards: int = _DEFAULTS.shards
+    """Draw every batch from this many contiguous shards of the training set, each shuffled
+    on its own (``DataLoader(shards=...)``; 0: one per process). In a many-process run each
+    process then needs only its own shards (:func:`local_shards`), and ``train`` may be just
+    that part (``load_dataset(rows=...)``, ``DataOptions.load(part=...)``)."""
     cache_features: bool = _DEFAULTS.cache_features
     """For a rule that from some step on trains only a read-out on frozen features
     (:class:`~plastix.rules.AbstractFeatureRule`: SoftHebb and the Hebbian rules after their
@@ -127,10 +179,13 @@ class Trainer:
             )
         if self.epochs < 0:
             raise ConfigError(f"epochs must be >= 0, got {self.epochs}.")
-        if not 0 < self.batch_size <= len(self.train):
+        n_train = len(self.train) if self.train.total is None else self.train.total
+        if not 0 < self.batch_size <= n_train:
             raise ConfigError(
-                f"batch_size must be in 1..{len(self.train)} (the training set size), got {self.batch_size}."
+                f"batch_size must be in 1..{n_train} (the training set size), got {self.batch_size}."
             )
+        if self.shards < 0:
+            raise ConfigError(f"shards must be >= 0 (0: one per process), got {self.shards}.")
         if self.steps_per_call < 1:
             raise ConfigError(f"steps_per_call must be >= 1, got {self.steps_per_call}.")
         for name, ds in (("train", self.train), ("test", self.test)):
@@ -154,14 +209,23 @@ class Trainer:
                 f"multiple of {len(devices)} or pass fewer devices (Trainer(devices=...), CLI "
                 "--devices N)."
             )
-        # the batch order of each epoch depends only on (seed, epoch): exact resume
-        self._loader = DataLoader(self.train, self.batch_size, seed=self.seed)
+        # the batch order of each epoch depends only on (seed, epoch, shards): exact resume
+        self._shards = self.shards or jax.process_count()
+        self._loader = DataLoader(self.train, self.batch_size, seed=self.seed, shards=self._shards)
         self.steps_per_epoch = len(self._loader)
         self.rule = self.rule.bind(steps_per_epoch=self.steps_per_epoch)
         self._num_classes = self.train.num_classes
         self._chunk = jax.jit(self._run_chunk, donate_argnums=(0,))
         # with many processes each one feeds only its devices' rows of every batch
         self._fed = self._mesh is not None and jax.process_count() > 1
+        if not self.train.whole and self.gradient_check:
+            raise ConfigError(
+                "gradient_check compares on the first training samples, which only the "
+                f"process holding them has ({self.train!r}); set it to 0 in a run whose "
+                "processes read their own shards."
+            )
+        if not self.train.whole:
+            self._check_part(devices)
         self._chunk_fed = jax.jit(self._run_chunk_fed, donate_argnums=(0,))
         # the inputs' shape and dtype are all a per-example state is made from
         self._train_shape = jax.ShapeDtypeStruct(self.train.x.shape, self.train.x.dtype)
@@ -272,21 +336,34 @@ class Trainer:
     def _local_rows(self) -> slice:
         """The rows of a batch that this process's devices hold (a contiguous block)."""
         assert self._mesh is not None
-        sharding = NamedSharding(self._mesh, P("data"))
-        spans = [
-            idx[0]
-            for idx in sharding.addressable_devices_indices_map((self.batch_size,)).values()
-            if idx is not None
-        ]
-        lo = min(sp.start or 0 for sp in spans)
-        hi = max(self.batch_size if sp.stop is None else sp.stop for sp in spans)
-        return slice(lo, hi)
+        return slice(*_batch_rows(self.batch_size, list(self._mesh.devices.flat)))
+
+    def _check_part(self, devices: Sequence[jax.Device]) -> None:
+        """A training set that is a part of its split must hold every row this process
+        feeds."""
+        if not self._fed:
+            raise ConfigError(
+                f"the training set is a part of its split ({self.train!r}); only a run of "
+                "many processes, each feeding its own rows, trains on a part: load the whole "
+                "split."
+            )
+        need = local_shards(self.batch_size, self._shards, devices).rows(
+            self.train.total or len(self.train)
+        )
+        have = (self.train.offset, self.train.offset + len(self.train))
+        if not have[0] <= need[0] < need[1] <= have[1]:
+            raise ConfigError(
+                f"this process feeds training rows {need[0]}..{need[1]} (its shards of "
+                f"{self._shards}) but holds rows {have[0]}..{have[1]}; load "
+                "plastix.train.local_shards(batch_size, shards, devices) of the training set."
+            )
 
     def _feed(self, idx: np.ndarray) -> tuple[jax.Array, jax.Array]:
-        """Global ``(steps, batch, ...)`` inputs and labels for batch indices ``idx``, built
-        from this process's rows only (``jax.make_array_from_process_local_data``)."""
+        """Global ``(steps, batch, ...)`` inputs and labels for batch indices ``idx`` (into
+        the whole training split), built from this process's rows only
+        (``jax.make_array_from_process_local_data``)."""
         assert self._mesh is not None
-        rows = idx[:, self._local_rows()]
+        rows = idx[:, self._local_rows()] - self.train.offset
         sharding = NamedSharding(self._mesh, P(None, "data"))
         x = jax.make_array_from_process_local_data(
             sharding, np.asarray(self.train.x[rows]), (*idx.shape, *self.train.x.shape[1:])
@@ -487,6 +564,13 @@ class Trainer:
                 write_run_config(out, self.config, self.seed)
             if ckpt is not None:
                 carry, meta = load_checkpoint(ckpt, carry)
+                if meta.get("shards", 1) != self._shards:
+                    raise ConfigError(
+                        f"resuming {out} with batches drawn from {self._shards} shard(s), but "
+                        f"the run drew them from {meta.get('shards', 1)} (train.shards 0 means "
+                        "one per process): that would change its batch order. Resume with "
+                        f"--set train.shards={meta.get('shards', 1)}."
+                    )
                 if meta.get("seed", self.seed) != self.seed:
                     raise ConfigError(
                         f"resuming {out} with seed {self.seed}, but the run was started with "
@@ -527,7 +611,7 @@ class Trainer:
         cached_epochs = [e for e in range(start + 1, self.epochs + 1) if self._cached(e)]
         plain = len(cached_epochs) < self.epochs - start or not cached_epochs
         for a, b in {(b - a): (a, b) for a, b in self._chunks()}.values() if plain else ():
-            idx0 = np.zeros((b - a, self.batch_size), np.int64)
+            idx0 = np.full((b - a, self.batch_size), self.train.offset, np.int64)
             if self._fed:
                 compiled[b - a] = self._chunk_fed.lower(
                     carry, *self._feed(idx0), self._keys(0)[a:b]
@@ -652,7 +736,7 @@ class Trainer:
         save_checkpoint(
             ckdir / f"epoch-{epoch:04d}.npz",
             carry,
-            {"epoch": epoch, "seed": self.seed, "records": records},
+            {"epoch": epoch, "seed": self.seed, "shards": self._shards, "records": records},
         )
         # the log is rewritten whole, atomically: after a kill it matches a checkpoint, never
         # holding a duplicated or half-written epoch
@@ -697,6 +781,8 @@ class Trainer:
                 "data_parallel_devices": 1 if self._mesh is None else self._mesh.size,
                 "processes": jax.process_count(),
                 "per_process_feed": self._fed,
+                "shards": self._shards,
+                "train_rows_read": [self.train.offset, self.train.offset + len(self.train)],
                 "python": platform.python_version(),
                 "machine": platform.machine(),
             },
