@@ -42,6 +42,11 @@ def aggregate(suite: Suite, results: Sequence[RunResult]) -> list[dict[str, Any]
             continue
         accs = [float(r.summary["test_accuracy"]) for r in ok if r.summary]
         secs = [float(r.summary["train_seconds_per_epoch"]) for r in ok if r.summary]
+        comp = [
+            float(r.summary["compile_seconds"])
+            for r in ok
+            if r.summary and r.summary.get("compile_seconds") is not None
+        ]
         checks = [
             r.summary["history"][-1]
             for r in ok
@@ -66,6 +71,7 @@ def aggregate(suite: Suite, results: Sequence[RunResult]) -> list[dict[str, Any]
             "published_source": e.published.source if e.published else None,
             "gap_points": None if e.published is None or mean is None else 100 * (mean - e.published.accuracy),
             "seconds_per_epoch": statistics.median(secs) if secs else None,
+            "compile_seconds": statistics.median(comp) if comp else None,
             "ratio_to_bp": None,
             "peak_rss_mib": max(rss) / 2**20 if rss else None,
             "cosine_to_bp": _mean(cos),
@@ -110,7 +116,9 @@ def markdown(suite: Suite, rows: Sequence[dict[str, Any]], command: str) -> str:
     controls = any(r["control"] for r in rows)
     head = "| rule | preset | seeds | test accuracy | bar | published | vs published (points) | "
     head += "vs control (points) | " if controls else ""
-    head += "s/epoch | x BP (same net) | peak RSS MiB | cosine to BP (all / layer mean) |"
+    head += (
+        "s/epoch | compile s | x BP (same net) | peak RSS MiB | cosine to BP (all / layer mean) |"
+    )
     lines += [head, "|" + " --- |" * head.count(" | ") + " --- |"]
     for r in rows:
         acc = _fmt(r["test_accuracy_mean"], "acc")
@@ -131,9 +139,16 @@ def markdown(suite: Suite, rows: Sequence[dict[str, Any]], command: str) -> str:
             ctrl += " | "
         lines.append(
             f"| {r['rule']} | `{r['preset']}` | {r['seeds']} | {acc} | {bar} | {pub} | {gap} | "
-            f"{ctrl}{_fmt(r['seconds_per_epoch'])} | {_fmt(r['ratio_to_bp'])} | "
+            f"{ctrl}{_fmt(r['seconds_per_epoch'])} | {_fmt(r['compile_seconds'])} | "
+            f"{_fmt(r['ratio_to_bp'])} | "
             f"{_fmt(r['peak_rss_mib'])} | {cosine} |"
         )
+    lines += [
+        "",
+        "s/epoch: the median over a run's epochs (compilation excluded), the median over seeds; "
+        "compile s: the seconds the run spent compiling before its first epoch (the median over "
+        "seeds; `plastix bench` runs with the compilation cache off, so they are cold).",
+    ]
     if any(r["cosine_to_bp"] is not None or r["cosine_undefined"] for r in rows):
         lines += [
             "",

@@ -160,7 +160,9 @@ def run_suite(
         cmd = _command(entry, run, seed, epochs, data_dir, sets or {}, suite.gradient_check, resume)
         run.mkdir(parents=True, exist_ok=True)
         with open(run / "train.log", "ab") as log:
-            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+            # compilation cache off: every run's compile seconds are cold, comparable
+            env = {**os.environ, "PLASTIX_COMPILE_CACHE": "off"}
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
             code, rss = _wait(proc)
         if code != 0 or not summary_path.exists():
             tail = (run / "train.log").read_text(errors="replace")[-1500:]

@@ -283,9 +283,17 @@ def resolve_config(args: argparse.Namespace) -> RunConfig:
     return cfg.resolve(base + user)
 
 
-def build_trainer(run: RunConfig, *, out: str | None, progress: bool) -> Trainer:
+def build_trainer(
+    run: RunConfig,
+    *,
+    out: str | None,
+    progress: bool,
+    datasets: tuple[Any, Any, Any] | None = None,
+) -> Trainer:
     """The :class:`~plastix.Trainer` (data, network, rule, optimizer) of a run's
-    configuration, ready to ``fit``; ``out=None`` names a fresh run directory."""
+    configuration, ready to ``fit``; ``out=None`` names a fresh run directory. ``datasets``
+    (``(train, test, augment)``, as ``DataOptions.load`` returns) replaces the configured
+    data (``benchmarks/device_check.py`` times steps on stand-in images)."""
     import jax
 
     from ..data import DataLoader
@@ -303,7 +311,7 @@ def build_trainer(run: RunConfig, *, out: str | None, progress: bool) -> Trainer
     if jax.process_count() > 1:  # each process reads only the shards its devices take
         part = local_shards(tr.batch_size, tr.shards, devices)
         part = None if (part.first, part.stop) == (0, part.count) else part
-    train, test, augment = run.data.load(part=part)
+    train, test, augment = run.data.load(part=part) if datasets is None else datasets
     if part is not None:
         print(
             f"plastix: process {jax.process_index()} of {jax.process_count()} reads training "
@@ -313,7 +321,10 @@ def build_trainer(run: RunConfig, *, out: str | None, progress: bool) -> Trainer
         )
     net = Network.from_example(run.model.edges(train.num_classes), train.x[:1])
     shards = tr.shards or jax.process_count()
-    steps_per_epoch = len(DataLoader(train, tr.batch_size, shards=shards))
+    total = train.total or len(train)
+    # (a batch larger than the training set is refused by the Trainer, with its message)
+    fits = 0 < tr.batch_size <= total
+    steps_per_epoch = len(DataLoader(train, tr.batch_size, shards=shards)) if fits else 1
     # a schedule spans the run's optimizer calls (iPC calls it at every inference step, the
     # Hebbian rules only after their unsupervised phase)
     calls = run.rule.optimizer_calls(steps_per_epoch=steps_per_epoch, epochs=tr.epochs)

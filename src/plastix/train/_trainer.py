@@ -781,6 +781,7 @@ class Trainer:
                 "data_parallel_devices": 1 if self._mesh is None else self._mesh.size,
                 "processes": jax.process_count(),
                 "per_process_feed": self._fed,
+                "compilation_cache": jax.config.jax_compilation_cache_dir or None,
                 "shards": self._shards,
                 "train_rows_read": [self.train.offset, self.train.offset + len(self.train)],
                 "python": platform.python_version(),
