@@ -26,8 +26,9 @@ class TrainOptions(eqx.Module):
     )
     steps_per_call: int = option(
         64,
-        help="training steps per compiled call (progress-bar refresh interval; 1: no compiled "
-        "loop, faster for wide conv nets on CPU)",
+        help="training steps per compiled call, at most (progress-bar refresh interval; an "
+        "epoch is cut into equal calls when a divisor of its steps lies in [N/2, N], so one "
+        "program is compiled; 1: no compiled loop, faster for wide conv nets on CPU)",
     )
     eval_batch_size: int = option(1000, help="batch size of evaluation")
     cache_features: bool = option(

@@ -97,9 +97,10 @@ def _scan(body: Any, carry: Carry, xs: Any) -> tuple[Carry, dict[str, jax.Array]
 class Trainer:
     """Train ``params`` of ``net`` with ``rule`` and an optax ``optimizer`` on ``train`` data.
 
-    Each epoch runs inside compiled code: the data sit on the device once, and
-    ``steps_per_call`` training steps run per compiled call (a ``lax.scan``), between which the
-    progress bar updates. ``steps_per_call=1`` compiles one step without a loop: on XLA:CPU,
+    Each epoch runs inside compiled code: the data sit on the device once, and up to
+    ``steps_per_call`` training steps run per compiled call (a ``lax.scan``; an epoch is cut
+    into equal calls where a divisor of its steps allows, so one program is compiled), between
+    which the progress bar updates. ``steps_per_call=1`` compiles one step without a loop: on XLA:CPU,
     convolutions inside a compiled loop run several times slower (5-25x measured on the
     CIFAR-10 conv nets, ``benchmarks/cpu_loop_convs.py``), so the wide conv presets use it.
     Everything random derives from ``seed``: the initial parameters, the batch order of each
@@ -437,7 +438,11 @@ class Trainer:
         features runs at least 64 steps per call (it has no convolutions to keep out of a
         compiled loop)."""
         n = self.steps_per_epoch
-        k = max(self.steps_per_call, 64) if cached else self.steps_per_call
+        k = min(max(self.steps_per_call, 64) if cached else self.steps_per_call, n)
+        # equal calls when a divisor of the epoch's steps lies in [k/2, k]: one compiled
+        # program instead of two (the remainder's), e.g. 468 steps as 9 x 52, not 7 x 64 + 20
+        d = max(d for d in range(1, k + 1) if n % d == 0)
+        k = d if 2 * d >= k else k
         return [(s, min(s + k, n)) for s in range(0, n, k)]
 
     def _frozen_from(self) -> int | None:
@@ -632,11 +637,13 @@ class Trainer:
                 compiled_feat[b - a] = self._chunk_feat.lower(
                     carry, f_all, ys, idx_f, self._keys(0)[a:b]
                 ).compile()
+        train_compile = time.perf_counter() - t0
         if self.test is not None:
             test_xy = self._replicate((jnp.asarray(self.test.x), jnp.asarray(self.test.y)))
             if plain:
                 self._eval.lower(carry[0], carry[1], *test_xy).compile()
         compile_seconds = time.perf_counter() - t0
+        compile_split = {"train": train_compile, "eval": compile_seconds - train_compile}
         feats: jax.Array | None = None  # the training set's features, once cached
         test_feats: jax.Array | None = None
 
@@ -722,7 +729,7 @@ class Trainer:
         finally:
             bar.close()
         self.params, self.state, self.opt_state = carry
-        summary = self._summary(records, epoch_seconds, compile_seconds)
+        summary = self._summary(records, epoch_seconds, compile_seconds, compile_split)
         if out is not None and lead:
             atomic_write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
             for hook in self.after_fit:
@@ -752,7 +759,11 @@ class Trainer:
         return "validation" if self.test is not None and self.test.split == "validation" else "test"
 
     def _summary(
-        self, records: list[dict[str, Any]], epoch_seconds: list[float], compile_seconds: float
+        self,
+        records: list[dict[str, Any]],
+        epoch_seconds: list[float],
+        compile_seconds: float,
+        compile_split: dict[str, float],
     ) -> dict[str, Any]:
         last = records[-1] if records else {}
         n_params = sum(int(np.size(l)) for l in jax.tree.leaves(self.params))
@@ -768,6 +779,8 @@ class Trainer:
             "train_loss": last.get("train_loss"),
             "train_seconds_per_epoch": statistics.median(epoch_seconds) if epoch_seconds else None,
             "compile_seconds": compile_seconds,
+            # the training programs (every chunk length) and the evaluation program
+            "compile_seconds_by_program": compile_split,
             "feature_cache_seconds": sum(r.get("feature_cache_seconds", 0.0) for r in records),
             "steps_per_epoch": self.steps_per_epoch,
             "num_params": n_params,
@@ -781,7 +794,7 @@ class Trainer:
                 "data_parallel_devices": 1 if self._mesh is None else self._mesh.size,
                 "processes": jax.process_count(),
                 "per_process_feed": self._fed,
-                "compilation_cache": jax.config.jax_compilation_cache_dir or None,
+                "compilation_cache": getattr(jax.config, "jax_compilation_cache_dir", None) or None,
                 "shards": self._shards,
                 "train_rows_read": [self.train.offset, self.train.offset + len(self.train)],
                 "python": platform.python_version(),
