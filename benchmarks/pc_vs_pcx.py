@@ -190,7 +190,17 @@ def main() -> None:
     print(f"plastix PC / plastix BP = {med['plastix-pc'] / med['plastix-bp']:.3f}")
     if args.json:
         args.json.write_text(
-            json.dumps({"runs": runs, "median": med, "compile": comp, "accuracy": acc}, indent=2)
+            json.dumps(
+                {
+                    "runs": runs,
+                    "median": med,
+                    "compile": comp,
+                    "warm_compile": warm,
+                    "train_compile": train_comp,
+                    "accuracy": acc,
+                },
+                indent=2,
+            )
         )
 
 
