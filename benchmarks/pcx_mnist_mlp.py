@@ -77,8 +77,6 @@ import os
 # Pin JAX to the CPU before jax is imported (respect an explicit user setting).
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
-import argparse
-import gzip
 import json
 import platform
 import statistics
@@ -103,53 +101,18 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = REPO_ROOT.parent / "shared" / "datasets" / "mnist"
 
 # Hyper-parameters of PCX's MLP / MNIST / PC-SE configuration.
-HIDDEN = 128
-NM_LAYERS = 4  # number of Linear layers -> 784-128-128-128-10
-T_INFERENCE = 8
-BATCH_SIZE = 128
-X_LR = 0.010534787245955935
-X_MOMENTUM = 0.65
-W_LR = 0.0002968930522737348
-W_WD = 0.0003550241114984682
-MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
-
-
-# ----------------------------------------------------------------------------------------
-# Data: a minimal gzipped-IDX reader.
-# ----------------------------------------------------------------------------------------
-
-
-def _read_idx(path: Path) -> np.ndarray:
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    magic = int.from_bytes(data[0:4], "big")
-    if data[0] != 0 or data[1] != 0 or data[2] != 0x08:
-        raise ValueError(f"{path}: not an unsigned-byte IDX file (magic {magic:#x})")
-    ndim = data[3]
-    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    offset = 4 + 4 * ndim
-    arr = np.frombuffer(data, dtype=np.uint8, offset=offset)
-    if arr.size != int(np.prod(shape)):
-        raise ValueError(f"{path}: expected {shape}, got {arr.size} bytes of payload")
-    return arr.reshape(shape)
-
-
-def load_mnist(data_dir: Path):
-    def images(name):
-        x = _read_idx(data_dir / name).reshape(-1, 28 * 28).astype(np.float32) / 255.0
-        return ((x - MNIST_MEAN) / MNIST_STD).astype(np.float32)
-
-    def labels(name):
-        return _read_idx(data_dir / name).astype(np.int32)
-
-    x_tr = images("train-images-idx3-ubyte.gz")
-    y_tr = labels("train-labels-idx1-ubyte.gz")
-    x_te = images("t10k-images-idx3-ubyte.gz")
-    y_te = labels("t10k-labels-idx1-ubyte.gz")
-    assert x_tr.shape == (60000, 784) and y_tr.shape == (60000,)
-    assert x_te.shape == (10000, 784) and y_te.shape == (10000,)
-    return x_tr, y_tr, x_te, y_te
-
+from _peer_mnist import (  # noqa: E402  (shared with the other peer baseline)
+    BATCH_SIZE,
+    HIDDEN,
+    NM_LAYERS,
+    T_INFERENCE,
+    W_WD,
+    X_LR,
+    X_MOMENTUM,
+    load_mnist,
+    parse_args,
+    warmup_cosine,
+)
 
 # ----------------------------------------------------------------------------------------
 # Model (pcx API, as in pcx's examples).
@@ -262,19 +225,7 @@ def evaluate(x_te: np.ndarray, y_te: np.ndarray, *, model: MLP) -> float:
 
 
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--data-dir",
-        type=Path,
-        default=DEFAULT_DATA_DIR,
-        help="folder with the 4 MNIST .gz IDX files",
-    )
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--json", type=Path, default=None, help="also write the summary to this file"
-    )
-    args = parser.parse_args(argv)
+    args = parse_args(__doc__.split("\n")[0], DEFAULT_DATA_DIR, argv)
 
     x_tr, y_tr, x_te, y_te = load_mnist(args.data_dir)
     y_tr_onehot = np.eye(10, dtype=np.float32)[y_tr]
@@ -290,14 +241,7 @@ def main(argv=None) -> dict:
     with pxu.step(model, pxc.STATUS.INIT, clear_params=pxc.VodeParam.Cache):
         forward(jnp.zeros((BATCH_SIZE, 784), jnp.float32), None, model=model)
 
-    schedule = optax.warmup_cosine_decay_schedule(
-        init_value=W_LR,
-        peak_value=1.1 * W_LR,
-        warmup_steps=int(round(0.1 * total_steps)),
-        decay_steps=total_steps,
-        end_value=0.1 * W_LR,
-        exponent=1.0,
-    )
+    schedule = warmup_cosine(optax, total_steps)
     optim_w = pxu.Optim(
         lambda: optax.adamw(schedule, weight_decay=W_WD), pxu.M(pxnn.LayerParam)(model)
     )

@@ -374,7 +374,13 @@ def _read_idx(name: str, stem: str, path: Path, magic: int) -> np.ndarray:
     """Parse one IDX file structurally, then check its known SHA256 (if any)."""
     data = read_maybe_gzip(path)
     array = parse_idx(data, magic, path)
-    actual = bytes_digest(data, "sha256")
+    _check_idx_digest(name, stem, path, bytes_digest(data, "sha256"))
+    return array
+
+
+def _check_idx_digest(name: str, stem: str, path: Path, actual: str) -> None:
+    """The decompressed file's SHA256 against the known one (if any); an original MNIST file
+    given for another dataset is refused."""
     expected = _IDX_SHA256.get(name, {}).get(stem)
     if expected is not None and actual != expected:
         raise checksum_error(path, f"the decompressed {name} {stem}", "sha256", expected, actual)
@@ -383,7 +389,6 @@ def _read_idx(name: str, stem: str, path: Path, magic: int) -> np.ndarray:
             f"{path}: this is an original MNIST file, not {name}; point root= / --data-dir / "
             f"${DATA_DIR_ENV} at the {name} files (looked up in root and root/{name}/)"
         )
-    return array
 
 
 def _read_idx_rows(
@@ -392,14 +397,7 @@ def _read_idx_rows(
     """Records ``rows`` of one IDX file, streamed (:func:`read_idx_rows`): the same structural
     and SHA256 checks as :func:`_read_idx`, only the wanted records kept in memory."""
     array, actual = read_idx_rows(path, magic, *rows)
-    expected = _IDX_SHA256.get(name, {}).get(stem)
-    if expected is not None and actual != expected:
-        raise checksum_error(path, f"the decompressed {name} {stem}", "sha256", expected, actual)
-    if name != "mnist" and actual in _IDX_SHA256["mnist"].values():
-        raise DataError(
-            f"{path}: this is an original MNIST file, not {name}; point root= / --data-dir / "
-            f"${DATA_DIR_ENV} at the {name} files (looked up in root and root/{name}/)"
-        )
+    _check_idx_digest(name, stem, path, actual)
     return array
 
 
