@@ -100,9 +100,9 @@ class Trainer:
     Each epoch runs inside compiled code: the data sit on the device once, and up to
     ``steps_per_call`` training steps run per compiled call (a ``lax.scan``; an epoch is cut
     into equal calls where a divisor of its steps allows, so one program is compiled), between
-    which the progress bar updates. ``steps_per_call=1`` compiles one step without a loop: on XLA:CPU,
-    convolutions inside a compiled loop run several times slower (5-25x measured on the
-    CIFAR-10 conv nets, ``benchmarks/cpu_loop_convs.py``), so the wide conv presets use it.
+    which the progress bar updates. ``steps_per_call=1`` compiles one step without a loop: on
+    XLA:CPU, convolutions inside a compiled loop run several times slower (5-25x measured on
+    the CIFAR-10 conv nets, ``benchmarks/cpu_loop_convs.py``), so the wide conv presets use it.
     Everything random derives from ``seed``: the initial parameters, the batch order of each
     epoch and the per-step keys, so a run is reproducible and resumes exactly.
 
