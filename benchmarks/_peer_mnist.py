@@ -6,10 +6,15 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import json
+import statistics
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "mnist"
 
 HIDDEN = 128
 NM_LAYERS = 4  # number of Linear layers -> 784-128-128-128-10
@@ -82,3 +87,26 @@ def warmup_cosine(optax, total_steps: int):
         end_value=0.1 * W_LR,
         exponent=1.0,
     )
+
+
+def timing_fields(
+    seconds_per_epoch: Sequence[float], compile_seconds: float, test_accuracy: Sequence[float]
+) -> dict[str, Any]:
+    """The summary keys ``benchmarks/pc_vs_pcx.py`` reads, the same for every peer."""
+    return {
+        "seconds_per_epoch": [round(s, 4) for s in seconds_per_epoch],
+        "median_seconds_per_epoch": round(statistics.median(seconds_per_epoch), 4),
+        "compile_seconds": round(compile_seconds, 4),
+        "first_epoch_excludes_compile_call": True,
+        "test_accuracy": [round(a, 4) for a in test_accuracy],
+    }
+
+
+def write_summary(summary: dict[str, Any], json_path: Path | None) -> dict[str, Any]:
+    """Print the summary as one JSON line and write it to ``json_path`` (if given)."""
+    line = json.dumps(summary)
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(line + "\n")
+    print(line)
+    return summary

@@ -82,6 +82,13 @@ def _record(
     return row
 
 
+def _pattern_sets(data: Path):
+    """``(name, patterns, cues)`` of every setting ``make_patterns`` wrote, in name order."""
+    for f in sorted(data.glob("n*-p*.npz")):
+        with np.load(f, allow_pickle=False) as z:
+            yield f.stem, z["patterns"], z["cues"]
+
+
 def run_canns(data: Path, repeats: int) -> dict:
     import canns
     import jax.numpy as jnp
@@ -89,9 +96,7 @@ def run_canns(data: Path, repeats: int) -> dict:
     from canns.trainer import HebbianTrainer
 
     results = {}
-    for f in sorted(data.glob("n*-p*.npz")):
-        z = np.load(f, allow_pickle=False)
-        xi, cues = z["patterns"], z["cues"]
+    for stem, xi, cues in _pattern_sets(data):
         n = xi.shape[1]
         model = AmariHopfieldNetwork(num_neurons=n, asyn=False, activation="sign")
         trainer = HebbianTrainer(model, subtract_mean=False, normalize_by_patterns=True)
@@ -106,7 +111,7 @@ def run_canns(data: Path, repeats: int) -> dict:
             )
             return np.stack([np.asarray(o) for o in out])
 
-        results[f.stem] = _record(data, f.stem, "canns", xi, store, *_timed(recall, repeats))
+        results[stem] = _record(data, stem, "canns", xi, store, *_timed(recall, repeats))
     results["version"] = canns.__version__ if hasattr(canns, "__version__") else "?"
     return results
 
@@ -119,9 +124,7 @@ def run_plastix(data: Path, repeats: int) -> dict:
     from plastix.memory import Hopfield, HopfieldTrainer, Update
 
     results = {}
-    for f in sorted(data.glob("n*-p*.npz")):
-        z = np.load(f, allow_pickle=False)
-        xi, cues = z["patterns"], z["cues"]
+    for stem, xi, cues in _pattern_sets(data):
         n = xi.shape[1]
         trainer = HopfieldTrainer(
             Hopfield.create(n),
@@ -138,7 +141,7 @@ def run_plastix(data: Path, repeats: int) -> dict:
         def recall(trainer=trainer, cues=cues):
             return np.asarray(jax.block_until_ready(trainer.predict_batch(jnp.asarray(cues))))
 
-        results[f.stem] = _record(data, f.stem, "plastix", xi, store, *_timed(recall, repeats))
+        results[stem] = _record(data, stem, "plastix", xi, store, *_timed(recall, repeats))
     results["version"] = getattr(plastix, "__version__", "?")
     return results
 

@@ -111,13 +111,10 @@ import os
 # Pin JAX to the CPU before jax is imported (respect an explicit user setting).
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
-import json
 import platform
-import statistics
 import sys
 import time
 from importlib import metadata
-from pathlib import Path
 
 import jax
 import numpy as np
@@ -132,12 +129,10 @@ from fabricpc.graph_assembly import TaskMap, graph
 from fabricpc.nodes import IdentityNode, Linear
 from fabricpc.training import convert_batch, make_train_step
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATA_DIR = REPO_ROOT.parent / "shared" / "datasets" / "mnist"
-
 # Hyper-parameters of PCX's MLP / MNIST / PC-SE configuration.
-from _peer_mnist import (  # noqa: E402  (shared with the other peer baseline)
+from _peer_mnist import (
     BATCH_SIZE,
+    DEFAULT_DATA_DIR,
     HIDDEN,
     NM_LAYERS,
     T_INFERENCE,
@@ -145,7 +140,9 @@ from _peer_mnist import (  # noqa: E402  (shared with the other peer baseline)
     X_LR,
     load_mnist,
     parse_args,
+    timing_fields,
     warmup_cosine,
+    write_summary,
 )
 
 X_MOMENTUM = 0.0  # FabricPC's InferenceSGD has no momentum (PCX: 0.65)
@@ -319,21 +316,12 @@ def main(argv=None) -> dict:
         "seed": args.seed,
         "epochs": args.epochs,
         "train_loop": "make_train_step in a Python loop",
-        "seconds_per_epoch": [round(s, 4) for s in seconds_per_epoch],
-        "median_seconds_per_epoch": round(statistics.median(seconds_per_epoch), 4),
-        "compile_seconds": round(compile_seconds, 4),
-        "first_epoch_excludes_compile_call": True,
-        "test_accuracy": [round(a, 4) for a in test_accuracy],
+        **timing_fields(seconds_per_epoch, compile_seconds, test_accuracy),
         "n_train_traces": n_train_traces,
     }
     if n_train_traces is not None and n_train_traces != 1:
         print(f"WARNING: the train step was compiled {n_train_traces} times", file=sys.stderr)
-    line = json.dumps(summary)
-    if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(line + "\n")
-    print(line)
-    return summary
+    return write_summary(summary, args.json)
 
 
 if __name__ == "__main__":

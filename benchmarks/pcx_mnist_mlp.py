@@ -77,14 +77,11 @@ import os
 # Pin JAX to the CPU before jax is imported (respect an explicit user setting).
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
-import json
 import platform
-import statistics
 import sys
 import time
 from collections.abc import Callable
 from importlib import metadata
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -97,12 +94,10 @@ import pcx.nn as pxnn
 import pcx.predictive_coding as pxc
 import pcx.utils as pxu
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATA_DIR = REPO_ROOT.parent / "shared" / "datasets" / "mnist"
-
 # Hyper-parameters of PCX's MLP / MNIST / PC-SE configuration.
-from _peer_mnist import (  # noqa: E402  (shared with the other peer baseline)
+from _peer_mnist import (
     BATCH_SIZE,
+    DEFAULT_DATA_DIR,
     HIDDEN,
     NM_LAYERS,
     T_INFERENCE,
@@ -111,7 +106,9 @@ from _peer_mnist import (  # noqa: E402  (shared with the other peer baseline)
     X_MOMENTUM,
     load_mnist,
     parse_args,
+    timing_fields,
     warmup_cosine,
+    write_summary,
 )
 
 # ----------------------------------------------------------------------------------------
@@ -309,11 +306,7 @@ def main(argv=None) -> dict:
         "steps_per_epoch": n_batches,
         "seed": args.seed,
         "epochs": args.epochs,
-        "seconds_per_epoch": [round(s, 4) for s in seconds_per_epoch],
-        "median_seconds_per_epoch": round(statistics.median(seconds_per_epoch), 4),
-        "compile_seconds": round(compile_seconds, 4),
-        "first_epoch_excludes_compile_call": True,
-        "test_accuracy": [round(a, 4) for a in test_accuracy],
+        **timing_fields(seconds_per_epoch, compile_seconds, test_accuracy),
         "n_train_traces": TRACE_COUNT["train_on_batch"],
         "n_eval_traces": TRACE_COUNT["eval_on_batch"],
     }
@@ -322,12 +315,7 @@ def main(argv=None) -> dict:
             f"WARNING: train_on_batch was traced {TRACE_COUNT['train_on_batch']} times",
             file=sys.stderr,
         )
-    line = json.dumps(summary)
-    if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(line + "\n")
-    print(line)
-    return summary
+    return write_summary(summary, args.json)
 
 
 if __name__ == "__main__":
