@@ -408,12 +408,75 @@ def test_wavefront_schedule_of_a_chain():
     net = px.Network.from_example(px.models.mlp(4, hidden=(5, 5, 5)), jnp.zeros((1, 3)))
     rule = px.PC(inference=px.Inference(steps=8, optimizer=optax.sgd(0.1)))
     free0 = tuple(jnp.zeros((2, 5)) for _ in range(3))
-    sched = rule._wavefront(net, free0)
-    assert sched == [
-        (frozenset({1, 2}), frozenset({1, 2})),
-        (frozenset({1}), frozenset({1})),
-        (frozenset(), frozenset()),
-    ]
+    starts, moves, length = rule._wavefront(net, free0)
+    # edge 1 (node 1 -> 2) is first needed at step 2, edge 2 (2 -> 3) at step 1; node 2
+    # first moves at step 1, node 1 at step 2; the third step has nothing left to skip
+    assert (starts, moves, length) == ({1: 2, 2: 1}, {1: 2, 2: 1}, 3)
+
+
+def test_phase_ends_skip_the_most_edge_steps():
+    """The early phases [a, b) skip the edges first needed at a step >= b; the chosen ends
+    maximise the skipped edge-steps, as an exhaustive search over all ends finds."""
+    from itertools import combinations
+
+    from plastix.rules._pc import _phase_ends
+
+    def skipped(starts, ends):
+        a, total = 0, 0
+        for b in ends:
+            total += (b - a) * sum(1 for k in starts.values() if k >= b)
+            a = b
+        return total
+
+    rng = np.random.default_rng(0)
+    for starts in (
+        {i: 40 - i for i in range(40)},  # a 40-edge chain relaxed for 40 steps
+        {i: int(k) for i, k in enumerate(rng.integers(1, 30, size=25))},
+    ):
+        for phases in (1, 2, 4):
+            ends = _phase_ends(starts, phases)
+            cands = sorted(set(starts.values()))
+            best = max(
+                skipped(starts, list(c))
+                for m in range(1, phases + 1)
+                for c in combinations(cands, m)
+            )
+            assert len(ends) <= phases and ends == sorted(ends)
+            assert skipped(starts, ends) == best
+    assert _phase_ends({}, 4) == []
+
+
+def test_deep_relaxation_in_phases_changes_nothing():
+    """A 12-hidden-layer residual net relaxed for 12 steps runs its early steps in rolled
+    phases (more wavefront steps than are written out); it relaxes as the general path does
+    (a subclass with the same energy, which skips nothing), and its program does not grow
+    with the number of steps."""
+    net = px.Network.from_example(px.models.residual_mlp(3, width=6, depth=12), jnp.zeros((1, 5)))
+    params = net.init(key=jax.random.key(0))
+    x = jax.random.normal(jax.random.key(1), (4, 5))
+    batch = (x, jax.nn.one_hot(jnp.array([0, 1, 2, 0]), 3))
+    inf = px.Inference(steps=12, optimizer=px.inference.SGD(0.2, momentum=0.5))
+    rule = px.PC(inference=inf)
+    free0 = tuple(net.feedforward(params, x)[n] for n in rule._free_nodes(net))
+    starts, _, length = rule._wavefront(net, free0)
+    # the error enters at node 12 (next to the clamped output) and reaches node 2 at step 11:
+    # the two edges (dense and identity) out of node 1 are first needed then
+    assert length == 12 and max(starts.values()) == 11
+    assert sorted(i for i, k in starts.items() if k == 11) == [1, 2]
+    g1, _, m1 = jax.jit(lambda p: rule.grads(net, p, None, batch))(params)
+    g2, _, m2 = jax.jit(lambda p: SamePC(inference=inf).grads(net, p, None, batch))(params)
+    for a, b in zip(jax.tree.leaves(g1), jax.tree.leaves(g2), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(m1["energy"], m2["energy"], rtol=1e-5)
+
+    # the program does not grow with the number of steps (it did, by a graph per step)
+    def dots(steps):
+        r = px.PC(inference=px.Inference(steps=steps, optimizer=inf.optimizer))
+        return str(jax.make_jaxpr(lambda p: r.grads(net, p, None, batch))(params)).count(
+            "dot_general"
+        )
+
+    assert dots(24) == dots(12)
 
 
 def test_ipc_schedules_span_every_optimizer_call(monkeypatch):

@@ -12,7 +12,14 @@ from .._option import option
 from ..data import DataOptions
 from ..inference import STATE_OPTIMIZERS, AbstractStateOptimizer
 from ..local import LOCAL_UPDATES, AbstractLocalUpdate, LocalHebbian, SoftHebb
-from ..models import ACTIVATIONS, ALL_MODELS, MLP, AbstractModel
+from ..models import (
+    ACTIVATIONS,
+    ALL_MODELS,
+    MLP,
+    PARAMETRISATIONS,
+    AbstractModel,
+    AbstractParametrisation,
+)
 from ..nn import Layer
 from ..rules import (
     ALL_COSTS,
@@ -69,6 +76,7 @@ CHOICES: Mapping[type, Mapping[str, type]] = {
     Cost: {cls.name: cls for cls in ALL_COSTS},
     AbstractLocalUpdate: {cls.name: cls for cls in LOCAL_UPDATES},
     Layer: ACTIVATIONS,
+    AbstractParametrisation: {cls.name: cls for cls in PARAMETRISATIONS},
 }
 """For each abstract type an option may have, the implementations a configuration names."""
 

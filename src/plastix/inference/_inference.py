@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import equinox as eqx
@@ -139,21 +139,30 @@ class Inference(eqx.Module):
         states: Any,
         *,
         opt_state: Any = None,
-        steps: int | None = None,
-        last: tuple[Array, Any] | None = None,
+        phases: Sequence[tuple[int, GradFn, frozenset[int]]] = (),
     ) -> tuple[Any, InferenceInfo]:
         """Relax ``states`` (a pytree of ``(batch, ...)`` arrays). ``grad_fn(states)`` returns
         ``(energy, d energy / d states)``.
 
-        To continue a relaxation begun elsewhere, pass its optimizer state, the number of
-        ``steps`` left, and ``last``, its last ``(energy, gradient)`` (reported if no step is
-        left)."""
+        ``phases``: ``(steps, grad_fn, frozen)`` that run first, each as its own rolled loop
+        (written out when one step), with the same optimizer state carried through; the
+        leaves of ``states`` numbered in ``frozen`` (in ``jax.tree.leaves`` order) are not
+        updated in that phase. A rule that knows parts of its energy are zero early on gives
+        cheaper gradient functions for those steps, and freezes the states it knows have a
+        zero gradient; ``grad_fn`` runs the steps left. Only with a fixed number of steps
+        (``tol`` unset)."""
         if not jax.tree.leaves(states):  # nothing free to relax
             energy, _ = grad_fn(states)
             zero = jnp.zeros((), jnp.int32)
             return states, InferenceInfo(energy, jnp.zeros((1,), energy.dtype), zero, zero)
-        opt_state = self.optimizer.init(states) if opt_state is None else opt_state
-        total = self.steps if steps is None else steps
+        opt_state = self.optimizer.init(states)
+        total = self.steps
+        early = sum(p[0] for p in phases)
+        if early and (self.tol is not None or early > total):
+            raise ConfigError(
+                f"Inference.run: phases of {early} steps need a fixed number of steps "
+                f"(tol=None) of at least that many (steps={total}, tol={self.tol})."
+            )
         batch = jax.tree.leaves(states)[0].shape[0]
         dtype = jnp.result_type(*jax.tree.leaves(states))
         if self.bounds is not None and jnp.issubdtype(dtype, jnp.complexfloating):
@@ -179,18 +188,37 @@ class Inference(eqx.Module):
 
         if self.tol is None:
 
-            def body(carry: Any, _: None) -> tuple[Any, None]:
-                z, o, _e, _r = carry
-                e, g = grad_fn(z)
-                r = residual_of(z, g)
-                z, o = update(z, o, g)
-                return (z, o, e, r), None
+            def step(fn: GradFn, frozen: frozenset[int], z: Any, o: Any) -> Any:
+                e, g = fn(z)
+                z2, o = update(z, o, g)
+                if frozen:
+                    leaves, tree = jax.tree.flatten(z)
+                    moved = jax.tree.leaves(z2)
+                    z2 = jax.tree.unflatten(
+                        tree,
+                        [a if k in frozen else b for k, (a, b) in enumerate(zip(leaves, moved))],
+                    )
+                return z2, o, e, g
 
             unroll = self.unroll if self.unroll is not None else 1
-            e0, r0 = (last[0], residual_of(states, last[1])) if last is not None else zero_info
-            (states, _, energy, residual), _ = jax.lax.scan(
-                body, (states, opt_state, e0, r0), None, length=total, unroll=unroll
-            )
+            segments = [p for p in [*phases, (total - early, grad_fn, frozenset())] if p[0]]
+            z, o = states, opt_state
+            energy, residual = zero_info
+            for k, (n, fn, frozen) in enumerate(segments):
+                last = k == len(segments) - 1
+                # the loop carries the states and the optimizer's state only; the very last
+                # step is written out after it and reports the energy and the residual
+                n_loop = n - 1 if last else n
+                if n_loop == 1:  # written out: no loop to pay for
+                    z, o, _, _ = step(fn, frozen, z, o)
+                elif n_loop:
+                    body = lambda c, _, fn=fn, fr=frozen: (step(fn, fr, *c)[:2], None)  # noqa: E731
+                    (z, o), _ = jax.lax.scan(body, (z, o), None, length=n_loop, unroll=unroll)
+                if last:
+                    z_before = z
+                    z, o, energy, g = step(fn, frozen, z, o)
+                    residual = residual_of(z_before, g)
+            states = z
             steps_run = jnp.asarray(total)
             bad = jnp.sum(~jnp.isfinite(residual))
         else:

@@ -13,6 +13,7 @@ from .._errors import ConfigError
 from .._option import option
 from ..graph import Edge, edge
 from ..nn import activation
+from ._parametrisation import AbstractParametrisation, MuPC
 
 
 def _ints(v: Any) -> tuple[int, ...]:
@@ -64,6 +65,49 @@ class MLP(AbstractModel):
         else:
             edges.append(edge(last, [len(hidden), len(hidden) + 1]))
         return edges
+
+
+class ResidualMLP(AbstractModel):
+    r"""The residual MLP of μPC (Innocenti, Achour & Buckley 2025; jpc's ``make_mlp`` with
+    ``make_skip_model``). It has ``depth`` hidden nodes of ``width`` units,
+
+    .. math:: z_1 = a_1 W_1 x, \qquad z_\ell = a_\ell W_\ell\, \phi(z_{\ell-1}) + z_{\ell-1}
+              \ (1 < \ell \le H), \qquad \hat y = a_L W_L\, \phi(z_H),
+
+    the activation before each dense layer, an identity (skip) edge into every hidden node but
+    the first, no biases. The scalings :math:`a` and the initialisation come from
+    ``parametrisation`` (:class:`MuPC` by default; :class:`Standard`: no scalings,
+    :math:`U(\pm 1/\sqrt{n_{in}})` weights).
+
+    >>> import plastix as px
+    >>> [repr(e) for e in px.models.ResidualMLP(width=16, depth=3).edges(10)]
+    ['Sequential 0 -> 1', 'Sequential 1 -> 2', 'Identity 1 -> 2', 'Sequential 2 -> 3', 'Identity 2 -> 3', 'Sequential 3 -> 4']
+    """
+
+    name: ClassVar[str] = "residual-mlp"
+    width: int = option(128, help="units of every hidden node")
+    depth: int = option(16, help="hidden nodes H (the network has H + 1 dense layers)")
+    activation: nn.Layer = option(
+        default_factory=nn.ReLU, converter=activation, help="activation before each dense layer"
+    )
+    parametrisation: AbstractParametrisation = option(
+        default_factory=MuPC, help="scalings and initialisation: standard | mupc | ntp"
+    )
+
+    def __check_init__(self) -> None:
+        if not isinstance(self.width, int) or self.width < 1:
+            raise ConfigError(f"ResidualMLP(width={self.width!r}): need a positive int.")
+        if not isinstance(self.depth, int) or self.depth < 1:
+            raise ConfigError(f"ResidualMLP(depth={self.depth!r}): need a positive int.")
+
+    def edges(self, num_classes: int) -> list[Edge]:
+        act, n, h = self.activation, self.width, self.depth
+        edges = [edge(nn.Sequential([nn.Flatten(), nn.Linear(n, use_bias=False)]), [0, 1])]
+        for i in range(1, h):
+            edges.append(edge(nn.Sequential([act, nn.Linear(n, use_bias=False)]), [i, i + 1]))
+            edges.append(edge(nn.Identity(), [i, i + 1]))
+        edges.append(edge(nn.Sequential([act, nn.Linear(num_classes, use_bias=False)]), [h, h + 1]))
+        return self.parametrisation.apply(edges)
 
 
 class SkipMLP(AbstractModel):
@@ -220,6 +264,7 @@ class SoftHebbMLP(AbstractModel):
 
 ALL_MODELS: tuple[type[AbstractModel], ...] = (
     MLP,
+    ResidualMLP,
     SkipMLP,
     ConvDemo,
     ConvPool,
@@ -248,6 +293,11 @@ def mlp(num_classes: int = 10, **options: Any) -> list[Edge]:
     ['Sequential 0 -> 1', 'Linear 1 -> 2']
     """
     return MLP(**options).edges(num_classes)
+
+
+def residual_mlp(num_classes: int = 10, **options: Any) -> list[Edge]:
+    """:class:`ResidualMLP`'s edges (μPC by default)."""
+    return ResidualMLP(**options).edges(num_classes)
 
 
 def skip_mlp(num_classes: int = 10, **options: Any) -> list[Edge]:

@@ -81,6 +81,63 @@ class Linear(Layer):
         return y
 
 
+class ScaledLinear(Layer):
+    r"""Dense layer with its scale in the forward pass:
+    :math:`y = c\, n_{in}^{-p}\, x W + b`, :math:`W_{ij} \sim \mathcal{N}(0, 1)`, :math:`b = 0`
+    (``c`` = ``multiplier``, ``p`` = ``fan_in_power``).
+
+    What μP-style parametrisations build (:class:`plastix.models.MuPC`): the weights are
+    :math:`O(1)` at every width and depth and the scalings live in the forward pass, so the
+    activities stay :math:`O(1)` and one learning rate transfers across widths and depths.
+    With ``p = 0.5`` and ``c = 1`` the activities at initialisation have the variance of a
+    standard :class:`Linear` layer's (LeCun normal in distribution), but the gradient with
+    respect to :math:`W` is :math:`n_{in}^{-1/2}` times smaller.
+
+    >>> import jax, jax.numpy as jnp, plastix as px
+    >>> layer = px.nn.ScaledLinear(3, multiplier=0.5)
+    >>> p = layer.init((4,), key=jax.random.key(0))
+    >>> bool(jnp.allclose(layer(p, jnp.ones((2, 4))), 0.5 * jnp.ones((2, 4)) @ p["w"] / 2))
+    True
+    """
+
+    out_features: int = eqx.field(static=True)
+    fan_in_power: float = eqx.field(static=True, default=0.5)
+    multiplier: float = eqx.field(static=True, default=1.0)
+    use_bias: bool = eqx.field(static=True, default=False)
+
+    def __check_init__(self) -> None:
+        if not isinstance(self.out_features, int) or self.out_features <= 0:
+            raise ShapeError(
+                f"ScaledLinear(out_features={self.out_features!r}): need a positive int."
+            )
+        if not self.multiplier > 0 or not self.fan_in_power >= 0:
+            raise ConfigError(
+                f"ScaledLinear(fan_in_power={self.fan_in_power!r}, multiplier="
+                f"{self.multiplier!r}): need fan_in_power >= 0 and multiplier > 0."
+            )
+
+    def init(self, in_shape: Shape, *, key: PRNGKeyArray) -> Params:
+        if len(in_shape) != 1:
+            raise ShapeError(
+                f"ScaledLinear expects a flat per-sample input (features,), got {in_shape}; "
+                "put a Flatten() before it."
+            )
+        params = {"w": jax.random.normal(key, (in_shape[0], self.out_features), jnp.float32)}
+        if self.use_bias:
+            params["b"] = jnp.zeros((self.out_features,), jnp.float32)
+        return params
+
+    def scale(self, fan_in: int) -> float:
+        r"""The forward multiplier :math:`c\, n_{in}^{-p}` for inputs of ``fan_in`` features."""
+        return self.multiplier * fan_in ** (-self.fan_in_power)
+
+    def __call__(self, params: Params, x: Array) -> Array:
+        y = (x @ params["w"]) * self.scale(x.shape[-1])
+        if self.use_bias:
+            y = y + params["b"][None, :]
+        return y
+
+
 def _pair(v: int | Sequence[int], name: str) -> tuple[int, int]:
     if isinstance(v, int):
         return (v, v)
