@@ -92,7 +92,7 @@ def test_help_shows_what_a_run_gets(capsys):
     shown = _help_values(capsys.readouterr().out)
     assert main(["train", "--print-config"]) == 0
     run = json.loads(capsys.readouterr().out)
-    assert len(shown) == 16  # the data and train sections: 7 and 9 keys
+    assert len(shown) == 17  # the data and train sections: 7 and 10 keys
     for key, text in shown.items():
         section, name = key.split(".")
         assert json.loads(text) == run[section][name], key

@@ -42,6 +42,7 @@ from .rules import IncrementalPC as IncrementalPC
 from .rules import NudgeSign as NudgeSign
 from .rules import Nudging as Nudging
 from .rules import PCMode as PCMode
+from .rules import PCVariables as PCVariables
 from .rules import Rule as Rule
 from .rules import SignSymmetry as SignSymmetry
 from .rules import SquaredError as SquaredError

@@ -352,6 +352,7 @@ def build_trainer(
         shards=tr.shards,
         cache_features=tr.cache_features,
         gradient_check=tr.gradient_check,
+        diagnostics=tr.diagnostics,
         devices=devices,
         progress=progress,
         config=cfg.to_config(run),

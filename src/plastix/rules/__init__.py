@@ -22,6 +22,10 @@ from ._costs import CrossEntropy as CrossEntropy
 from ._costs import SquaredError as SquaredError
 from ._costs import TanhPower as TanhPower
 from ._costs import accuracy as accuracy
+from ._diagnostics import EXACT_MAX_DIM as EXACT_MAX_DIM
+from ._diagnostics import activity_hessian as activity_hessian
+from ._diagnostics import diagnose as diagnose
+from ._diagnostics import hessian_extremes as hessian_extremes
 from ._dropout import Dropout as Dropout
 from ._ep import CHL as CHL
 from ._ep import EP as EP
@@ -51,6 +55,7 @@ from ._pc import IncrementalPC as IncrementalPC
 from ._pc import NudgeSign as NudgeSign
 from ._pc import Nudging as Nudging
 from ._pc import PCMode as PCMode
+from ._pc import PCVariables as PCVariables
 from ._tp import DTP as DTP
 from ._tp import TP as TP
 from ._tp import AbstractTP as AbstractTP

@@ -12,6 +12,7 @@ states. See ``docs/predictive_coding.md`` for the modes and the nudged variants.
 from __future__ import annotations
 
 import enum
+import functools
 from typing import Any, ClassVar, final
 
 import equinox as eqx
@@ -92,6 +93,25 @@ class PCMode(enum.Enum):
 
     STRICT = "strict"
     FIXED_PREDICTION = "fixed-prediction"
+
+
+class PCVariables(enum.Enum):
+    r"""What PC's inference relaxes (the energy and its minimum are the same either way).
+
+    ``STATES``: the node states :math:`z_n`, each step local (a node's gradient involves its
+    own error and its children's), so an error reaches a node :math:`k` edges below the output
+    only after :math:`k` steps, scaled by about the step size to the :math:`k`-th power.
+    ``ERRORS``: ePC (Goemaere et al. 2025), the prediction errors
+    :math:`\varepsilon_n = z_n - \mu_n` of the free nodes, the states following by a forward
+    pass :math:`z_n = \mu_n(z) + \varepsilon_n`; the gradient
+    :math:`\nabla_\varepsilon E` is taken through that pass (backprop-like, not local), so the
+    output's error reaches every node at the first step, unattenuated (at
+    :math:`\varepsilon = 0` it is backprop's error of each node). The weights then learn
+    PC's local update at the relaxed states.
+    """
+
+    STATES = "states"
+    ERRORS = "errors"
 
 
 class NudgeSign(enum.Enum):
@@ -276,7 +296,9 @@ class PC(AbstractPC):
     with the output clamped, or, with :class:`Nudging`,
     :math:`\sum_{n \ne \mathrm{in}} \tfrac12 \lVert z_n - \mu_n\rVert^2 + \beta C(z_{\mathrm{out}}, y)`.
     Energies are summed over the batch (so each sample's states relax independently of the
-    batch size); weight gradients are divided by the batch size.
+    batch size); weight gradients are divided by the batch size. With
+    ``variables=PCVariables.ERRORS`` (ePC) inference relaxes the prediction errors instead of
+    the states (:class:`PCVariables`; ``docs/deep_pc.md``).
 
     >>> import jax, jax.numpy as jnp, optax, plastix as px
     >>> net = px.Network.from_example(
@@ -291,6 +313,10 @@ class PC(AbstractPC):
 
     name: ClassVar[str] = "pc"
     mode: PCMode = option(PCMode.STRICT, help="strict | fixed-prediction (= BP at the fixed point)")
+    variables: PCVariables = option(
+        PCVariables.STATES,
+        help="what inference relaxes: states | errors (ePC: errors, states by a forward pass)",
+    )
     cost: Cost = _cost_option()
     inference: Inference = _inference_option()
     nudging: Nudging | None = _nudging_option()
@@ -300,6 +326,12 @@ class PC(AbstractPC):
             raise ConfigError(
                 f"PC(mode={self.mode!r}): use one of {[m for m in PCMode]} (incremental PC is "
                 "its own rule, px.IncrementalPC)."
+            )
+        if self.variables is PCVariables.ERRORS and self.mode is not PCMode.STRICT:
+            raise ConfigError(
+                "PC(variables=errors) is ePC, which relaxes strict PC's energy; use "
+                "mode=strict (fixed-prediction PC holds the predictions, so its errors are "
+                "its states)."
             )
 
     def _title(self) -> str:
@@ -346,7 +378,47 @@ class PC(AbstractPC):
         energy and its weight gradient at the relaxed states."""
         if self.mode is PCMode.FIXED_PREDICTION:
             return self._phase_fixed(net, params, x, y, ff, beta)
+        if self.variables is PCVariables.ERRORS:
+            return self._phase_errors(net, params, x, y, ff, beta)
         return self._phase_strict(net, params, x, y, ff, beta)
+
+    def _phase_errors(
+        self, net: Network, params: Any, x: Array, y: Array, ff: tuple[Array, ...], beta: float
+    ) -> tuple[tuple[Array, ...], InferenceInfo, Array, Any]:
+        """ePC: relax the free nodes' errors, the states following by a forward pass."""
+        free_nodes = self._free_nodes(net)
+        cache = net.input_edge_outputs(params, x)
+
+        def derived(errors: tuple[Array, ...]) -> tuple[Array, ...]:
+            err = dict(zip(free_nodes, errors))
+            states: list[Any] = [None] * net.num_nodes
+            states[net.input] = x
+            outs = dict(cache)
+            for n in net.topological_order:  # type: ignore[union-attr]
+                if n == net.input:
+                    continue
+                for i in net.incoming[n]:
+                    if i not in outs:
+                        e = net.edges[i]
+                        outs[i] = e.layer(params[i], states[e.src])
+                mu = functools.reduce(jnp.add, [outs[i] for i in net.incoming[n]])
+                states[n] = mu + err[n] if n in err else y  # the clamped output stays y
+            return tuple(states)
+
+        def energy_of(free: tuple[Array, ...], p: Any, cache: Any) -> Array:
+            s = self._full(net, x, y, free)
+            return self.total_energy(net, s, net.predictions(p, s, cache=cache), y, beta)
+
+        def energy_of_errors(errors: tuple[Array, ...]) -> Array:
+            s = derived(errors)
+            return self.total_energy(net, s, net.predictions(params, s, cache=cache), y, beta)
+
+        zeros = tuple(jnp.zeros_like(ff[n]) for n in free_nodes)  # the feedforward pass
+        errors, info = self.inference.run(jax.value_and_grad(energy_of_errors), zeros)
+        s = derived(errors)
+        free = tuple(s[n] for n in free_nodes)
+        e, g = jax.value_and_grad(energy_of, argnums=1)(free, params, None)
+        return free, info, e, g
 
     def _phase_strict(
         self, net: Network, params: Any, x: Array, y: Array, ff: tuple[Array, ...], beta: float

@@ -42,6 +42,12 @@ class TrainOptions(eqx.Module):
         help="log each epoch the cosine of the rule's update with the exact gradient on the "
         "first N training samples (0: off)",
     )
+    diagnostics: int = option(
+        0,
+        help="log each epoch predictive coding's per-node energies, activity and weight norms "
+        "and activity-Hessian condition number on the first N training samples, and plot "
+        "them (0: off)",
+    )
     devices: int = option(
         0,
         help="split each batch over the first N devices (0: every device JAX sees; on CPU "
@@ -57,7 +63,7 @@ class TrainOptions(eqx.Module):
     )
 
     def __check_init__(self) -> None:
-        for k in ("epochs", "gradient_check", "devices", "shards"):
+        for k in ("epochs", "gradient_check", "diagnostics", "devices", "shards"):
             if getattr(self, k) < 0:
                 raise ConfigError(f"train.{k} must be >= 0, got {getattr(self, k)}.")
         for k in ("batch_size", "steps_per_call", "eval_batch_size"):

@@ -24,7 +24,13 @@ from .._errors import CheckpointError, ConfigError, DivergenceError, ShapeError
 from .._progress import progress
 from ..data import ArrayDataset, DataLoader, Shards
 from ..graph import Network
-from ..rules import AbstractFeatureRule, Rule, gradient_check, require_gradient_estimate
+from ..rules import (
+    AbstractFeatureRule,
+    Rule,
+    diagnose,
+    gradient_check,
+    require_gradient_estimate,
+)
 from ._checkpoint import atomic_write_text, latest_checkpoint, load_checkpoint, save_checkpoint
 from ._options import TrainOptions
 from ._run_dir import RUN_CONFIG, RunLock, config_differences, read_run_config, write_run_config
@@ -145,6 +151,11 @@ class Trainer:
     (:func:`plastix.rules.gradient_check`) on the first ``gradient_check`` training samples and
     log ``grad_cosine``, ``grad_relative_norm`` and their per-edge lists (plotted as angles in
     ``alignment.png``)."""
+    diagnostics: int = _DEFAULTS.diagnostics
+    """If > 0 (predictive coding only), after every epoch log the diagnostics of the first
+    ``diagnostics`` training samples (:func:`plastix.rules.diagnose`: per-node energies,
+    activity and weight norms, the activity-Hessian condition number), plotted in
+    ``diagnostics.png``."""
     devices: Sequence[jax.Device] | None = None
     """Data parallelism: each batch is split over these devices (a one-axis ``jax.sharding``
     mesh named ``"data"``; parameters and optimizer state are replicated and XLA inserts the
@@ -219,11 +230,11 @@ class Trainer:
         self._chunk = jax.jit(self._run_chunk, donate_argnums=(0,))
         # with many processes each one feeds only its devices' rows of every batch
         self._fed = self._mesh is not None and jax.process_count() > 1
-        if not self.train.whole and self.gradient_check:
+        if not self.train.whole and (self.gradient_check or self.diagnostics):
             raise ConfigError(
-                "gradient_check compares on the first training samples, which only the "
-                f"process holding them has ({self.train!r}); set it to 0 in a run whose "
-                "processes read their own shards."
+                "gradient_check and diagnostics look at the first training samples, which "
+                f"only the process holding them has ({self.train!r}); set them to 0 in a run "
+                "whose processes read their own shards."
             )
         if not self.train.whole:
             self._check_part(devices)
@@ -254,6 +265,17 @@ class Trainer:
         self._check = jax.jit(
             lambda p, s, x, y: gradient_check(self.rule, self.net, p, (x, y), state=s)
         )
+        if not 0 <= self.diagnostics <= len(self.train):
+            raise ConfigError(
+                f"diagnostics must be in 0..{len(self.train)} (samples), got {self.diagnostics}."
+            )
+        if self.diagnostics:  # fail now, not after the first epoch
+            jax.eval_shape(
+                lambda p, b: diagnose(self.rule, self.net, p, b),
+                self.net.init(key=jax.random.key(0)),
+                self._first(1),
+            )
+        self._diagnose = jax.jit(lambda p, x, y: diagnose(self.rule, self.net, p, (x, y)))
 
     # --- compiled pieces ----------------------------------------------------------------------
 
@@ -478,10 +500,24 @@ class Trainer:
         m = self._eval(params, state, *self._replicate((jnp.asarray(data.x), jnp.asarray(data.y))))
         return {k: float(v) for k, v in m.items()}
 
-    def _gradient_check(self, params: Any, state: Any) -> dict[str, Any]:
-        n = self.gradient_check
+    def _first(self, n: int) -> tuple[jax.Array, jax.Array]:
+        """The first ``n`` training samples, labels one-hot."""
         x = jnp.asarray(self.train.x[:n])
         y = jax.nn.one_hot(jnp.asarray(self.train.y[:n]), self._num_classes, dtype=jnp.float32)
+        return x, y
+
+    def _diagnostics(self, params: Any) -> dict[str, Any]:
+        d = jax.device_get(self._diagnose(params, *self._first(self.diagnostics)))
+
+        def num(v: Any) -> float | None:
+            v = float(v)
+            return v if math.isfinite(v) else None  # JSON has no nan / inf
+
+        return {k: [num(a) for a in v] if isinstance(v, list) else num(v) for k, v in d.items()}
+
+    def _gradient_check(self, params: Any, state: Any) -> dict[str, Any]:
+        n = self.gradient_check
+        x, y = self._first(n)
         if self._per_example:  # the first n examples' own states
             state = jax.tree.map(lambda b: b[:n], state)
         c = jax.device_get(self._check(params, state, x, y))
@@ -714,6 +750,8 @@ class Trainer:
                     )
                 if self.gradient_check:
                     rec.update(self._gradient_check(carry[0], carry[1]))
+                if self.diagnostics:
+                    rec.update(self._diagnostics(carry[0]))
                 rec["train_seconds"] = train_seconds
                 if cache_seconds is not None:
                     rec["feature_cache_seconds"] = cache_seconds

@@ -16,6 +16,7 @@ from ._memory import plot_stdp as plot_stdp
 from ._memory import plot_weights as plot_weights
 from ._training import plot_alignment as plot_alignment
 from ._training import plot_curves as plot_curves
+from ._training import plot_diagnostics as plot_diagnostics
 from ._training import plot_ff_layers as plot_ff_layers
 from ._training import plot_image_grid as plot_image_grid
 from ._training import plot_run as plot_run

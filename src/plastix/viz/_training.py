@@ -86,6 +86,56 @@ def plot_alignment(records: Any, path: Any, title: str = "") -> Any:
     return save_figure(fig, path, title)
 
 
+def plot_diagnostics(records: Any, path: Any, title: str = "") -> Any:
+    """Predictive coding's diagnostics over the epochs (trainer records holding
+    ``energy_per_node``): energy per node, activity RMS per node and parameter norm per edge
+    (one line per epoch, darker = later), and the activity Hessian's condition number per
+    epoch; saved as a PNG."""
+    recs = [r for r in records if "energy_per_node" in r]
+    if not recs:
+        raise ConfigError("no diagnostics in the records: train with diagnostics > 0.")
+
+    def arr(key: str) -> Any:
+        return np.array([[np.nan if v is None else v for v in r[key]] for r in recs], np.float64)
+
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7))
+    colours = plt.cm.viridis(np.linspace(0.15, 0.9, len(recs)))
+    panels = (
+        (axes[0, 0], "energy_per_node", "node", "energy per sample"),
+        (axes[0, 1], "activity_rms_per_node", "node", "activity RMS"),
+        (axes[1, 0], "param_norm_per_edge", "edge", "parameter norm"),
+    )
+    for ax, key, xlabel, ylabel in panels:
+        a = arr(key)
+        a[~(a > 0)] = np.nan  # log scale: energies span many decades (exact zeros left out)
+        for r, row, c in zip(recs, a, colours):
+            keep = np.isfinite(row)  # parameter-free edges and the input have none
+            ax.plot(
+                np.arange(len(row))[keep],
+                row[keep],
+                marker="o",
+                ms=2,
+                color=c,
+                label=f"epoch {r['epoch']}",
+            )
+        if np.any(np.isfinite(a)):
+            ax.set_yscale("log")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+    if len(recs) <= 8:
+        axes[0, 0].legend(fontsize=7)
+    ax = axes[1, 1]
+    cond = [np.nan if r.get("hessian_condition") is None else r["hessian_condition"] for r in recs]
+    ax.plot([r["epoch"] for r in recs], cond, marker="o")
+    if np.nanmin(np.asarray(cond, np.float64), initial=np.inf) > 0:
+        ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("activity-Hessian condition number")
+    ax.grid(alpha=0.3)
+    return save_figure(fig, path, title)
+
+
 def plot_ff_layers(report: dict[str, Any], path: str | Path, title: str = "") -> Path:
     """One panel per layer: histograms of the goodness of positive and negative data with the
     threshold, titled with the layer's accuracies; saved as a PNG."""
@@ -110,8 +160,8 @@ def plot_ff_layers(report: dict[str, Any], path: str | Path, title: str = "") ->
 
 def plot_run(out_dir: str | Path, summary: dict[str, Any] | None = None) -> list[Path]:
     """Draw a run directory's pictures from its ``metrics.jsonl``: ``curves.png`` (loss and
-    accuracy per epoch) and, when the run logged gradient checks, ``alignment.png`` (each
-    edge's angle to the exact gradient). ``summary`` (or the directory's ``summary.json``)
+    accuracy per epoch), when the run logged gradient checks ``alignment.png`` (each
+    edge's angle to the exact gradient), and when it logged diagnostics ``diagnostics.png``. ``summary`` (or the directory's ``summary.json``)
     gives the titles. The command line calls it after every run.
 
     >>> import json, tempfile, pathlib, plastix as px
@@ -133,4 +183,7 @@ def plot_run(out_dir: str | Path, summary: dict[str, Any] | None = None) -> list
     if any("grad_cosine_per_edge" in r for r in records):
         title = f"{rule}: angle of the update to the exact gradient"
         written.append(plot_alignment(records, out / "alignment.png", title=title))
+    if any("energy_per_node" in r for r in records):
+        title = f"{rule}: energies, norms and conditioning"
+        written.append(plot_diagnostics(records, out / "diagnostics.png", title=title))
     return written
