@@ -116,3 +116,22 @@ def test_epc_options():
     assert run.rule.variables is px.PCVariables.ERRORS
     with pytest.raises(px.ConfigError, match="ePC, which relaxes strict PC's energy"):
         px.PC(mode=px.PCMode.FIXED_PREDICTION, variables=px.PCVariables.ERRORS)
+
+
+class _SameEnergy(px.PC):
+    """Overrides the energy without changing it: ePC takes the general path (states and
+    predictions) instead of the default energy written in the errors."""
+
+    def energy(self, net, states, predictions, target):
+        return super().energy(net, states, predictions, target)
+
+
+@pytest.mark.parametrize("nudging", [None, px.Nudging(0.1, px.NudgeSign.CENTRED)])
+def test_epc_default_energy_in_errors_equals_the_general_path(x64, nudging):
+    net, params, x, y = _problem()
+    inf = px.Inference(steps=7, optimizer=optax.sgd(0.3, momentum=0.5))
+    kw = dict(variables=px.PCVariables.ERRORS, inference=inf, nudging=nudging)
+    g1 = _grads(px.PC(**kw), net, params, x, y)
+    g2 = _grads(_SameEnergy(**kw), net, params, x, y)
+    for a, b in zip(g1, g2, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)

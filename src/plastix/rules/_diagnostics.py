@@ -25,7 +25,7 @@ from ..graph import Network
 from ._base import AbstractRule, Batch, check_batch
 from ._pc import AbstractPC
 
-EXACT_MAX_DIM = 2048
+EXACT_MAX_DIM = 4096
 """Free-state dimensions up to which the activity Hessian is built and diagonalised exactly;
 above, its extreme eigenvalues are estimated by Lanczos iterations."""
 
@@ -123,8 +123,10 @@ def hessian_extremes(
     :math:`\kappa = \lambda_{max}/\lambda_{min}` (``inf`` unless :math:`\lambda_{min} > 0`):
     exact (``eigvalsh``) when the free states have at most :data:`EXACT_MAX_DIM` dimensions,
     else estimated by ``lanczos_steps`` Lanczos iterations on Hessian-vector products
-    (:math:`\lambda_{max}` converges first; :math:`\lambda_{min}` is an upper bound that
-    tightens with more steps). ``exact`` says which."""
+    (:math:`\lambda_{max}` converges first; the Ritz value for :math:`\lambda_{min}` lies
+    above it and tightens slowly, so the estimated :math:`\kappa` is a lower bound: a
+    64-hidden-layer standard net gave 1.7e4 from 80 steps where the exact value at 32 layers
+    was already 8.7e4). ``exact`` says which."""
     pc = _require_pc(rule)
     check_batch(net, batch)
     x, y = batch[0][:1], batch[1][:1]
