@@ -4,7 +4,7 @@ destination nodes. A node's prediction is the sum of the outputs of its incoming
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -384,11 +384,31 @@ class Network:
         activity is multiplied by its mask before the edges leaving it see it. ``apply(i,
         params_i, x_src)`` replaces edge ``i``'s own call (rules that run the pass with other
         backward maps, or record each edge's ``vjp``)."""
+        return self.forward(params, x, masks=masks, apply=apply)[0]
+
+    def forward(
+        self,
+        params: Sequence[Params],
+        x: Array,
+        *,
+        errors: Mapping[int, Array] | None = None,
+        clamp: Mapping[int, Array] | None = None,
+        cache: Mapping[int, Array] | None = None,
+        masks: Sequence[Array | None] | None = None,
+        apply: Callable[[int, Params, Array], Array] | None = None,
+    ) -> tuple[States, tuple[Array | None, ...]]:
+        """The forward pass, every node's activity and prediction (``None`` for the input):
+        node ``n``'s activity is its prediction plus ``errors[n]`` (where given; ePC's states
+        follow from its errors so), or ``clamp[n]`` in place of it. ``cache`` maps edges to
+        outputs computed already (:meth:`input_edge_outputs`); ``masks`` and ``apply`` as in
+        :meth:`feedforward`."""
         self.require_dag("the feedforward pass")
         self.check_input(x)
+        errors, clamp = errors or {}, clamp or {}
         acts: list[Array | None] = [None] * self.num_nodes
+        mus: list[Array | None] = [None] * self.num_nodes
         acts[self.input] = masked(x, masks, self.input)
-        outs: dict[int, Array] = {}
+        outs: dict[int, Array] = dict(cache or {})
         for n in self.topological_order:  # type: ignore[union-attr]
             if n == self.input:
                 continue
@@ -398,10 +418,13 @@ class Network:
                     src = acts[e.src]
                     assert src is not None
                     outs[i] = e.layer(params[i], src) if apply is None else apply(i, params[i], src)
-            acts[n] = masked(
-                functools.reduce(jnp.add, [outs[i] for i in self.incoming[n]]), masks, n
-            )
-        return tuple(acts)  # type: ignore[arg-type]
+            mu = functools.reduce(jnp.add, [outs[i] for i in self.incoming[n]])
+            mus[n] = mu
+            if n in clamp:
+                acts[n] = clamp[n]
+            else:
+                acts[n] = masked(mu + errors[n] if n in errors else mu, masks, n)
+        return tuple(acts), tuple(mus)  # type: ignore[arg-type]
 
     def __call__(self, params: Sequence[Params], x: Array) -> Array:
         """The output node's activity in a forward pass."""

@@ -12,7 +12,6 @@ states. See ``docs/predictive_coding.md`` for the modes and the nudged variants.
 from __future__ import annotations
 
 import enum
-import functools
 from typing import Any, ClassVar, final
 
 import equinox as eqx
@@ -389,23 +388,13 @@ class PC(AbstractPC):
         free_nodes = self._free_nodes(net)
         cache = net.input_edge_outputs(params, x)
 
+        clamp = {} if self.nudging is not None else {net.output: y}
+
         def derived(errors: tuple[Array, ...]) -> tuple[tuple[Array, ...], tuple[Any, ...]]:
-            """The states and predictions of the forward pass with the errors added."""
+            """The states and predictions of the forward pass with the errors added (the
+            clamped output stays y)."""
             err = dict(zip(free_nodes, errors))
-            states: list[Any] = [None] * net.num_nodes
-            mus: list[Any] = [None] * net.num_nodes
-            states[net.input] = x
-            outs = dict(cache)
-            for n in net.topological_order:  # type: ignore[union-attr]
-                if n == net.input:
-                    continue
-                for i in net.incoming[n]:
-                    if i not in outs:
-                        e = net.edges[i]
-                        outs[i] = e.layer(params[i], states[e.src])
-                mus[n] = functools.reduce(jnp.add, [outs[i] for i in net.incoming[n]])
-                states[n] = mus[n] + err[n] if n in err else y  # the clamped output stays y
-            return tuple(states), tuple(mus)
+            return net.forward(params, x, errors=err, clamp=clamp, cache=cache)
 
         def energy_of(free: tuple[Array, ...], p: Any, cache: Any) -> Array:
             s = self._full(net, x, y, free)
