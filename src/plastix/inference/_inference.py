@@ -138,7 +138,6 @@ class Inference(eqx.Module):
         grad_fn: GradFn,
         states: Any,
         *,
-        opt_state: Any = None,
         phases: Sequence[tuple[int, GradFn, frozenset[int]]] = (),
     ) -> tuple[Any, InferenceInfo]:
         """Relax ``states`` (a pytree of ``(batch, ...)`` arrays). ``grad_fn(states)`` returns
