@@ -88,11 +88,11 @@ class _Graph:
         best, ready = {self.input: 0}, [self.input]
         while ready:
             n = ready.pop()
-            for e in edges:
+            for i, e in enumerate(edges):
                 if e.src != n:
                     continue
                 for d in e.dst:
-                    best[d] = max(best.get(d, 0), best[n] + len(_dense_layers(e.layer)))
+                    best[d] = max(best.get(d, 0), best[n] + self.dense[i])
                     waiting[d] -= 1
                     if waiting[d] == 0:
                         ready.append(d)

@@ -244,6 +244,21 @@ class AbstractPC(AbstractGradientRule, AbstractEnergyRule):
 
     # --- helpers (shared by PC and iPC) ------------------------------------------------------
 
+    def _energy_of_free(
+        self,
+        net: Network,
+        x: Array,
+        y: Array,
+        beta: float,
+        free: tuple[Array, ...],
+        params: Any,
+        cache: dict[int, Array] | None = None,
+    ) -> Array:
+        """:meth:`total_energy` as a function of the free states (``cache``: edge outputs
+        computed already, see :meth:`Network.predictions`)."""
+        s = self._full(net, x, y, free)
+        return self.total_energy(net, s, net.predictions(params, s, cache=cache), y, beta)
+
     def _free_nodes(self, net: Network) -> tuple[int, ...]:
         skip = {net.input} | ({net.output} if self.nudging is None else set())
         return tuple(n for n in range(net.num_nodes) if n not in skip)
@@ -396,10 +411,6 @@ class PC(AbstractPC):
             err = dict(zip(free_nodes, errors))
             return net.forward(params, x, errors=err, clamp=clamp, cache=cache)
 
-        def energy_of(free: tuple[Array, ...], p: Any, cache: Any) -> Array:
-            s = self._full(net, x, y, free)
-            return self.total_energy(net, s, net.predictions(p, s, cache=cache), y, beta)
-
         default = (
             type(self).energy is AbstractPC.energy
             and type(self).output_energy is AbstractPC.output_energy
@@ -424,7 +435,7 @@ class PC(AbstractPC):
         errors, info = self.inference.run(jax.value_and_grad(energy_of_errors), zeros)
         s, _ = derived(errors)
         free = tuple(s[n] for n in free_nodes)
-        e, g = jax.value_and_grad(energy_of, argnums=1)(free, params, None)
+        e, g = jax.value_and_grad(lambda p: self._energy_of_free(net, x, y, beta, free, p))(params)
         return free, info, e, g
 
     def _phase_strict(
@@ -434,11 +445,10 @@ class PC(AbstractPC):
         free0 = tuple(ff[n] for n in free_nodes)
         cache = net.input_edge_outputs(params, x)
 
-        def energy_of(free: tuple[Array, ...], p: Any, cache: Any) -> Array:
-            s = self._full(net, x, y, free)
-            return self.total_energy(net, s, net.predictions(p, s, cache=cache), y, beta)
+        def energy_of(free: tuple[Array, ...], cache: dict[int, Array]) -> Array:
+            return self._energy_of_free(net, x, y, beta, free, params, cache)
 
-        grad_fn = jax.value_and_grad(lambda f: energy_of(f, params, cache))
+        grad_fn = jax.value_and_grad(lambda f: energy_of(f, cache))
         # the first steps, while some states still sit at the feedforward pass: the edges
         # those states feed into error-free nodes contribute nothing, so their feedforward
         # outputs stand in for them (a few phases, each a rolled loop: compile time does not
@@ -450,21 +460,19 @@ class PC(AbstractPC):
             ends = list(range(1, length + 1))
         else:
             ends = _phase_ends(starts, _WAVEFRONT_PHASES)
+        # outputs of the edges at the feedforward pass (the same ops as in `ff`: XLA merges them)
+        ff_edges = {i: net.edges[i].layer(params[i], ff[net.edges[i].src]) for i in starts}
         phases = []
         previous = 0
         for end in ends:
-            skip = [i for i, k in starts.items() if k >= end]
-            c = {
-                **cache,
-                **{i: net.edges[i].layer(params[i], ff[net.edges[i].src]) for i in skip},
-            }
+            c = {**cache, **{i: ff_edges[i] for i, k in starts.items() if k >= end}}
             # states with a zero gradient all through the phase stay put
             frozen = frozenset(j for j, n in enumerate(free_nodes) if still.get(n, 0) >= end)
-            grad = jax.value_and_grad(lambda f, c=c: energy_of(f, params, c))
+            grad = jax.value_and_grad(lambda f, c=c: energy_of(f, c))
             phases.append((end - previous, grad, frozen))
             previous = end
         free, info = self.inference.run(grad_fn, free0, phases=phases)
-        e, g = jax.value_and_grad(energy_of, argnums=1)(free, params, None)
+        e, g = jax.value_and_grad(lambda p: self._energy_of_free(net, x, y, beta, free, p))(params)
         return free, info, e, g
 
     def _wavefront(
@@ -639,8 +647,7 @@ class IncrementalPC(AbstractPC):
         sstate = sopt.init(free)
 
         def energy_of(free: tuple[Array, ...], p: Any) -> Array:
-            s = self._full(net, x, y, free)
-            return self.total_energy(net, s, net.predictions(p, s), y, beta)
+            return self._energy_of_free(net, x, y, beta, free, p)
 
         def body(carry: Any, _: None) -> tuple[Any, Array]:
             free, p, so, wo, total = carry
