@@ -24,6 +24,7 @@ from .graph import Network as Network
 from .graph import edge as edge
 from .inference import Inference as Inference
 from .inference import InferenceInfo as InferenceInfo
+from .inference import ODEInference as ODEInference
 from .rules import BP as BP
 from .rules import CHL as CHL
 from .rules import DFA as DFA

@@ -377,7 +377,8 @@ def options(cls: type, choices: Choices, *, prefix: str = "", obj: Any = None) -
         value = getattr(obj, name) if obj is not None else _default(f)
         help_ = f.metadata.get(HELP, "")
         if k.tag == "opaque":
-            out.append(Option(key, "python object", None, help_, python_only=True))
+            if help_:  # a field without help is another library's (a diffrax solver's)
+                out.append(Option(key, "python object", None, help_, python_only=True))
             continue
         names: tuple[str, ...] = ()
         if k.tag == "enum":

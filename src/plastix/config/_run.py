@@ -5,12 +5,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import diffrax
 import equinox as eqx
 
 from .._errors import ConfigError
 from .._option import option
 from ..data import DataOptions
-from ..inference import STATE_OPTIMIZERS, AbstractStateOptimizer
+from ..inference import (
+    INFERENCES,
+    ODE_SOLVERS,
+    STATE_OPTIMIZERS,
+    AbstractInference,
+    AbstractStateOptimizer,
+)
 from ..local import LOCAL_UPDATES, AbstractLocalUpdate, LocalHebbian, SoftHebb
 from ..models import (
     ACTIVATIONS,
@@ -73,6 +80,8 @@ CHOICES: Mapping[type, Mapping[str, type]] = {
     AbstractOptimizer: {cls.name: cls for cls in OPTIMIZERS},
     AbstractSchedule: {cls.name: cls for cls in SCHEDULES},
     AbstractStateOptimizer: {cls.name: cls for cls in STATE_OPTIMIZERS},
+    AbstractInference: {cls.name: cls for cls in INFERENCES},
+    diffrax.AbstractSolver: ODE_SOLVERS,
     Cost: {cls.name: cls for cls in ALL_COSTS},
     AbstractLocalUpdate: {cls.name: cls for cls in LOCAL_UPDATES},
     Layer: ACTIVATIONS,

@@ -33,7 +33,7 @@ class InferenceInfo(eqx.Module):
     not_converged: Array
 
 
-def _per_sample_norm(tree: Any) -> Array:
+def per_sample_norm(tree: Any) -> Array:
     leaves = jax.tree.leaves(tree)
     sq = sum(jnp.sum(jnp.square(jnp.abs(l)).reshape(l.shape[0], -1), axis=1) for l in leaves)
     return jnp.sqrt(sq)
@@ -86,7 +86,26 @@ STATE_OPTIMIZERS: tuple[type[AbstractStateOptimizer], ...] = (SGD,)
 """The state optimizers a configuration can name."""
 
 
-class Inference(eqx.Module):
+class AbstractInference(eqx.Module):
+    """How a rule relaxes its states on an energy (``name`` selects it in a configuration):
+    :class:`Inference` (a number of optimizer steps) or :class:`ODEInference` (the gradient
+    flow, solved with an adaptive step). Both are used through :meth:`run`."""
+
+    name: ClassVar[str]
+
+    @abc.abstractmethod
+    def run(
+        self,
+        grad_fn: GradFn,
+        states: Any,
+        *,
+        phases: Sequence[tuple[int, GradFn, frozenset[int]]] = (),
+    ) -> tuple[Any, InferenceInfo]:
+        """Relax ``states`` (a pytree of ``(batch, ...)`` arrays); ``grad_fn(states)`` returns
+        ``(energy, d energy / d states)``, the energy summed over the batch."""
+
+
+class Inference(AbstractInference):
     r"""Relax states :math:`z` on an energy :math:`E`: :math:`z \leftarrow z - \mathrm{opt}(\nabla_z E)`.
 
     ``steps`` updates with an ``optimizer`` on the states (default: :class:`SGD` with
@@ -108,6 +127,7 @@ class Inference(eqx.Module):
     3.0
     """
 
+    name: ClassVar[str] = "steps"
     steps: int = option(20, help="state updates (the maximum when tol is set)")
     optimizer: AbstractStateOptimizer | optax.GradientTransformation = option(
         default_factory=lambda: SGD(0.1, momentum=0.5),
@@ -181,9 +201,9 @@ class Inference(eqx.Module):
 
         def residual_of(z: Any, g: Any) -> Array:
             if self.bounds is None:
-                return _per_sample_norm(g)
+                return per_sample_norm(g)
             lo, hi = self.bounds
-            return _per_sample_norm(jax.tree.map(lambda a, b: a - jnp.clip(a - b, lo, hi), z, g))
+            return per_sample_norm(jax.tree.map(lambda a, b: a - jnp.clip(a - b, lo, hi), z, g))
 
         if self.tol is None:
 

@@ -23,7 +23,7 @@ from jaxtyping import Array, PRNGKeyArray
 from .._errors import ConfigError
 from .._option import option
 from ..graph import Network
-from ..inference import Inference, InferenceInfo
+from ..inference import AbstractInference, Inference, InferenceInfo
 from ._base import AbstractEnergyRule, AbstractGradientRule, Batch, Metrics, check_batch
 from ._costs import Cost, SquaredError, accuracy
 
@@ -148,7 +148,9 @@ def _cost_option() -> Any:
 
 def _inference_option() -> Any:
     return option(
-        default_factory=Inference, help="relaxation of the states (T steps of SGD by default)"
+        default_factory=Inference,
+        help="relaxation of the states: steps (T steps of SGD, the default) | ode (gradient "
+        "flow, adaptive step)",
     )
 
 
@@ -171,7 +173,7 @@ class AbstractPC(AbstractGradientRule, AbstractEnergyRule):
     """
 
     cost: eqx.AbstractVar[Cost]
-    inference: eqx.AbstractVar[Inference]
+    inference: eqx.AbstractVar[AbstractInference]
     nudging: eqx.AbstractVar[Nudging | None]
 
     def energy(
@@ -295,6 +297,7 @@ class AbstractPC(AbstractGradientRule, AbstractEnergyRule):
             "energy": energy / batch,
             "residual": jnp.mean(info.residual),
             "not_converged": info.not_converged,
+            "inference_steps": info.steps,
         }
 
 
@@ -322,7 +325,7 @@ class PC(AbstractPC):
     >>> rule = px.PC(inference=px.Inference(steps=8, optimizer=optax.sgd(0.1)))
     >>> grads, _, metrics = rule.grads(net, params, None, (jnp.ones((4, 3)), jnp.eye(2)[jnp.array([0, 1, 0, 1])]))
     >>> sorted(metrics)
-    ['accuracy', 'energy', 'loss', 'not_converged', 'residual']
+    ['accuracy', 'energy', 'inference_steps', 'loss', 'not_converged', 'residual']
     """
 
     name: ClassVar[str] = "pc"
@@ -332,7 +335,7 @@ class PC(AbstractPC):
         help="what inference relaxes: states | errors (ePC: errors, states by a forward pass)",
     )
     cost: Cost = _cost_option()
-    inference: Inference = _inference_option()
+    inference: AbstractInference = _inference_option()
     nudging: Nudging | None = _nudging_option()
 
     def __check_init__(self) -> None:
@@ -486,7 +489,8 @@ class PC(AbstractPC):
         zero terms are known), a fixed number of steps, and a state optimizer that leaves a
         state with zero gradient where it is (checked)."""
         if (
-            type(self).energy is not AbstractPC.energy
+            not isinstance(self.inference, Inference)
+            or type(self).energy is not AbstractPC.energy
             or type(self).output_energy is not AbstractPC.output_energy
             or type(self).total_energy is not AbstractPC.total_energy
             or self.inference.tol is not None
@@ -568,7 +572,10 @@ class IncrementalPC(AbstractPC):
 
     name: ClassVar[str] = "ipc"
     cost: Cost = _cost_option()
-    inference: Inference = _inference_option()
+    inference: Inference = option(
+        default_factory=Inference,
+        help="the T inference steps and their state optimizer (the weights move at each)",
+    )
     nudging: Nudging | None = _nudging_option()
 
     def __check_init__(self) -> None:
