@@ -96,25 +96,22 @@ def main(argv: list[str] | None = None) -> None:
     param_optim = optax.adam(args.param_lr)
     opt_state = param_optim.init((eqx.filter(model, eqx.is_array), skip_model))
 
-    def example_step(model, skip_model, opt_state, x, y):
-        activities = jpc.init_activities_with_ffwd(
-            model=model, input=x, skip_model=skip_model, param_type="mupc"
+    def activity_update(model, skip_model, acts, a_state, x, y):
+        r = jpc.update_pc_activities(
+            params=(model, skip_model),
+            activities=acts,
+            optim=activity_optim,
+            opt_state=a_state,
+            output=y,
+            input=x,
+            param_type="mupc",
         )
-        a_state = activity_optim.init(activities)
-        for _ in range(len(model)):
-            r = jpc.update_pc_activities(
-                params=(model, skip_model),
-                activities=activities,
-                optim=activity_optim,
-                opt_state=a_state,
-                output=y,
-                input=x,
-                param_type="mupc",
-            )
-            activities, a_state = r["activities"], r["opt_state"]
+        return r["activities"], r["opt_state"]
+
+    def param_update(model, skip_model, opt_state, acts, x, y):
         r = jpc.update_pc_params(
             params=(model, skip_model),
-            activities=activities,
+            activities=acts,
             optim=param_optim,
             opt_state=opt_state,
             output=y,
@@ -123,38 +120,28 @@ def main(argv: list[str] | None = None) -> None:
         )
         return r["model"], r["skip_model"], r["opt_state"]
 
+    def example_step(model, skip_model, opt_state, x, y):
+        acts = jpc.init_activities_with_ffwd(
+            model=model, input=x, skip_model=skip_model, param_type="mupc"
+        )
+        a_state = activity_optim.init(acts)
+        for _ in range(len(model)):
+            acts, a_state = activity_update(model, skip_model, acts, a_state, x, y)
+        return param_update(model, skip_model, opt_state, acts, x, y)
+
     @eqx.filter_jit
     def jit_step(model, skip_model, opt_state, x, y):
-        activities = jpc.init_activities_with_ffwd(
+        acts = jpc.init_activities_with_ffwd(
             model=model, input=x, skip_model=skip_model, param_type="mupc"
         )
 
         def body(carry, _):
-            acts, a_state = carry
-            r = jpc.update_pc_activities(
-                params=(model, skip_model),
-                activities=acts,
-                optim=activity_optim,
-                opt_state=a_state,
-                output=y,
-                input=x,
-                param_type="mupc",
-            )
-            return (r["activities"], r["opt_state"]), None
+            return activity_update(model, skip_model, *carry, x, y), None
 
-        (activities, _), _ = jax.lax.scan(
-            body, (activities, activity_optim.init(activities)), None, length=len(model)
+        (acts, _), _ = jax.lax.scan(
+            body, (acts, activity_optim.init(acts)), None, length=len(model)
         )
-        r = jpc.update_pc_params(
-            params=(model, skip_model),
-            activities=activities,
-            optim=param_optim,
-            opt_state=opt_state,
-            output=y,
-            input=x,
-            param_type="mupc",
-        )
-        return r["model"], r["skip_model"], r["opt_state"]
+        return param_update(model, skip_model, opt_state, acts, x, y)
 
     step = jit_step if args.loop == "jit" else example_step
     times = []

@@ -33,6 +33,13 @@ class InferenceInfo(eqx.Module):
     not_converged: Array
 
 
+def nothing_free(grad_fn: GradFn, states: Any) -> InferenceInfo:
+    """What a relaxation with no free states reports: the energy, no steps."""
+    energy, _ = grad_fn(states)
+    zero = jnp.zeros((), jnp.int32)
+    return InferenceInfo(energy, jnp.zeros((1,), energy.dtype), zero, zero)
+
+
 def per_sample_norm(tree: Any) -> Array:
     leaves = jax.tree.leaves(tree)
     sq = sum(jnp.sum(jnp.square(jnp.abs(l)).reshape(l.shape[0], -1), axis=1) for l in leaves)
@@ -170,10 +177,8 @@ class Inference(AbstractInference):
         cheaper gradient functions for those steps, and freezes the states it knows have a
         zero gradient; ``grad_fn`` runs the steps left. Only with a fixed number of steps
         (``tol`` unset)."""
-        if not jax.tree.leaves(states):  # nothing free to relax
-            energy, _ = grad_fn(states)
-            zero = jnp.zeros((), jnp.int32)
-            return states, InferenceInfo(energy, jnp.zeros((1,), energy.dtype), zero, zero)
+        if not jax.tree.leaves(states):
+            return states, nothing_free(grad_fn, states)
         opt_state = self.optimizer.init(states)
         total = self.steps
         early = sum(p[0] for p in phases)

@@ -12,7 +12,14 @@ from jaxtyping import Array
 
 from .._errors import ConfigError
 from .._option import check_option_types, option
-from ._inference import AbstractInference, GradFn, Inference, InferenceInfo, per_sample_norm
+from ._inference import (
+    AbstractInference,
+    GradFn,
+    Inference,
+    InferenceInfo,
+    nothing_free,
+    per_sample_norm,
+)
 
 ODE_SOLVERS: dict[str, type[diffrax.AbstractSolver]] = {
     "euler": diffrax.Euler,
@@ -129,10 +136,8 @@ class ODEInference(AbstractInference):
             raise ConfigError(
                 "ODEInference.run: phases are for a fixed number of steps; use Inference."
             )
-        if not jax.tree.leaves(states):  # nothing free to relax
-            energy, _ = grad_fn(states)
-            zero = jnp.zeros((), jnp.int32)
-            return states, InferenceInfo(energy, jnp.zeros((1,), energy.dtype), zero, zero)
+        if not jax.tree.leaves(states):
+            return states, nothing_free(grad_fn, states)
         dtype = jnp.result_type(*jax.tree.leaves(states))
         if not jnp.issubdtype(dtype, jnp.floating):
             raise ConfigError(
