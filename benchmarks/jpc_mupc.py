@@ -12,7 +12,9 @@ the two libraries see the same batches.
 ``--loop example`` is the notebook's loop (a Python loop of ``T`` calls to the jitted
 ``jpc.update_pc_activities``, then ``jpc.update_pc_params``); ``--loop jit`` puts the whole
 training step in one ``eqx.filter_jit`` with the ``T`` activity updates in a ``lax.scan``
-(what a user would write for speed). ``compile_seconds``: the first training step (trace,
+(what a user would write for speed); ``--loop ode`` is jpc's own adaptive training step,
+``jpc.make_pc_step`` (Heun, PID controller with rtol = atol = 1e-3, as jpc's defaults) to the
+fixed steps' horizon ``max_t1 = T x 0.5``. ``compile_seconds``: the first training step (trace,
 compile, run); ``seconds_per_epoch``: the other steps (plus one median step for the first).
 
 Usage: ``.venv-jpc/bin/python benchmarks/jpc_mupc.py --depth 16 --loop jit --json out.json``
@@ -25,6 +27,7 @@ import statistics
 import time
 from pathlib import Path
 
+import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -69,7 +72,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--param-lr", type=float, default=0.1)
     p.add_argument("--train-limit", type=int, default=None, help="first N training images")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--loop", choices=("example", "jit"), default="jit")
+    p.add_argument("--loop", choices=("example", "jit", "ode"), default="jit")
     p.add_argument("--json", type=Path, default=None)
     args = p.parse_args(argv)
 
@@ -143,7 +146,23 @@ def main(argv: list[str] | None = None) -> None:
         )
         return param_update(model, skip_model, opt_state, acts, x, y)
 
-    step = jit_step if args.loop == "jit" else example_step
+    @eqx.filter_jit
+    def ode_step(model, skip_model, opt_state, x, y):
+        r = jpc.make_pc_step(
+            model,
+            param_optim,
+            opt_state,
+            y,
+            input=x,
+            param_type="mupc",
+            ode_solver=diffrax.Heun(),
+            max_t1=len(model) * args.activity_lr,  # the fixed steps' horizon
+            stepsize_controller=diffrax.PIDController(rtol=1e-3, atol=1e-3),
+            skip_model=skip_model,
+        )
+        return r["model"], r["skip_model"], r["opt_state"]
+
+    step = {"jit": jit_step, "example": example_step, "ode": ode_step}[args.loop]
     times = []
     for i in range(n_batches):
         x, y = jnp.asarray(x_tr[order[i]]), jnp.asarray(y_tr[order[i]])

@@ -4,7 +4,8 @@ For each depth H: plastix's ``--preset mupc-mnist --set model.depth=H`` (T = H +
 environment, ``benchmarks/setup_jpc_env.sh``) running the same setup
 (``benchmarks/jpc_mupc.py``: jpc's examples/mupc.ipynb, the same standardised images in the
 same batch order), in strict alternation for ``--rounds`` rounds; jpc both as its notebook
-writes the loop (``example``) and with the whole step jitted (``jit``). Reports seconds per
+writes the loop (``example``) and with the whole step jitted (``jit``); with ``--ode --loops ode`` both relax by an adaptive ODE solve to the same
+horizon (plastix's ``ODEInference``, jpc's ``make_pc_step``). Reports seconds per
 epoch (compile excluded), cold compile seconds (plastix's compilation cache off), test
 accuracy, and plastix / jpc ratios. ``--train-limit N`` times a part-epoch (the first N
 training images; accuracy then only a sanity check).
@@ -34,17 +35,24 @@ def _run(cmd: list[str], extra_env: dict[str, str] | None = None) -> None:
     subprocess.run(cmd, check=True, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
 
 
-def run_plastix(depth: int, data_dir: Path, seed: int, limit: int | None) -> dict:
+def run_plastix(depth: int, data_dir: Path, seed: int, limit: int | None, ode: bool) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run"
         cmd = [
             *(sys.executable, "-m", "plastix", "train", "--preset", "mupc-mnist"),
             *("--set", f"model.depth={depth}", "--data-dir", str(data_dir)),
-            *("--set", f"rule.inference.steps={depth + 1}"),  # jpc: T = len(model) = H + 1
             *("--seed", str(seed), "--out", str(out), "--no-progress"),
         ]
         if limit is not None:
             cmd += ["--set", f"data.train_limit={limit}"]
+        if ode:  # adaptive inference to the fixed steps' horizon t1 = T x 0.5 / 64
+            cmd += [
+                "--set",
+                "rule.inference.name=ode",
+                "--set",
+                "rule.inference.steady_state=false",
+            ]
+            cmd += ["--set", f"rule.inference.t1={(depth + 1) * 0.5 / 64}"]
         _run(cmd, {"PLASTIX_COMPILE_CACHE": "off"})
         s = json.loads((out / "summary.json").read_text())
     return {
@@ -80,6 +88,11 @@ def main() -> None:
     p.add_argument("--depths", type=int, nargs="+", default=[16, 64])
     p.add_argument("--rounds", type=int, default=1)
     p.add_argument("--loops", nargs="+", default=["jit", "example"])
+    p.add_argument(
+        "--ode",
+        action="store_true",
+        help="adaptive inference in both: plastix ODEInference, jpc make_pc_step (--loops ode)",
+    )
     p.add_argument("--train-limit", type=int, default=None)
     p.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
     p.add_argument("--seed", type=int, default=0)
@@ -90,7 +103,7 @@ def main() -> None:
     for depth in a.depths:
         runs: dict[str, list[dict]] = {"plastix": [], **{f"jpc-{lp}": [] for lp in a.loops}}
         for r in range(a.rounds):
-            runs["plastix"].append(run_plastix(depth, a.data_dir, a.seed, a.train_limit))
+            runs["plastix"].append(run_plastix(depth, a.data_dir, a.seed, a.train_limit, a.ode))
             for lp in a.loops:
                 runs[f"jpc-{lp}"].append(
                     run_jpc(a.jpc_python, lp, depth, a.data_dir, a.seed, a.train_limit)

@@ -141,9 +141,9 @@ def test_mupc_on_a_graph_with_merges_and_fan_in():
 
 
 def test_parametrisation_refuses_what_it_cannot_scale():
-    with pytest.raises(px.ConfigError, match="Conv2d edges cannot be parametrised yet"):
+    with pytest.raises(px.ConfigError, match="EqxModule edges cannot be parametrised"):
         px.models.MuPC().apply(
-            [px.edge(px.nn.Conv2d(4, 3), [0, 1]), px.edge(px.nn.Linear(2), [1, 2])]
+            [px.edge(px.nn.EqxModule(lambda x: x), [0, 1]), px.edge(px.nn.Linear(2), [1, 2])]
         )
     shared = [
         px.edge(px.nn.Linear(4), [0, 1]),
@@ -154,22 +154,28 @@ def test_parametrisation_refuses_what_it_cannot_scale():
         px.models.MuPC().apply(shared)
 
 
-def test_fixed_prediction_pc_equals_backprop_on_a_mupc_resnet():
+@pytest.mark.parametrize(
+    ("edges", "shape", "steps"),
+    [
+        (lambda: px.models.residual_mlp(3, width=8, depth=4), (6,), 400),
+        (lambda: px.models.ResidualConvNet(channels=3, depth=3).edges(3), (6, 6, 1), 300),
+    ],
+    ids=["resnet", "conv-resnet"],
+)
+def test_fixed_prediction_pc_equals_backprop_on_mupc_nets(edges, shape, steps):
     """Fixed-prediction PC's fixed point gives BP's gradient (Millidge et al. 2020); on the
-    μPC residual net too (scaled layers, skip edges, nodes fed by two edges)."""
+    μPC residual nets too (scaled dense and conv layers, skip edges, nodes fed by two edges)."""
     jax.config.update("jax_enable_x64", True)
     try:
-        net = px.Network.from_example(
-            px.models.residual_mlp(3, width=8, depth=4), jnp.zeros((1, 6), jnp.float64)
-        )
+        net = px.Network.from_example(edges(), jnp.zeros((1, *shape), jnp.float64))
         params = jax.tree.map(lambda a: a.astype(jnp.float64), net.init(key=jax.random.key(0)))
-        x = jax.random.normal(jax.random.key(1), (5, 6), jnp.float64)
-        y = jax.nn.one_hot(jnp.array([0, 1, 2, 0, 1]), 3, dtype=jnp.float64)
+        x = jax.random.normal(jax.random.key(1), (4, *shape), jnp.float64)
+        y = jax.nn.one_hot(jnp.array([0, 1, 2, 0]), 3, dtype=jnp.float64)
         rule = px.PC(
             mode=px.PCMode.FIXED_PREDICTION,
-            inference=px.Inference(steps=400, optimizer=optax.sgd(0.5)),
+            inference=px.Inference(steps=steps, optimizer=optax.sgd(0.5)),
         )
-        g, _, _ = rule.grads(net, params, None, (x, y))
+        g, _, _ = jax.jit(lambda p: rule.grads(net, p, None, (x, y)))(params)
         loss = lambda p: jnp.sum(rule.cost(net(p, x), y)) / x.shape[0]  # noqa: E731
         want = jax.grad(loss)(params)
         for a, b in zip(jax.tree.leaves(g), jax.tree.leaves(want), strict=True):
@@ -189,3 +195,92 @@ def test_parametrisation_from_a_configuration():
         px.config.build(
             px.config.RunConfig, {"model": {"name": "residual-mlp", "parametrisation": "mup"}}
         )
+
+
+def _naive_conv(x, w, stride, pad):
+    """Cross-correlation of NHWC ``x`` with HWIO ``w`` by loops (zero padding)."""
+    x = np.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+    kh, kw, _, cout = w.shape
+    oh = (x.shape[1] - kh) // stride + 1
+    ow = (x.shape[2] - kw) // stride + 1
+    out = np.zeros((x.shape[0], oh, ow, cout))
+    for i in range(oh):
+        for j in range(ow):
+            patch = x[:, i * stride : i * stride + kh, j * stride : j * stride + kw, :]
+            out[:, i, j, :] = np.einsum("bhwc,hwco->bo", patch, w)
+    return out
+
+
+def test_scaled_conv_is_scaled_and_standard_normal():
+    """y = c n_in^-p (x * W), n_in = k_h k_w c_in, against a convolution written with loops;
+    the weights N(0, 1)."""
+    conv = px.nn.ScaledConv2d(5, kernel_size=3, stride=2, padding=1, multiplier=0.5)
+    p = conv.init((7, 7, 3), key=jax.random.key(0))
+    x = np.asarray(jax.random.normal(jax.random.key(1), (2, 7, 7, 3)))
+    want = 0.5 / math.sqrt(27) * _naive_conv(x, np.asarray(p["w"]), 2, 1)
+    np.testing.assert_allclose(conv(p, jnp.asarray(x)), want, rtol=1e-5, atol=1e-6)
+    big = px.nn.ScaledConv2d(64, kernel_size=3).init((3, 3, 64), key=jax.random.key(2))["w"]
+    assert float(jnp.mean(big)) == pytest.approx(0, abs=0.03)
+    assert float(jnp.std(big)) == pytest.approx(1, abs=0.03)
+
+
+@pytest.mark.parametrize("depth", [2, 8])
+def test_mupc_scalings_on_a_residual_convnet(depth):
+    """The paper's scalings with a convolution's fan-in 9 c_in for the width: stem
+    1/sqrt(9 c_in), blocks 1/sqrt(9 C L) (L = H + 1 weighted layers), read-out 1/n_in."""
+    c = 6
+    edges = px.models.ResidualConvNet(channels=c, depth=depth).edges(10)
+    net = px.Network.from_example(edges, jnp.zeros((1, 12, 12, 2)))
+    params = net.init(key=jax.random.key(0))
+    acts = net.feedforward(params, jnp.ones((1, 12, 12, 2)))
+    big_l = depth + 1
+    for e in edges:
+        layers = e.layer.layers if isinstance(e.layer, px.nn.Sequential) else (e.layer,)
+        (w,) = [l for l in layers if isinstance(l, (px.nn.ScaledConv2d, px.nn.ScaledLinear))] or [
+            None
+        ]
+        if w is None:
+            assert isinstance(e.layer, px.nn.Identity)
+            continue
+        fan_in = 9 * acts[e.src].shape[-1] if e.src < depth else acts[e.src][0].size
+        want = {
+            0: 1 / math.sqrt(9 * 2),
+            depth: 1 / fan_in,
+        }.get(e.src, 1 / math.sqrt(9 * c * big_l))
+        assert w.scale(fan_in) == pytest.approx(want, rel=1e-12)
+
+
+def _conv_mean_square_growth(param, depth, channels=64, side=32, batch=8):
+    """The last hidden node's mean square over the first's, on the centre of the image that
+    the zero padding has not reached (one pixel per convolution)."""
+    model = px.models.ResidualConvNet(
+        channels=channels, depth=depth, stem_stride=1, parametrisation=param
+    )
+    net = px.Network.from_example(model.edges(10), jnp.zeros((1, side, side, 1)))
+    params = net.init(key=jax.random.key(depth))
+    acts = net.feedforward(params, jax.random.normal(jax.random.key(1), (batch, side, side, 1)))
+    m = depth + 1
+    centre = lambda a: a[:, m : side - m, m : side - m, :]  # noqa: E731
+    return float(jnp.mean(centre(acts[depth]) ** 2) / jnp.mean(centre(acts[1]) ** 2))
+
+
+def test_mupc_keeps_conv_activities_order_one():
+    """As for the residual MLP, with a 3x3 convolution's fan-in 9 C for the width: μPC's
+    branch adds Var(z) / (2L) per block, (1 + 1/(2L))^(H-1) in all; the standard
+    parametrisation (U(+-1/sqrt(9 C)) weights) adds Var(z) / 6, (7/6)^(H-1)."""
+    depth = 8
+    mupc = _conv_mean_square_growth(px.models.MuPC(), depth)
+    assert mupc == pytest.approx((1 + 1 / (2 * (depth + 1))) ** (depth - 1), rel=0.25)
+    standard = _conv_mean_square_growth(px.models.Standard(), depth)
+    assert standard == pytest.approx((7 / 6) ** (depth - 1), rel=0.25)
+
+
+def test_residual_conv_from_a_configuration():
+    run = px.config.build(
+        px.config.RunConfig,
+        {"model": {"name": "residual-conv", "channels": 4, "depth": 3, "parametrisation": "mupc"}},
+    )
+    assert run.model == px.models.ResidualConvNet(channels=4, depth=3)
+    assert px.config.build(type(run), px.config.to_config(run)) == run
+    with pytest.raises(px.ConfigError, match="channels"):
+        px.models.ResidualConvNet(channels=0)

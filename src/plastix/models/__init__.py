@@ -8,6 +8,7 @@ from ._models import MODELS as MODELS
 from ._models import AbstractModel as AbstractModel
 from ._models import ConvDemo as ConvDemo
 from ._models import ConvPool as ConvPool
+from ._models import ResidualConvNet as ResidualConvNet
 from ._models import ResidualMLP as ResidualMLP
 from ._models import SkipMLP as SkipMLP
 from ._models import SoftHebbConv as SoftHebbConv

@@ -110,6 +110,52 @@ class ResidualMLP(AbstractModel):
         return self.parametrisation.apply(edges)
 
 
+class ResidualConvNet(AbstractModel):
+    r"""A residual convolutional network for μPC at depth, the convolutional
+    :class:`ResidualMLP`: a stem convolution (3x3, ``channels``, stride ``stem_stride``), then
+    ``depth - 1`` residual blocks
+
+    .. math:: z_\ell = a_\ell\, W_\ell * \phi(z_{\ell-1}) + z_{\ell-1}
+
+    (3x3 convolutions that keep the shape, an identity (skip) edge beside each), and a dense
+    read-out of the flattened :math:`\phi(z_H)`; no biases. The scalings :math:`a` and the
+    initialisation come from ``parametrisation`` (:class:`MuPC` by default: a convolution's
+    fan-in :math:`9 c_{in}` takes the place of the width).
+
+    >>> import plastix as px
+    >>> [repr(e) for e in px.models.ResidualConvNet(channels=4, depth=2).edges(10)]
+    ['ScaledConv2d 0 -> 1', 'Sequential 1 -> 2', 'Identity 1 -> 2', 'Sequential 2 -> 3']
+    """
+
+    name: ClassVar[str] = "residual-conv"
+    channels: int = option(16, help="channels of every hidden node")
+    depth: int = option(8, help="hidden nodes H (H convolutions and a dense read-out)")
+    stem_stride: int = option(2, help="stride of the stem convolution (2: half the image side)")
+    activation: nn.Layer = option(
+        default_factory=nn.ReLU, converter=activation, help="activation before each layer"
+    )
+    parametrisation: AbstractParametrisation = option(
+        default_factory=MuPC, help="scalings and initialisation: standard | mupc | ntp"
+    )
+
+    def __check_init__(self) -> None:
+        for key in ("channels", "depth", "stem_stride"):
+            v = getattr(self, key)
+            if not isinstance(v, int) or v < 1:
+                raise ConfigError(f"ResidualConvNet({key}={v!r}): need a positive int.")
+
+    def edges(self, num_classes: int) -> list[Edge]:
+        act, c, h = self.activation, self.channels, self.depth
+        conv = lambda stride: nn.Conv2d(c, 3, stride=stride, padding=1, use_bias=False)  # noqa: E731
+        edges = [edge(conv(self.stem_stride), [0, 1])]
+        for i in range(1, h):
+            edges.append(edge(nn.Sequential([act, conv(1)]), [i, i + 1]))
+            edges.append(edge(nn.Identity(), [i, i + 1]))
+        readout = nn.Sequential([act, nn.Flatten(), nn.Linear(num_classes, use_bias=False)])
+        edges.append(edge(readout, [h, h + 1]))
+        return self.parametrisation.apply(edges)
+
+
 class SkipMLP(AbstractModel):
     """The seed's skip-connection MLP (``CorMLP``): 256 -> 128 -> 128 -> classes, where node 1's
     edge feeds nodes 2 and 3 (``adj_mat=[[1, 2], [1, 3]]``), so node 3 sums two edges."""
@@ -265,6 +311,7 @@ class SoftHebbMLP(AbstractModel):
 ALL_MODELS: tuple[type[AbstractModel], ...] = (
     MLP,
     ResidualMLP,
+    ResidualConvNet,
     SkipMLP,
     ConvDemo,
     ConvPool,

@@ -110,15 +110,20 @@ def _is_skip(layer: nn.Layer) -> bool:
     return isinstance(layer, nn.Identity)
 
 
+_WEIGHTED = (nn.Linear, nn.ScaledLinear, nn.Conv2d, nn.ScaledConv2d)
+
+
 def _dense_layers(layer: nn.Layer) -> list[nn.Layer]:
+    """The weighted layers of an edge: dense and convolutional (a convolution's fan-in is
+    :math:`k_h k_w c_{in}`)."""
     if isinstance(layer, nn.Sequential):
         return [d for l in layer.layers for d in _dense_layers(l)]
-    if isinstance(layer, (nn.Linear, nn.ScaledLinear)):
+    if isinstance(layer, _WEIGHTED):
         return [layer]
-    if isinstance(layer, (nn.Conv2d, nn.HebbianLayer, nn.EqxModule)):
+    if isinstance(layer, (nn.HebbianLayer, nn.EqxModule)):
         raise ConfigError(
-            f"{type(layer).__name__} edges cannot be parametrised yet (dense layers only): "
-            "use parametrisation 'standard' for this network, or dense layers."
+            f"{type(layer).__name__} edges cannot be parametrised (dense and convolutional "
+            "layers only): use parametrisation 'standard' for this network."
         )
     return []
 
@@ -126,7 +131,9 @@ def _dense_layers(layer: nn.Layer) -> list[nn.Layer]:
 class _DepthMuP(AbstractParametrisation):
     r"""The μP family for predictive coding (Innocenti, Achour & Buckley 2025, Table 1;
     jpc's ``param_type``), generalised to graphs as fabricpc does: weights
-    :math:`\mathcal{N}(0, 1)`, and each dense layer scaled in the forward pass by
+    :math:`\mathcal{N}(0, 1)`, and each dense or convolutional layer scaled in the forward
+    pass by (a convolution's :math:`n_{in}` is its fan-in :math:`k_h k_w c_{in}`, as in
+    Depth-μP for convolutions)
 
     - :math:`1/\sqrt{n_{in} K}` (``K``: the weighted edges into its node);
     - :math:`1/\sqrt{n_{in} K L}` into a node a residual (identity) edge also feeds, ``L``
@@ -165,18 +172,27 @@ class _DepthMuP(AbstractParametrisation):
 
 
 def _rewrite(layer: nn.Layer, power: float, multiplier: float, left: list[int]) -> nn.Layer:
-    """``layer`` with each dense layer made a :class:`~plastix.nn.ScaledLinear`: the last one
-    (``left[0]`` counts down) with the edge's scaling, earlier ones ``1/sqrt(n_in)``."""
+    """``layer`` with each dense layer made a :class:`~plastix.nn.ScaledLinear` and each
+    convolution a :class:`~plastix.nn.ScaledConv2d`: the last one (``left[0]`` counts down)
+    with the edge's scaling, earlier ones ``1/sqrt(n_in)``."""
     if isinstance(layer, nn.Sequential):
         return nn.Sequential([_rewrite(l, power, multiplier, left) for l in layer.layers])
-    if isinstance(layer, (nn.Linear, nn.ScaledLinear)):
+    if isinstance(layer, _WEIGHTED):
         left[0] -= 1
         last = left[0] == 0
+        p, c = (power, multiplier) if last else (0.5, 1.0)
+        if isinstance(layer, (nn.Conv2d, nn.ScaledConv2d)):
+            return nn.ScaledConv2d(
+                layer.out_channels,
+                layer.kernel_size,
+                layer.stride,
+                layer.padding,
+                use_bias=layer.use_bias,
+                fan_in_power=p,
+                multiplier=c,
+            )
         return nn.ScaledLinear(
-            layer.out_features,
-            fan_in_power=power if last else 0.5,
-            multiplier=multiplier if last else 1.0,
-            use_bias=layer.use_bias,
+            layer.out_features, fan_in_power=p, multiplier=c, use_bias=layer.use_bias
         )
     return layer
 

@@ -22,6 +22,7 @@ from ._layers import MaxPool as MaxPool
 from ._layers import Params as Params
 from ._layers import ReLU as ReLU
 from ._layers import Reshape as Reshape
+from ._layers import ScaledConv2d as ScaledConv2d
 from ._layers import ScaledLinear as ScaledLinear
 from ._layers import Sequential as Sequential
 from ._layers import Shape as Shape

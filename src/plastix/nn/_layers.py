@@ -147,7 +147,60 @@ def _pair(v: int | Sequence[int], name: str) -> tuple[int, int]:
     return (t[0], t[1])
 
 
-class Conv2d(Layer):
+class _ConvBase(Layer):
+    """What :class:`Conv2d` and :class:`ScaledConv2d` share: the geometry, its checks and
+    the convolution."""
+
+    out_channels: eqx.AbstractVar[int]
+    kernel_size: eqx.AbstractVar[int | tuple[int, int]]
+    stride: eqx.AbstractVar[int | tuple[int, int]]
+    padding: eqx.AbstractVar[int | tuple[int, int] | str]
+    use_bias: eqx.AbstractVar[bool]
+
+    def __check_init__(self) -> None:
+        name = type(self).__name__
+        if not isinstance(self.out_channels, int) or self.out_channels <= 0:
+            raise ShapeError(f"{name}(out_channels={self.out_channels!r}): need a positive int.")
+        _pair(self.kernel_size, "kernel_size")
+        _pair(self.stride, "stride")
+        if isinstance(self.padding, str) and self.padding not in ("SAME", "VALID"):
+            raise ShapeError(
+                f"{name} padding must be an int, a pair or 'SAME'/'VALID', got {self.padding!r}."
+            )
+
+    def _padding(self) -> str | list[tuple[int, int]]:
+        if isinstance(self.padding, str):
+            return self.padding
+        ph, pw = _pair(self.padding, "padding")
+        return [(ph, ph), (pw, pw)]
+
+    def _shape(self, in_shape: Shape) -> tuple[tuple[int, int, int, int], int]:
+        """The HWIO weight shape and the fan-in ``k_h k_w c_in``."""
+        if len(in_shape) != 3:
+            raise ShapeError(
+                f"{type(self).__name__} expects per-sample images (height, width, channels), "
+                f"got {in_shape}."
+            )
+        kh, kw = _pair(self.kernel_size, "kernel_size")
+        cin = in_shape[2]
+        return (kh, kw, cin, self.out_channels), kh * kw * cin
+
+    def _conv(self, params: Params, x: Array, scale: float) -> Array:
+        y = jax.lax.conv_general_dilated(
+            x,
+            params["w"],
+            window_strides=_pair(self.stride, "stride"),
+            padding=self._padding(),
+            dimension_numbers=("NHWC", "HWIO", "NHWC"),
+        )
+        if scale != 1.0:
+            y = y * scale
+        if self.use_bias:
+            y = y + params["b"][None, None, None, :]
+        return y
+
+
+class Conv2d(_ConvBase):
     r"""2-D convolution on NHWC batches, weights HWIO,
     :math:`W, b \sim U(-1/\sqrt{k_h k_w c_{in}}, \cdot)`.
 
@@ -166,47 +219,62 @@ class Conv2d(Layer):
     padding: int | tuple[int, int] | str = eqx.field(static=True, default=0)
     use_bias: bool = eqx.field(static=True, default=True)
 
-    def __check_init__(self) -> None:
-        if not isinstance(self.out_channels, int) or self.out_channels <= 0:
-            raise ShapeError(f"Conv2d(out_channels={self.out_channels!r}): need a positive int.")
-        _pair(self.kernel_size, "kernel_size")
-        _pair(self.stride, "stride")
-        if isinstance(self.padding, str) and self.padding not in ("SAME", "VALID"):
-            raise ShapeError(
-                f"Conv2d padding must be an int, a pair or 'SAME'/'VALID', got {self.padding!r}."
-            )
-
-    def _padding(self) -> str | list[tuple[int, int]]:
-        if isinstance(self.padding, str):
-            return self.padding
-        ph, pw = _pair(self.padding, "padding")
-        return [(ph, ph), (pw, pw)]
-
     def init(self, in_shape: Shape, *, key: PRNGKeyArray) -> Params:
-        if len(in_shape) != 3:
-            raise ShapeError(
-                f"Conv2d expects per-sample images (height, width, channels), got {in_shape}."
-            )
-        kh, kw = _pair(self.kernel_size, "kernel_size")
-        cin = in_shape[2]
-        fan_in = kh * kw * cin
+        shape, fan_in = self._shape(in_shape)
         wkey, bkey = jax.random.split(key)
-        params = {"w": _uniform(wkey, (kh, kw, cin, self.out_channels), fan_in)}
+        params = {"w": _uniform(wkey, shape, fan_in)}
         if self.use_bias:
             params["b"] = _uniform(bkey, (self.out_channels,), fan_in)
         return params
 
     def __call__(self, params: Params, x: Array) -> Array:
-        y = jax.lax.conv_general_dilated(
-            x,
-            params["w"],
-            window_strides=_pair(self.stride, "stride"),
-            padding=self._padding(),
-            dimension_numbers=("NHWC", "HWIO", "NHWC"),
-        )
+        return self._conv(params, x, 1.0)
+
+
+class ScaledConv2d(_ConvBase):
+    r"""2-D convolution with its scale in the forward pass, the convolutional
+    :class:`ScaledLinear`: :math:`y = c\, n_{in}^{-p}\, (x * W) + b`,
+    :math:`W \sim \mathcal{N}(0, 1)` (HWIO), :math:`b = 0`, with the fan-in
+    :math:`n_{in} = k_h k_w c_{in}` (``c`` = ``multiplier``, ``p`` = ``fan_in_power``). What
+    :class:`plastix.models.MuPC` makes of a :class:`Conv2d`.
+
+    >>> import jax, jax.numpy as jnp, plastix as px
+    >>> conv = px.nn.ScaledConv2d(2, kernel_size=3, padding=1, multiplier=0.5)
+    >>> p = conv.init((5, 5, 4), key=jax.random.key(0))
+    >>> x = jnp.ones((1, 5, 5, 4))
+    >>> bool(jnp.allclose(conv(p, x)[0, 2, 2], 0.5 / 6 * p["w"].sum((0, 1, 2))))
+    True
+    """
+
+    out_channels: int = eqx.field(static=True)
+    kernel_size: int | tuple[int, int] = eqx.field(static=True, default=3)
+    stride: int | tuple[int, int] = eqx.field(static=True, default=1)
+    padding: int | tuple[int, int] | str = eqx.field(static=True, default=0)
+    use_bias: bool = eqx.field(static=True, default=False)
+    fan_in_power: float = eqx.field(static=True, default=0.5)
+    multiplier: float = eqx.field(static=True, default=1.0)
+
+    def __check_init__(self) -> None:
+        if not self.multiplier > 0 or not self.fan_in_power >= 0:
+            raise ConfigError(
+                f"ScaledConv2d(fan_in_power={self.fan_in_power!r}, multiplier="
+                f"{self.multiplier!r}): need fan_in_power >= 0 and multiplier > 0."
+            )
+
+    def init(self, in_shape: Shape, *, key: PRNGKeyArray) -> Params:
+        shape, _ = self._shape(in_shape)
+        params = {"w": jax.random.normal(key, shape, jnp.float32)}
         if self.use_bias:
-            y = y + params["b"][None, None, None, :]
-        return y
+            params["b"] = jnp.zeros((self.out_channels,), jnp.float32)
+        return params
+
+    def scale(self, fan_in: int) -> float:
+        r"""The forward multiplier :math:`c\, n_{in}^{-p}` for a fan-in of ``fan_in``."""
+        return self.multiplier * fan_in ** (-self.fan_in_power)
+
+    def __call__(self, params: Params, x: Array) -> Array:
+        kh, kw = _pair(self.kernel_size, "kernel_size")
+        return self._conv(params, x, self.scale(kh * kw * x.shape[-1]))
 
 
 class _Pool(Layer):
