@@ -56,8 +56,8 @@ class ODEInference(AbstractInference):
     flow is smooth and shrinks where it is stiff. With ``steady_state``
     the solve stops once no state of any sample moves faster than the tolerance,
     :math:`\max_k |\partial E / \partial z_{ik}| < \mathrm{atol} + \mathrm{rtol}\,\max_k |z_{ik}|`,
-    else it runs to :math:`t_1`. (diffrax's steady-state event, and jpc's, compare root mean
-    squares over all states: PC starts at the feedforward pass with only the output's
+    else it runs to :math:`t_1`. (diffrax's steady-state event and jpc's training script compare
+    root mean squares over all states: PC starts at the feedforward pass with only the output's
     neighbours off equilibrium, whose gradient is averaged away over a deep net's states, and
     the solve stopped before its first step: a 16-layer μPC net learned only its read-out.)
     ``max_steps`` caps the solver steps; the steps taken (accepted, rejected ones not
