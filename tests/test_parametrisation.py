@@ -219,6 +219,10 @@ def test_scaled_conv_is_scaled_and_standard_normal():
     x = np.asarray(jax.random.normal(jax.random.key(1), (2, 7, 7, 3)))
     want = 0.5 / math.sqrt(27) * _naive_conv(x, np.asarray(p["w"]), 2, 1)
     np.testing.assert_allclose(conv(p, jnp.asarray(x)), want, rtol=1e-5, atol=1e-6)
+    with pytest.raises(px.ConfigError, match=r"ScaledConv2d\(fan_in_power=0.5, multiplier=0.0\)"):
+        px.nn.ScaledConv2d(2, multiplier=0.0)
+    with pytest.raises(px.ShapeError, match=r"ScaledConv2d\(out_channels=0\): need a positive"):
+        px.nn.ScaledConv2d(0)
     big = px.nn.ScaledConv2d(64, kernel_size=3).init((3, 3, 64), key=jax.random.key(2))["w"]
     assert float(jnp.mean(big)) == pytest.approx(0, abs=0.03)
     assert float(jnp.std(big)) == pytest.approx(1, abs=0.03)

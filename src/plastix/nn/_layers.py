@@ -81,6 +81,23 @@ class Linear(Layer):
         return y
 
 
+def _check_forward_scale(layer: ScaledLinear | ScaledConv2d) -> None:
+    if not layer.multiplier > 0 or not layer.fan_in_power >= 0:
+        raise ConfigError(
+            f"{type(layer).__name__}(fan_in_power={layer.fan_in_power!r}, multiplier="
+            f"{layer.multiplier!r}): need fan_in_power >= 0 and multiplier > 0."
+        )
+
+
+def _normal_params(key: PRNGKeyArray, shape: tuple[int, ...], use_bias: bool) -> Params:
+    """The μP layers' parameters: standard normal weights of ``shape`` and, with a bias,
+    zeros along the last axis."""
+    params = {"w": jax.random.normal(key, shape, jnp.float32)}
+    if use_bias:
+        params["b"] = jnp.zeros((shape[-1],), jnp.float32)
+    return params
+
+
 class ScaledLinear(Layer):
     r"""Dense layer with its scale in the forward pass:
     :math:`y = c\, n_{in}^{-p}\, x W + b`, :math:`W_{ij} \sim \mathcal{N}(0, 1)`, :math:`b = 0`
@@ -110,11 +127,7 @@ class ScaledLinear(Layer):
             raise ShapeError(
                 f"ScaledLinear(out_features={self.out_features!r}): need a positive int."
             )
-        if not self.multiplier > 0 or not self.fan_in_power >= 0:
-            raise ConfigError(
-                f"ScaledLinear(fan_in_power={self.fan_in_power!r}, multiplier="
-                f"{self.multiplier!r}): need fan_in_power >= 0 and multiplier > 0."
-            )
+        _check_forward_scale(self)
 
     def init(self, in_shape: Shape, *, key: PRNGKeyArray) -> Params:
         if len(in_shape) != 1:
@@ -122,10 +135,7 @@ class ScaledLinear(Layer):
                 f"ScaledLinear expects a flat per-sample input (features,), got {in_shape}; "
                 "put a Flatten() before it."
             )
-        params = {"w": jax.random.normal(key, (in_shape[0], self.out_features), jnp.float32)}
-        if self.use_bias:
-            params["b"] = jnp.zeros((self.out_features,), jnp.float32)
-        return params
+        return _normal_params(key, (in_shape[0], self.out_features), self.use_bias)
 
     def scale(self, fan_in: int) -> float:
         r"""The forward multiplier :math:`c\, n_{in}^{-p}` for inputs of ``fan_in`` features."""
@@ -255,18 +265,10 @@ class ScaledConv2d(_ConvBase):
     multiplier: float = eqx.field(static=True, default=1.0)
 
     def __check_init__(self) -> None:
-        if not self.multiplier > 0 or not self.fan_in_power >= 0:
-            raise ConfigError(
-                f"ScaledConv2d(fan_in_power={self.fan_in_power!r}, multiplier="
-                f"{self.multiplier!r}): need fan_in_power >= 0 and multiplier > 0."
-            )
+        _check_forward_scale(self)
 
     def init(self, in_shape: Shape, *, key: PRNGKeyArray) -> Params:
-        shape, _ = self._shape(in_shape)
-        params = {"w": jax.random.normal(key, shape, jnp.float32)}
-        if self.use_bias:
-            params["b"] = jnp.zeros((self.out_channels,), jnp.float32)
-        return params
+        return _normal_params(key, self._shape(in_shape)[0], self.use_bias)
 
     def scale(self, fan_in: int) -> float:
         r"""The forward multiplier :math:`c\, n_{in}^{-p}` for a fan-in of ``fan_in``."""
