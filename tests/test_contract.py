@@ -52,7 +52,7 @@ def _rule(cls: type) -> AbstractRule:
         return cls(lr=0.01, inverse_temperature=1.0, hebbian_steps=1)  # then the read-out
     if cls is px.local.LocalHebbian:
         return cls(lr=0.01, hebbian_steps=1)
-    if cls in (px.PC, px.IncrementalPC, px.BiPC):
+    if cls in (px.PC, px.IncrementalPC, px.BiPC, px.HybridPC):
         return cls(inference=short)
     if cls in (px.EP, px.CHL):
         relax = dataclasses.replace(cls().free, steps=4)
@@ -159,14 +159,14 @@ def test_rule_contract(cls, digits, tmp_path):
 
 def test_capabilities_are_declared_by_the_bases():
     energy = {c.name for c in ALL_RULES if issubclass(c, AbstractEnergyRule)}
-    assert energy == {"pc", "ipc", "ep", "holomorphic-ep", "chl", "cl", "bipc"}
+    assert energy == {"pc", "ipc", "ep", "holomorphic-ep", "chl", "cl", "bipc", "hpc"}
     feedback = {c.name for c in ALL_RULES if issubclass(c, AbstractFeedbackRule)}
     assert feedback == {"fa", "sign-symmetry", "dfa", "drtp", "tp", "dtp"}
-    assert {c.name for c in ALL_RULES if issubclass(c, AbstractGenerativeRule)} == {"bipc"}
+    assert {c.name for c in ALL_RULES if issubclass(c, AbstractGenerativeRule)} == {"bipc", "hpc"}
     local = {c.name for c in ALL_RULES if not issubclass(c, AbstractGradientRule)}
     assert local == {"softhebb", "hebbian"}
     for c in ALL_RULES:  # the gradient check applies exactly to the gradient estimates
-        assert c.estimates_gradient == (c.name not in {"ff", "softhebb", "hebbian"}), c
+        assert c.estimates_gradient == (c.name not in {"ff", "softhebb", "hebbian", "hpc"}), c
 
 
 def test_a_new_energy_subclass_gets_everything_else(digits):

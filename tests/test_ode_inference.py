@@ -114,6 +114,31 @@ def test_one_state_off_equilibrium_is_not_a_steady_state():
     assert float(jnp.max(jnp.abs(z - a))) < 1e-2 + 1e-2 * 0.05
 
 
+def test_relative_steady_state_is_scale_free(x64):
+    """With steady_decay = d the solve stops once each sample's largest gradient entry fell
+    to d times its start, |g| <= d |g(0)|: at a state whose distance to the minimum of
+    E = 1/2 lambda |z - a|^2 is at most d times the start's (one direction: |g| = lambda
+    |z - a|). Scaling the energy to c E (time scaled by 1/c) stops at the same state; the
+    absolute test stops at very different distances for the two. (dt0 is given in the
+    scaled time too: diffrax's own first-step guess is not scale-covariant.)"""
+    a = jnp.array([[1.0, -2.0], [0.5, 3.0]])
+    z0 = jnp.zeros((2, 2))
+    ratios, absolute = [], []
+    for lam in (1e-3, 1.0, 1e3):
+        grad_fn = lambda z, lam=lam: (0.5 * lam * jnp.sum((z - a) ** 2), lam * (z - a))  # noqa: E731
+        rel = ODEInference(t1=1e4 / lam, dt0=0.1 / lam, rtol=1e-6, atol=1e-6, steady_decay=1e-2)
+        z, info = rel.run(grad_fn, z0)
+        ratio = np.max(np.abs(np.asarray(z - a)), axis=1) / np.max(np.abs(np.asarray(a)), axis=1)
+        assert np.all(ratio <= 1e-2) and int(info.not_converged) == 0
+        ratios.append(ratio)
+        za, _ = ODEInference(t1=1e4 / lam, rtol=1e-3, atol=1e-3).run(grad_fn, z0)
+        absolute.append(float(jnp.max(jnp.abs(za - a))))
+    np.testing.assert_allclose(ratios[0], ratios[1], rtol=1e-3)
+    np.testing.assert_allclose(ratios[2], ratios[1], rtol=1e-3)
+    assert max(ratios[1]) > 1e-4  # it stopped, not ran to t1 (exp(-1e4) there)
+    assert absolute[0] > 100 * absolute[2]  # the absolute test depends on the scale
+
+
 def test_step_cap_is_reported():
     """Hitting max_steps before the steady state leaves every sample counted as not
     converged (the states are those reached)."""
@@ -207,6 +232,8 @@ def test_bad_options_are_refused():
         ODEInference(t1=0.0)
     with pytest.raises(px.ConfigError, match="rtol"):
         ODEInference(rtol=0.0, atol=0.0)
+    with pytest.raises(px.ConfigError, match="steady_decay"):
+        ODEInference(steady_decay=1.5)
     with pytest.raises(px.ConfigError, match="use Inference"):
         ODEInference().run(lambda z: (jnp.sum(z), z), jnp.ones((1, 2)), phases=[(1, None, ())])
     with pytest.raises(px.ConfigError, match="complex"):

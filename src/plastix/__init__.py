@@ -39,6 +39,7 @@ from .rules import BiPC as BiPC
 from .rules import CrossEntropy as CrossEntropy
 from .rules import Dropout as Dropout
 from .rules import HolomorphicEP as HolomorphicEP
+from .rules import HybridPC as HybridPC
 from .rules import IncrementalPC as IncrementalPC
 from .rules import NudgeSign as NudgeSign
 from .rules import Nudging as Nudging

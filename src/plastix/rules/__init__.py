@@ -49,6 +49,8 @@ from ._ff import Supervision as Supervision
 from ._ff import blur_mask as blur_mask
 from ._ff import hybrid_images as hybrid_images
 from ._ff import wrong_labels as wrong_labels
+from ._hpc import HPCPrediction as HPCPrediction
+from ._hpc import HybridPC as HybridPC
 from ._pc import PC as PC
 from ._pc import AbstractPC as AbstractPC
 from ._pc import IncrementalPC as IncrementalPC

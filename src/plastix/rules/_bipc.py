@@ -92,32 +92,17 @@ class BiPC(AbstractGradientRule, AbstractEnergyRule, AbstractGenerativeRule):
     # --- structure -------------------------------------------------------------------------
 
     def check(self, net: Network, batch: Batch | None = None) -> None:
-        net.require_dag("BiPC, which starts from a feedforward pass,")
-        for i, e in enumerate(net.edges):
-            if len(e.dst) != 1:
-                raise GraphError(
-                    f"BiPC needs one destination per edge (its top-down layer predicts the "
-                    f"source from it); edge {i} ({e!r}) has {len(e.dst)}: split it into edges."
-                )
+        require_top_down(net, "BiPC")
         super().check(net, batch)
 
     def down_layers(self, net: Network) -> tuple[Layer, ...]:
         """The top-down layer of each edge: destination state -> prediction of the source."""
-        layers = []
-        for e in net.edges:
-            shape = net.node_shapes[e.src]
-            act = Identity() if e.src == net.input else self.down_activation
-            layers.append(Sequential([Flatten(), Linear(math.prod(shape)), Reshape(shape), act]))
-        return tuple(layers)
+        return top_down_layers(net, self.down_activation)
 
     def init(self, net: Network, *, key: PRNGKeyArray) -> tuple[Any, None]:
         self.check(net)
         kup, kdown = jax.random.split(key)
-        keys = jax.random.split(kdown, len(net.edges))
-        down = tuple(
-            layer.init(net.node_shapes[e.dst[0]], key=k)
-            for layer, e, k in zip(self.down_layers(net), net.edges, keys)
-        )
+        down = init_top_down(net, self.down_layers(net), key=kdown)
         return {"up": net.init(key=kup), "down": down}, None
 
     # --- energy ----------------------------------------------------------------------------
@@ -125,11 +110,7 @@ class BiPC(AbstractGradientRule, AbstractEnergyRule, AbstractGenerativeRule):
     def energy(self, net: Network, params: Any, states: tuple[Array, ...]) -> Array:
         """:math:`F`, summed over the batch, for all node states (input and output included)."""
         up = net.predictions(params["up"], states)
-        down: list[Array | None] = [None] * net.num_nodes
-        for layer, p, e in zip(self.down_layers(net), params["down"], net.edges):
-            g = layer(p, states[e.dst[0]])
-            prev = down[e.src]
-            down[e.src] = g if prev is None else prev + g
+        down = top_down_predictions(net, self.down_layers(net), params["down"], states)
         f = jnp.zeros((), states[net.output].dtype)
         for n, z in enumerate(states):
             mu_up, mu_down = up[n], down[n]
@@ -212,19 +193,70 @@ class BiPC(AbstractGradientRule, AbstractEnergyRule, AbstractGenerativeRule):
     def generate(self, net: Network, params: Any, y: Array) -> Array:
         """Generate inputs for one-hot labels ``y``: clamp the output, start every other node
         from a top-down pass, infer them, return the input node's states."""
-        order = net.topological_order
-        assert order is not None
-        states: list[Array | None] = [None] * net.num_nodes
-        states[net.output] = y
-        downs = self.down_layers(net)
-        for n in reversed(order):  # top-down initialisation
-            if states[n] is not None:
-                continue
-            terms = [
-                downs[i](params["down"][i], states[net.edges[i].dst[0]])  # type: ignore[arg-type]
-                for i in net.outgoing[n]
-            ]
-            states[n] = sum(terms[1:], terms[0])
+        states = top_down_pass(net, self.down_layers(net), params["down"], y)
         free = tuple(n for n in range(net.num_nodes) if n != net.output)
-        relaxed, _ = self.relax_nodes(net, params, tuple(states), free)  # type: ignore[arg-type]
+        relaxed, _ = self.relax_nodes(net, params, states, free)
         return relaxed[net.input]
+
+
+def require_top_down(net: Network, who: str) -> None:
+    """Raise a clear error unless ``net`` can carry top-down layers: a DAG (its passes start
+    from a feedforward one) with one destination per edge (the edge's top-down layer
+    predicts its source from it)."""
+    net.require_dag(f"{who}, which starts from a feedforward pass,")
+    for i, e in enumerate(net.edges):
+        if len(e.dst) != 1:
+            raise GraphError(
+                f"{who} needs one destination per edge (its top-down layer predicts the "
+                f"source from it); edge {i} ({e!r}) has {len(e.dst)}: split it into edges."
+            )
+
+
+def top_down_layers(net: Network, activation: Layer) -> tuple[Layer, ...]:
+    """A top-down layer per edge, predicting its source from its (single) destination:
+    ``Flatten, Linear, Reshape`` to the source's shape, then ``activation`` (identity into
+    the input node). BiPC's top-down weights and hybrid PC's generator."""
+    layers = []
+    for e in net.edges:
+        shape = net.node_shapes[e.src]
+        act = Identity() if e.src == net.input else activation
+        layers.append(Sequential([Flatten(), Linear(math.prod(shape)), Reshape(shape), act]))
+    return tuple(layers)
+
+
+def init_top_down(net: Network, layers: tuple[Layer, ...], *, key: PRNGKeyArray) -> tuple[Any, ...]:
+    """Parameters of :func:`top_down_layers` (one pytree per edge)."""
+    keys = jax.random.split(key, len(net.edges))
+    return tuple(
+        layer.init(net.node_shapes[e.dst[0]], key=k) for layer, e, k in zip(layers, net.edges, keys)
+    )
+
+
+def top_down_predictions(
+    net: Network, layers: tuple[Layer, ...], params: Any, states: tuple[Array, ...]
+) -> list[Array | None]:
+    r"""Each node's top-down prediction :math:`\sum_{e: s(e) = n} g_e(z_{d(e)})` (``None``
+    for the nodes no edge leaves: the output)."""
+    down: list[Array | None] = [None] * net.num_nodes
+    for layer, p, e in zip(layers, params, net.edges):
+        g = layer(p, states[e.dst[0]])
+        prev = down[e.src]
+        down[e.src] = g if prev is None else prev + g
+    return down
+
+
+def top_down_pass(
+    net: Network, layers: tuple[Layer, ...], params: Any, top: Array
+) -> tuple[Array, ...]:
+    """Every node's state in a top-down pass from the output node's state ``top``: each node
+    equals its top-down prediction (where every top-down error is zero)."""
+    order = net.topological_order
+    assert order is not None
+    states: list[Array | None] = [None] * net.num_nodes
+    states[net.output] = top
+    for n in reversed(order):
+        if states[n] is not None:
+            continue
+        terms = [layers[i](params[i], states[net.edges[i].dst[0]]) for i in net.outgoing[n]]  # type: ignore[arg-type]
+        states[n] = sum(terms[1:], terms[0])
+    return tuple(states)  # type: ignore[arg-type]
