@@ -70,6 +70,7 @@ _BP_500 = "bp (784-500-10)"
 _BP_800_64 = "bp (2x800, batch 64)"
 _BP_800_32 = "bp (2x800, batch 32)"
 _BP_DROP = "bp (2x800, batch 32, dropout)"
+_BP_HPC = "bp (hpc amortiser)"
 
 MNIST_MLP = Suite(
     "mnist-mlp",
@@ -89,6 +90,8 @@ MNIST_MLP = Suite(
             seeds=3,
         ),
         Entry("bipc", "bipc", "bipc-mnist-mlp", baseline=_BP_PCX, bar=0.97),
+        Entry(_BP_HPC, "bp", "hpc-mnist", {"rule.name": "bp"}, baseline=_BP_HPC),
+        Entry("hpc (hybrid)", "hpc", "hpc-mnist", baseline=_BP_HPC, bar=0.85),
         Entry(
             _BP_500,
             "bp",
@@ -252,6 +255,7 @@ MNIST_HEBBIAN = Suite(
             "pc",
             "ipc",
             "bipc",
+            "hpc",
             "ep",
             "holomorphic-ep",
             "chl",
@@ -303,6 +307,7 @@ MNIST_CONV = Suite(
         "pc": "no MNIST conv preset tuned yet (PC itself runs on conv graphs)",
         "ipc": "as PC",
         "bipc": "generative; defined on MLPs here",
+        "hpc": "generative; defined on MLPs here",
         "ep": "the conv EP network is CIFAR-10's (conv-pool); no MNIST conv preset",
         "chl": "as EP",
         "holomorphic-ep": "as EP",
@@ -345,6 +350,7 @@ CIFAR10 = Suite(
         "ipc": "no published CIFAR-10 setup (PCX's VGG-5 row is strict PC)",
         "cl": "no published CIFAR-10 network (EP's 4-conv row stands for the energy family)",
         "bipc": "generative; defined on MLPs here",
+        "hpc": "generative; defined on MLPs here",
         "ff": "FF is defined here on dense chains (label overlay on the flat input)",
         "fa": "no published CIFAR-10 preset here (the FA family runs on conv: see mnist-conv)",
         "sign-symmetry": "as FA",
