@@ -123,3 +123,28 @@ def test_generation_quality_from_its_definition():
         px.train.generation_quality(means[:, :2], x, y)
     with pytest.raises(px.ShapeError, match=r"class\(es\) \[3\]"):
         px.train.generation_quality(means, x[y < 3], y[y < 3])
+
+
+def test_fused_relaxation_is_the_plain_one(problem):
+    """The relaxation that does the clamped input's work once (its bottom-up outputs cached,
+    its top-down error as a quadratic form) follows the plain energy's relaxation: the same
+    states and energy, up to rounding, in training (hidden free) and classification (all but
+    the input free)."""
+    net, (x, y) = problem
+    rule = px.BiPC(alpha_f=1.0, alpha_b=0.5, inference=INF)
+    params, _ = rule.init(net, key=jax.random.key(6))
+    states = list(net.feedforward(params["up"], x))
+    states[net.output] = y
+    for free in ((1, 2), (1, 2, 3)):
+        out = {}
+        for fused in (True, False):
+            out[fused] = jax.jit(
+                lambda p, fused=fused, free=free: rule.relax_nodes(
+                    net, p, tuple(states), free, fused=fused
+                )
+            )(params)
+        (s1, i1), (s0, i0) = out[True], out[False]
+        assert float(jnp.max(jnp.abs(s0[1] - states[1]))) > 1e-2  # the states moved
+        for a, b in zip(s1, s0, strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(i1.energy, i0.energy, rtol=1e-5)

@@ -51,6 +51,7 @@ from ._base import (
     check_batch,
 )
 from ._bipc import (
+    InputTerm,
     init_top_down,
     require_top_down,
     top_down_layers,
@@ -138,11 +139,25 @@ class HybridPC(AbstractGradientRule, AbstractEnergyRule, AbstractGenerativeRule)
     def energy(self, net: Network, down: Any, states: tuple[Array, ...]) -> Array:
         """The generator's energy :math:`E` of the batch (summed) at ``states`` (every node,
         input and output included), for the generator's parameters ``down``."""
-        mus = top_down_predictions(net, self.generator_layers(net), down, states)
+        return self._energy(net, down, states)
+
+    def _energy(
+        self,
+        net: Network,
+        down: Any,
+        states: tuple[Array, ...],
+        input_term: InputTerm | None = None,
+    ) -> Array:
+        """:meth:`energy`, with ``input_term`` the clamped input's error as its quadratic
+        form (see :meth:`plastix.BiPC.relax_nodes`)."""
+        skip = frozenset() if input_term is None else frozenset({input_term.edge})
+        mus = top_down_predictions(net, self.generator_layers(net), down, states, skip)
         e = jnp.zeros((), states[net.output].dtype)
         for z, mu in zip(states, mus):
             if mu is not None:
                 e = e + 0.5 * jnp.sum(jnp.square(z - mu))
+        if input_term is not None:
+            e = e + input_term(states[net.edges[input_term.edge].dst[0]])
         return e
 
     def amortiser_loss(
@@ -167,8 +182,12 @@ class HybridPC(AbstractGradientRule, AbstractEnergyRule, AbstractGenerativeRule)
         states: tuple[Array, ...],
         free: tuple[int, ...],
         inference: AbstractInference | None = None,
+        *,
+        fused: bool = True,
     ) -> tuple[tuple[Array, ...], InferenceInfo]:
-        """Relax the nodes in ``free`` on the generator's energy (the others clamped)."""
+        """Relax the nodes in ``free`` on the generator's energy (the others clamped). With
+        the input clamped, its error's products with the input are computed once, before the
+        loop (as :meth:`plastix.BiPC.relax_nodes` does; ``fused``)."""
 
         def full(fs: tuple[Array, ...]) -> tuple[Array, ...]:
             s = list(states)
@@ -176,7 +195,10 @@ class HybridPC(AbstractGradientRule, AbstractEnergyRule, AbstractGenerativeRule)
                 s[n] = z
             return tuple(s)
 
-        grad_fn = jax.value_and_grad(lambda fs: self.energy(net, down, full(fs)))
+        term = None
+        if fused and net.input not in free:
+            term = InputTerm.of(net, down, states[net.input])
+        grad_fn = jax.value_and_grad(lambda fs: self._energy(net, down, full(fs), term))
         inference = self.inference if inference is None else inference
         relaxed, info = inference.run(grad_fn, tuple(states[n] for n in free))
         return full(relaxed), info
