@@ -17,9 +17,8 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 
-import plastix as px
-from plastix.config import from_preset
-from plastix.train import generation_quality, load_checkpoint
+from _trained import DEFAULT_DATA_DIR, load_trained
+from plastix.train import generation_quality
 from plastix.viz import plot_image_grid
 
 
@@ -29,22 +28,12 @@ def main() -> None:
     )
     p.add_argument("--checkpoint", type=Path, required=True)
     p.add_argument("--preset", default="bipc-mnist-mlp")
-    p.add_argument(
-        "--data-dir", default=str(Path(__file__).resolve().parents[2] / "shared/datasets/mnist")
-    )
+    p.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
     p.add_argument("--alpha-b", type=float, nargs="*", default=[], help="test-time alpha_b values")
     p.add_argument("--png", type=Path, help="write the generated digits here")
     args = p.parse_args()
-    run = from_preset(args.preset)
-    te = px.data.load_dataset("mnist", "test", root=args.data_dir)
-    info = px.data.dataset_info("mnist")
-    x = jnp.asarray(px.data.Normalize(info.mean, info.std)(te.x) if run.data.normalize else te.x)
-    y = jnp.asarray(te.y)
-    net = px.Network.from_example(run.model.edges(10), x[:1])
-    rule = run.rule
-    params, state = rule.init(net, key=jax.random.key(0))
-    opt = run.optimizer.make(steps_per_epoch=1, epochs=1)
-    (params, state, _), _ = load_checkpoint(args.checkpoint, (params, state, opt.init(params)))
+    t = load_trained(args.preset, args.checkpoint, args.data_dir)
+    net, rule, params, state, x, y = (t[k] for k in ("net", "rule", "params", "state", "x", "y"))
 
     def acc(f) -> float:
         out = jnp.concatenate([jax.jit(f)(params, x[i : i + 1000]) for i in range(0, len(x), 1000)])

@@ -22,8 +22,8 @@ import jax.numpy as jnp
 import optax
 
 import plastix as px
-from plastix.config import from_preset
-from plastix.train import generation_quality, load_checkpoint
+from _trained import DEFAULT_DATA_DIR, load_trained
+from plastix.train import generation_quality
 
 
 def main() -> None:
@@ -32,24 +32,13 @@ def main() -> None:
     )
     p.add_argument("--checkpoint", type=Path, required=True)
     p.add_argument("--preset", default="hpc-mnist")
-    p.add_argument(
-        "--data-dir", default=str(Path(__file__).resolve().parents[2] / "shared/datasets/mnist")
-    )
+    p.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
     p.add_argument("--long-steps", type=int, default=200, help="steps of the long relaxations")
     p.add_argument("--tol", type=float, default=0.1, help="residual tolerance of the step count")
     p.add_argument("--cold-std", type=float, default=0.05, help="std of the cold start")
     args = p.parse_args()
-    run = from_preset(args.preset)
-    te = px.data.load_dataset("mnist", "test", root=args.data_dir)
-    info = px.data.dataset_info("mnist")
-    x = jnp.asarray(px.data.Normalize(info.mean, info.std)(te.x) if run.data.normalize else te.x)
-    y = jnp.asarray(te.y)
-    net = px.Network.from_example(run.model.edges(10), x[:1])
-    rule = run.rule
-    assert isinstance(rule, px.HybridPC), rule
-    params, state = rule.init(net, key=jax.random.key(0))
-    opt = run.optimizer.make(steps_per_epoch=1, epochs=1)
-    (params, state, _), _ = load_checkpoint(args.checkpoint, (params, state, opt.init(params)))
+    t = load_trained(args.preset, args.checkpoint, args.data_dir)
+    net, rule, params, x, y = (t[k] for k in ("net", "rule", "params", "x", "y"))
     base = rule.inference
     assert isinstance(base, px.Inference), base
     long = dataclasses.replace(base, steps=args.long_steps)

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, final
 
-import jax
 from jaxtyping import PRNGKeyArray
 
 from .._errors import ConfigError
@@ -93,8 +92,7 @@ class CoupledLearning(AbstractEquilibriumRule):
         *,
         key: PRNGKeyArray | None = None,
     ) -> tuple[Any, Any, Metrics]:
-        g_c, g_f, state, metrics = self._contrast(
-            net, params, state, batch, lambda out, y: out + self.eta * (y - out)
-        )
         scale = 1.0 / (self.eta * batch[0].shape[0])
-        return jax.tree.map(lambda a, b: scale * (a - b), g_c, g_f), state, metrics
+        return self._contrast(
+            net, params, state, batch, lambda out, y: out + self.eta * (y - out), scale
+        )

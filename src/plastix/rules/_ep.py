@@ -17,7 +17,7 @@ from __future__ import annotations
 import abc
 import cmath
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, final
 
 import equinox as eqx
@@ -234,6 +234,28 @@ class AbstractEquilibriumRule(AbstractGradientRule, AbstractEnergyRule):
         states = self.full_states(net, x, free)
         return jax.grad(lambda p: self.total_energy(net, p, states, y, beta))(params)
 
+    def _weighted_theta_grad(
+        self,
+        net: Network,
+        params: Any,
+        x: Array,
+        terms: Sequence[tuple[tuple[Array, ...], Array, float, float]],
+    ) -> Any:
+        r""":math:`\sum_k w_k \partial_\theta F_{\beta_k}(s_k)` for ``terms`` of
+        ``(states, target, beta, weight)``, in one gradient: the outputs of the edges leaving
+        the input are computed once, so their backward products with the input are too (the
+        phases' cotangents are summed first)."""
+
+        def total(p: Any) -> Array:
+            cache = net.input_edge_outputs(p, x)
+            e = jnp.zeros((), x.dtype)
+            for free, target, beta, weight in terms:
+                states = self.full_states(net, x, free)
+                e = e + weight * self.total_energy(net, p, states, target, beta, cache)
+            return e
+
+        return jax.grad(total)(params)
+
     @staticmethod
     def state_nodes(net: Network) -> tuple[int, ...]:
         """The nodes with a state (all but the input), in the order of the state tuples."""
@@ -313,10 +335,12 @@ class AbstractEquilibriumRule(AbstractGradientRule, AbstractEnergyRule):
         state: Any,
         batch: Batch,
         clamp: Callable[[Array, Array], Array],
-    ) -> tuple[Any, Any, Any, Metrics]:
+        weight: float,
+    ) -> tuple[Any, Any, Metrics]:
         """The free phase, then the output clamped at ``clamp(free output, y)`` with the other
-        states relaxed from the free equilibrium: each phase's :math:`\\partial_\theta E` and
-        the new state and the metrics (CHL's and coupled learning's contrast)."""
+        states relaxed from the free equilibrium: ``weight`` times the contrast
+        :math:`\\partial_\theta E(s^{\\mathrm{clamped}}) - \\partial_\theta E(s^{\\mathrm{free}})`,
+        the new state and the metrics (CHL's and coupled learning's update)."""
         check_batch(net, batch)
         x, y = batch
         free, info, new_state = self._step_free_phase(net, params, state, x)
@@ -325,9 +349,10 @@ class AbstractEquilibriumRule(AbstractGradientRule, AbstractEnergyRule):
         clamped, cinfo = self._relax(
             net, params, x, target, free, 0.0, self.nudged, clamp_output=True
         )
-        g_c = self._theta_grad(net, params, x, clamped, y, 0.0)
-        g_f = self._theta_grad(net, params, x, free, y, 0.0)
-        return g_c, g_f, new_state, self._metrics(net, params, x, y, free, info, cinfo)
+        g = self._weighted_theta_grad(
+            net, params, x, ((clamped, y, 0.0, weight), (free, y, 0.0, -weight))
+        )
+        return g, new_state, self._metrics(net, params, x, y, free, info, cinfo)
 
     # --- metrics -------------------------------------------------------------------------
 
@@ -421,15 +446,15 @@ class EP(AbstractEquilibriumRule):
             NudgeSign.NEGATIVE: ((-b, -1 / b), (0.0, 1 / b)),
             NudgeSign.CENTRED: ((b, 0.5 / b), (-b, -0.5 / b)),
         }[self.sign]
-        total = jax.tree.map(jnp.zeros_like, params)
         nudged_info = None
+        terms = []
         for beta, weight in phases:
             if beta == 0.0:
                 states = free
             else:
                 states, nudged_info = self._relax(net, params, x, y, free, beta, self.nudged)
-            g = self._theta_grad(net, params, x, states, y, beta)
-            total = jax.tree.map(lambda t, gi, w=weight: t + (w / bsz) * gi, total, g)
+            terms.append((states, y, beta, weight / bsz))
+        total = self._weighted_theta_grad(net, params, x, terms)
         return total, state, self._metrics(net, params, x, y, free, info, nudged_info)
 
 
@@ -465,8 +490,7 @@ class CHL(AbstractEquilibriumRule):
         key: PRNGKeyArray | None = None,
     ) -> tuple[Any, Any, Metrics]:
         bsz = batch[0].shape[0]
-        g_c, g_f, state, metrics = self._contrast(net, params, state, batch, lambda out, y: y)
-        return jax.tree.map(lambda a, b: (a - b) / bsz, g_c, g_f), state, metrics
+        return self._contrast(net, params, state, batch, lambda out, y: y, 1.0 / bsz)
 
 
 HOLOMORPHIC_RHO: tuple[type[Layer], ...] = (Sigmoid, Tanh, Identity)
