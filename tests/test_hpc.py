@@ -16,7 +16,7 @@ import pytest
 import plastix as px
 
 B, D_X, D_H, D_Y = 8, 6, 5, 3
-LONG = px.Inference(steps=600, optimizer=optax.sgd(0.2), unroll=1)  # to the equilibrium
+LONG = px.Inference(steps=150, optimizer=optax.sgd(0.3), unroll=1)  # to the equilibrium
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -71,7 +71,7 @@ def test_training_equilibrium_is_least_squares_and_the_generator_learns_the_mini
     h = _h_star(*_generator(rule, net, params["down"]), x, y)
     np.testing.assert_allclose(states[1], h, atol=1e-9)
     np.testing.assert_array_equal(states[2], y)
-    assert int(info.steps) == 600 and float(jnp.max(info.residual)) < 1e-9
+    assert int(info.steps) == 150 and float(jnp.max(info.residual)) < 1e-9
 
     def e_star(down):
         a1, c1, a2, c2 = _generator(rule, net, down)
@@ -148,7 +148,7 @@ def test_amortisation_brings_inference_nearer_its_equilibrium():
     generator learning alike."""
     data = px.data.load_dataset("digits", "train")
     x = jnp.asarray(data.x[:64], jnp.float32)
-    y = jax.nn.one_hot(jnp.asarray(data.y[:64]), 10, dtype=jnp.float32)
+    y = jax.nn.one_hot(jnp.asarray(data.y[:64]), 10)  # float64 labels, float32 images
     net = px.Network.from_example(px.models.mlp(10, hidden=(32,), activation="tanh"), x[:1])
     rule = px.HybridPC(inference=px.Inference(steps=300, optimizer=optax.sgd(0.2), tol=1e-3))
     params0, _ = rule.init(net, key=jax.random.key(0))
@@ -157,7 +157,7 @@ def test_amortisation_brings_inference_nearer_its_equilibrium():
 
     def train(frozen: bool):
         params, o = params0, opt.init(params0)
-        for _ in range(100):
+        for _ in range(60):
             g, _, _ = grads(params)
             if frozen:
                 g = {"up": jax.tree.map(jnp.zeros_like, g["up"]), "down": g["down"]}
@@ -189,8 +189,9 @@ def test_hpc_trains_and_generates_on_digits(tmp_path):
     from plastix.cli import main
 
     out = tmp_path / "run"
-    args = ["train", "--rule", "hpc", "--epochs", "3", "--out", str(out), "--no-progress"]
+    args = ["train", "--rule", "hpc", "--epochs", "5", "--set", "model.hidden=[64,64]"]
+    args += ["--set", "optimizer.lr=0.003", "--out", str(out), "--no-progress"]
     assert main(args) == 0
     s = json.loads((out / "summary.json").read_text())
-    assert s["test_accuracy"] > 0.8
+    assert s["test_accuracy"] > 0.85  # 0.9246 when written
     assert (out / "generated.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

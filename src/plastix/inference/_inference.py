@@ -259,7 +259,9 @@ class Inference(AbstractInference):
                 z2, o2 = update(z, o, g)
                 keep = lambda a, b: jnp.where(done, a, b)  # noqa: E731
                 z, o = jax.tree.map(keep, (z, o), (z2, o2))
-                return z, o, t + 1 - done.astype(t.dtype), e, r, done
+                # the carry keeps its types when the energy is computed at a higher precision
+                # than the states (float64 labels with float32 images under x64)
+                return z, o, t + 1 - done.astype(t.dtype), e.astype(_e.dtype), r, done
 
             init = (states, opt_state, jnp.asarray(0), *zero_info, jnp.asarray(False))
             states, _, steps_run, energy, residual, _ = jax.lax.while_loop(cond, wbody, init)
