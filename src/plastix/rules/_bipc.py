@@ -156,10 +156,7 @@ class BiPC(AbstractGradientRule, AbstractEnergyRule, AbstractGenerativeRule):
         ``fused=False``)."""
 
         def full(fs: tuple[Array, ...]) -> tuple[Array, ...]:
-            s = list(states)
-            for n, z in zip(free, fs):
-                s[n] = z
-            return tuple(s)
+            return with_nodes(states, free, fs)
 
         cache, term = None, None
         if fused and net.input not in free:
@@ -233,6 +230,16 @@ class BiPC(AbstractGradientRule, AbstractEnergyRule, AbstractGenerativeRule):
         free = tuple(n for n in range(net.num_nodes) if n != net.output)
         relaxed, _ = self.relax_nodes(net, params, states, free)
         return relaxed[net.input]
+
+
+def with_nodes(
+    states: tuple[Array, ...], nodes: tuple[int, ...], values: tuple[Array, ...]
+) -> tuple[Array, ...]:
+    """``states`` with node ``nodes[k]``'s state replaced by ``values[k]``."""
+    s = list(states)
+    for n, z in zip(nodes, values):
+        s[n] = z
+    return tuple(s)
 
 
 def require_top_down(net: Network, who: str) -> None:

@@ -221,19 +221,6 @@ class AbstractEquilibriumRule(AbstractGradientRule, AbstractEnergyRule):
             jnp.zeros((x.shape[0], *net.node_shapes[n]), x.dtype) for n in self.state_nodes(net)
         )
 
-    def _theta_grad(
-        self,
-        net: Network,
-        params: Any,
-        x: Array,
-        free: tuple[Array, ...],
-        y: Array,
-        beta: float,
-    ) -> Any:
-        r""":math:`\partial_\theta F_\beta` at the given states."""
-        states = self.full_states(net, x, free)
-        return jax.grad(lambda p: self.total_energy(net, p, states, y, beta))(params)
-
     def _weighted_theta_grad(
         self,
         net: Network,
@@ -587,7 +574,7 @@ class HolomorphicEP(AbstractEquilibriumRule):
         real), and the relaxation's info."""
         if beta.imag == 0.0:  # beta_0 and, for even N, beta_{N/2}: EP's real nudged phase
             states, info = self._relax(net, params, x, y, free, beta.real, self.nudged)
-            g = self._theta_grad(net, params, x, states, y, beta.real)
+            g = self._weighted_theta_grad(net, params, x, ((states, y, beta.real, 1.0),))
             return jax.tree.map(lambda gi: gi / beta.real, g), info
         ctype = jnp.result_type(x.dtype, jnp.complex64)
         cparams = jax.tree.map(lambda p: p.astype(ctype), params)

@@ -57,6 +57,7 @@ from ._bipc import (
     top_down_layers,
     top_down_pass,
     top_down_predictions,
+    with_nodes,
 )
 from ._costs import SquaredError, accuracy
 
@@ -190,10 +191,7 @@ class HybridPC(AbstractGradientRule, AbstractEnergyRule, AbstractGenerativeRule)
         loop (as :meth:`plastix.BiPC.relax_nodes` does; ``fused``)."""
 
         def full(fs: tuple[Array, ...]) -> tuple[Array, ...]:
-            s = list(states)
-            for n, z in zip(free, fs):
-                s[n] = z
-            return tuple(s)
+            return with_nodes(states, free, fs)
 
         term = None
         if fused and net.input not in free:
