@@ -13,6 +13,7 @@ the path and alternate the two runs:
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import time
 
@@ -24,9 +25,14 @@ import plastix as px
 
 
 def main() -> None:
+    p = argparse.ArgumentParser(description="Time PC's training step on PCX's MNIST MLP.")
+    p.add_argument("--steps", type=int, default=8, help="inference steps T (default 8)")
+    args = p.parse_args()
     net = px.Network.from_example(px.models.mlp(10, hidden=(128, 128, 128)), jnp.zeros((1, 784)))
     params = net.init(key=jax.random.key(0))
-    rule = px.PC(inference=px.Inference(steps=8, optimizer=px.inference.SGD(0.0105, momentum=0.65)))
+    rule = px.PC(
+        inference=px.Inference(steps=args.steps, optimizer=px.inference.SGD(0.0105, momentum=0.65))
+    )
     x = jax.random.normal(jax.random.key(1), (128, 784))
     y = jax.nn.one_hot(jnp.arange(128) % 10, 10)
     opt = optax.adamw(3e-4)
@@ -50,7 +56,7 @@ def main() -> None:
         jax.block_until_ready(compiled(params, o))
         runs.append((time.perf_counter() - t) / 50)
     print(
-        f"{px.__file__}: compile {compile_s:.2f} s, per step median "
+        f"{px.__file__}: T = {args.steps}, compile {compile_s:.2f} s, per step median "
         f"{1000 * statistics.median(runs):.2f} ms, min {1000 * min(runs):.2f} ms"
     )
 
