@@ -238,3 +238,14 @@ def test_the_published_number_and_the_gap_in_points(tmp_path):
         (d / "bench.json").write_text(json.dumps({"peak_rss_bytes": 1, "command": cmd}))
     got = run_suite(suite, tmp_path / "out", seeds=1, only=["a"], progress=False)
     assert [(r.entry.label, r.seed, r.reused) for r in got] == [("a", s, True) for s in range(3)]
+
+
+def test_entry_folders_are_ascii_names_of_their_labels():
+    """A run folder is the label lowercased with every run of other characters one hyphen;
+    letters outside ASCII are transliterated, not dropped ("Nøkland" is not "n-kland")."""
+    from plastix.bench._runner import slug
+
+    assert slug("pc (strict)") == "pc-strict"
+    assert slug("bp (2x800, batch 32, dropout)") == "bp-2x800-batch-32-dropout"
+    assert slug("dfa (Nøkland 2016 recipe)") == "dfa-nokland-2016-recipe"
+    assert slug("Journé's net") == "journe-s-net"

@@ -35,6 +35,7 @@ from .rules import FA as FA
 from .rules import FF as FF
 from .rules import PC as PC
 from .rules import TP as TP
+from .rules import BinaryCrossEntropy as BinaryCrossEntropy
 from .rules import BiPC as BiPC
 from .rules import CrossEntropy as CrossEntropy
 from .rules import Dropout as Dropout

@@ -8,6 +8,7 @@ import re
 import shlex
 import subprocess
 import sys
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +21,14 @@ from ._suites import Entry, Suite
 
 
 def slug(label: str) -> str:
-    """A folder name for an entry label: ``"pc (strict)"`` -> ``"pc-strict"``."""
-    return re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
+    """A folder name for an entry label: ``"pc (strict)"`` -> ``"pc-strict"``, letters
+    transliterated to ASCII (``"Nøkland"`` -> ``"nokland"``)."""
+    ascii_ = unicodedata.normalize("NFKD", label.lower().translate(_LETTERS))
+    return re.sub(r"[^a-z0-9]+", "-", ascii_.encode("ascii", "ignore").decode()).strip("-")
+
+
+# letters NFKD does not decompose into an ASCII base
+_LETTERS = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ß": "ss", "đ": "d", "ł": "l", "þ": "th"})
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,7 @@ _BP_500 = "bp (784-500-10)"
 _BP_800_64 = "bp (2x800, batch 64)"
 _BP_800_32 = "bp (2x800, batch 32)"
 _BP_DROP = "bp (2x800, batch 32, dropout)"
+_BP_NOK = "bp (2x800, Nøkland 2016 recipe)"
 _BP_HPC = "bp (hpc amortiser)"
 
 MNIST_MLP = Suite(
@@ -160,6 +161,31 @@ MNIST_MLP = Suite(
             baseline=_BP_DROP,
             bar=0.985,
             published=Published(0.9855, "Nøkland 2016, 2x800 tanh with dropout; abstract read"),
+            seeds=3,
+        ),
+        # Nøkland's own recipe; BP on it keeps the network's initialisation (at zero it
+        # would train the output layer only)
+        Entry(
+            _BP_NOK,
+            "bp",
+            "dfa-mnist-nokland",
+            {
+                "rule.name": "bp",
+                "rule.cost": "binary-cross-entropy",
+                "rule.dropout.input": 0.1,
+                "rule.dropout.hidden": 0.5,
+            },
+            baseline=_BP_NOK,
+        ),
+        Entry(
+            "dfa (Nøkland 2016 recipe)",
+            "dfa",
+            "dfa-mnist-nokland",
+            baseline=_BP_NOK,
+            bar=0.985,
+            published=Published(
+                0.9855, "Nøkland 2016, 2x800 tanh with dropout; his code's defaults read"
+            ),
             seeds=3,
         ),
         Entry("drtp", "drtp", "drtp-mnist-mlp", baseline=_BP_800_32),

@@ -17,6 +17,7 @@ from ._check import gradient_check as gradient_check
 from ._check import require_gradient_estimate as require_gradient_estimate
 from ._cl import CoupledLearning as CoupledLearning
 from ._costs import ALL_COSTS as ALL_COSTS
+from ._costs import BinaryCrossEntropy as BinaryCrossEntropy
 from ._costs import Cost as Cost
 from ._costs import CrossEntropy as CrossEntropy
 from ._costs import SquaredError as SquaredError

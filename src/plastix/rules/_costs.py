@@ -52,6 +52,26 @@ class CrossEntropy(Cost):
         return -jnp.sum(target.reshape(target.shape[0], -1) * logp, axis=1)
 
 
+class BinaryCrossEntropy(Cost):
+    r"""One logistic unit per class: :math:`C = \sum_k \big[\log(1 + e^{\hat y_k}) - y_k
+    \hat y_k\big]`, the binary cross-entropy of :math:`\sigma(\hat y_k)` against
+    :math:`y_k` (Nøkland 2016's DFA criterion). Its error is :math:`\partial C / \partial
+    \hat y = \sigma(\hat y) - y`; classes are read as :math:`\arg\max_k \hat y_k` as with
+    the other costs.
+
+    >>> import jax.numpy as jnp
+    >>> round(float(BinaryCrossEntropy()(jnp.array([[0.0, 0.0]]), jnp.array([[0.0, 1.0]]))[0]), 4)
+    1.3863
+    """
+
+    name: ClassVar[str] = "binary-cross-entropy"
+
+    def __call__(self, output: Array, target: Array) -> Array:
+        z = output.reshape(output.shape[0], -1)
+        t = target.reshape(target.shape[0], -1)
+        return jnp.sum(jax.nn.softplus(z) - t * z, axis=1)
+
+
 class TanhPower(Cost):
     r"""Krotov & Hopfield's (2019) read-out cost
     :math:`C = \sum_k \lvert \tanh(\beta \hat y_k) - t_k \rvert^m`, :math:`t_k = 2y_k - 1 \in
@@ -80,7 +100,7 @@ class TanhPower(Cost):
         return jnp.sum(jnp.abs(c - t) ** self.m, axis=1)
 
 
-ALL_COSTS: tuple[type[Cost], ...] = (SquaredError, CrossEntropy, TanhPower)
+ALL_COSTS: tuple[type[Cost], ...] = (SquaredError, CrossEntropy, BinaryCrossEntropy, TanhPower)
 """The costs a configuration can name."""
 
 

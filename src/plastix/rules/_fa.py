@@ -101,6 +101,15 @@ def apply_with_feedback(layer: Layer, params: Any, feedback: Any, x: Array) -> A
     return layer(params, x)
 
 
+def _zero_weights(layer: Layer, params: Any) -> Any:
+    """``params`` with the weights and biases of ``layer``'s Linear / Conv2d parts at zero."""
+    if isinstance(layer, Sequential):
+        return tuple(_zero_weights(l, p) for l, p in zip(layer.layers, params))
+    if isinstance(layer, _WEIGHT_LAYERS):
+        return jax.tree.map(jnp.zeros_like, params)
+    return params
+
+
 class _FeedbackRule(AbstractFeedbackRule):
     """Shared by the rules of this module: a cost, a seed for the fixed feedback weights; the
     parameters are the network's (the feedback weights are constants derived from ``seed``)."""
@@ -217,6 +226,19 @@ class SignSymmetry(AbstractFeedbackAlignment):
 
 class _DirectRule(_FeedbackRule):
     """Rules whose hidden layers receive a fixed random projection of an output-sized signal."""
+
+    zero_init: bool = option(
+        False,
+        help="start every Linear / Conv2d weight and bias at zero (Nøkland 2016's DFA with "
+        "tanh: the fixed random projections alone break the symmetry)",
+    )
+
+    def init(self, net: Network, *, key: PRNGKeyArray) -> tuple[Any, Any]:
+        """The network's initial parameters, with ``zero_init`` the weight layers' at zero."""
+        params, state = super().init(net, key=key)
+        if self.zero_init:
+            params = tuple(_zero_weights(e.layer, p) for e, p in zip(net.edges, params))
+        return params, state
 
     @abc.abstractmethod
     def signal(self, out: Array, y: Array, error: Array) -> Array:
