@@ -258,7 +258,10 @@ def test_an_internal_error_is_one_line_unless_debug(monkeypatch, capsys):
     ("make", "expect"),
     [
         (lambda: px.EP(sign="bogus"), "EP(sign='bogus'): expected a NudgeSign"),
-        (lambda: px.PC(cost="cross-entropy"), "one of CrossEntropy, SquaredError"),
+        (
+            lambda: px.PC(cost="cross-entropy"),
+            "one of BinaryCrossEntropy, CrossEntropy, SquaredError",
+        ),
         (lambda: px.Inference(optimizer="sgd"), "Inference(optimizer='sgd')"),
         (lambda: px.local.LocalHebbian(update="oja"), "one of BCM, Hebb, KrotovHopfield"),
         (lambda: px.train.AdamW(schedule="cosine"), "one of Constant, WarmupCosine"),
