@@ -20,19 +20,15 @@ same parameters and their parameters are compared (the same algorithm to float r
 
 from __future__ import annotations
 
-import argparse
-import json
-import statistics
 import time
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import optax
 
 import plastix as px
+from _floor import arguments, preset_run, report
 
-ROOT = Path(__file__).resolve().parents[1]
 BATCH = 64
 
 
@@ -91,15 +87,8 @@ def to_floor(params):
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "datasets" / "mnist"))
-    ap.add_argument("--reps", type=int, default=5)
-    ap.add_argument("--steps", type=int, default=50, help="training steps per timed call")
-    ap.add_argument("--json", help="write the timings here")
-    a = ap.parse_args()
-    from plastix import config as cfg
-
-    run = cfg.resolve([cfg.Layer("preset", cfg.load_preset("dtp-mnist-mlp"), preset=True)])
+    a = arguments(__doc__, "training steps per timed call")
+    run = preset_run("dtp-mnist-mlp")
     rule = run.rule
     train = px.data.load_dataset("mnist", "train", root=a.data_dir, download=False)
     n = a.steps * BATCH
@@ -161,19 +150,12 @@ def main() -> None:
             t0 = time.perf_counter()
             jax.block_until_ready(f())
             times[name].append((time.perf_counter() - t0) / a.steps * 1e3)
-    med = {k: statistics.median(v) for k, v in times.items()}
-    per_epoch = 60000 // BATCH
-    for k, v in med.items():
-        print(f"{k}: {v:.2f} ms/step (median of {a.reps}), {v * per_epoch / 1e3:.1f} s/epoch")
-    print(f"plastix / floor = {med['plastix'] / med['floor']:.3f}")
-    if a.json:
-        Path(a.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(a.json).write_text(
-            json.dumps(
-                {"ms_per_step": times, "median": med, "grad_diffs": gdiffs, "param_diffs": diffs},
-                indent=1,
-            )
-        )
+    report(
+        times,
+        steps_per_epoch=60000 // BATCH,
+        json_path=a.json,
+        extra={"grad_diffs": gdiffs, "param_diffs": diffs},
+    )
 
 
 if __name__ == "__main__":

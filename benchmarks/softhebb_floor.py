@@ -26,19 +26,15 @@ float rounding).
 
 from __future__ import annotations
 
-import argparse
-import json
-import statistics
 import time
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import optax
 
 import plastix as px
+from _floor import arguments, preset_run, report
 
-ROOT = Path(__file__).resolve().parents[1]
 MICRO = 10
 EPS = 1e-5
 
@@ -113,15 +109,8 @@ def to_matrix(w):
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "datasets" / "mnist"))
-    ap.add_argument("--reps", type=int, default=5)
-    ap.add_argument("--steps", type=int, default=50, help="steps (batches of 60) per timing")
-    ap.add_argument("--json", help="write the timings here")
-    a = ap.parse_args()
-    from plastix import config as cfg
-
-    run = cfg.resolve([cfg.Layer("preset", cfg.load_preset("softhebb-mnist"), preset=True)])
+    a = arguments(__doc__, "steps (batches of 60) per timing")
+    run = preset_run("softhebb-mnist")
     batch = run.train.batch_size
     rule = run.rule.bind(steps_per_epoch=10**6)  # every step Hebbian
     train = px.data.load_dataset("mnist", "train", root=a.data_dir, download=False)
@@ -205,22 +194,13 @@ def main() -> None:
     for _ in range(a.reps):
         for name, go in runs.items():
             times[name].append(go())
-    med = {k: statistics.median(v) for k, v in times.items()}
-    best = min((k for k in med if k != "plastix"), key=med.__getitem__)
-    steps_per_epoch = 60000 // batch
-    for k, v in med.items():
-        print(
-            f"{k}: {v:.2f} ms/step (median of {a.reps}), {v * steps_per_epoch / 1e3:.1f} s per Hebbian epoch"
-        )
-    print(f"plastix / {best} = {med['plastix'] / med[best]:.3f}")
-    if a.json:
-        Path(a.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(a.json).write_text(
-            json.dumps(
-                {"ms_per_step": times, "median": med, "floor": best, "weight_diffs": diffs},
-                indent=1,
-            )
-        )
+    report(
+        times,
+        steps_per_epoch=60000 // batch,
+        epoch="Hebbian epoch",
+        json_path=a.json,
+        extra={"weight_diffs": diffs},
+    )
 
 
 if __name__ == "__main__":
