@@ -3,10 +3,11 @@
 Usage: python benchmarks/ff_eval.py RUN_DIR
 
 Loads the last checkpoint of a ``plastix train --rule ff`` run directory, prints (and writes to
-``RUN_DIR/ff_eval.json``) the test error of the linear classifier on a neutral-label input and
-of the goodness prediction (over all layers but the first, and over all layers), and writes
-``RUN_DIR/ff_layers.png``: per-layer goodness histograms of positive and negative test data
-with each layer's accuracies.
+``RUN_DIR/ff_eval.json``) the error of the linear classifier on a neutral-label input and of
+the goodness prediction (over all layers but the first, and over all layers) on the run's
+evaluation set (the test set, or the validation split it held out with ``data.validation``),
+and writes ``RUN_DIR/ff_layers.png``: per-layer goodness histograms of positive and negative
+data of that set with each layer's accuracies.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from plastix.config import RunConfig, build
-from plastix.data import Normalize, dataset_info, load_dataset
 from plastix.graph import Network
 from plastix.rules import FF, FFPrediction, Supervision
 from plastix.train import ff_layer_report, latest_checkpoint, load_checkpoint
@@ -31,12 +31,8 @@ from plastix.viz import plot_ff_layers
 def main(run: Path) -> dict[str, object]:
     summary = json.loads((run / "summary.json").read_text())
     cfg = build(RunConfig, summary["config"])
-    train = load_dataset(cfg.data.name, "train", root=cfg.data.dir)
-    test = load_dataset(cfg.data.name, "test", root=cfg.data.dir)
-    if cfg.data.normalize:
-        info = dataset_info(cfg.data.name)
-        norm = Normalize(info.mean, info.std)
-        test = dataclasses.replace(test, x=norm(test.x))
+    # the run's own split: the test set, or the validation split it held out
+    train, test, _ = cfg.data.load()
     net = Network.from_example(cfg.model.edges(test.num_classes), test.x[:1])
     rule = cfg.rule
     assert isinstance(rule, FF), f"{run} is not a Forward-Forward run"
@@ -56,7 +52,7 @@ def main(run: Path) -> dict[str, object]:
         )
         return float(np.mean(np.argmax(out, -1) != y))
 
-    res: dict[str, object] = {"run": str(run), "epoch": meta["epoch"]}
+    res: dict[str, object] = {"run": str(run), "epoch": meta["epoch"], "split": test.split}
     res["linear_error"] = error(dataclasses.replace(rule, prediction=FFPrediction.LINEAR))
     if rule.supervision is Supervision.SUPERVISED:
         for skip in (True, False):
@@ -69,7 +65,7 @@ def main(run: Path) -> dict[str, object]:
     ]
     res["train_seconds_per_epoch"] = summary["train_seconds_per_epoch"]
     plot_ff_layers(
-        report, run / "ff_layers.png", title=f"FF on {cfg.data.name} test data ({run.name})"
+        report, run / "ff_layers.png", title=f"FF on {cfg.data.name} {test.split} data ({run.name})"
     )
     (run / "ff_eval.json").write_text(json.dumps(res, indent=2) + "\n")
     print(json.dumps(res, indent=2))

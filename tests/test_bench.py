@@ -213,7 +213,7 @@ def test_the_published_number_and_the_gap_in_points(tmp_path):
     from plastix.bench._report import markdown
 
     paper = Published(0.9855, "Someone 2016; read")
-    entries = (Entry("a", "dfa", "dfa-mnist-mlp", published=paper, seeds=3), Entry("b", "fa", "fa-mnist-mlp"))  # fmt: skip
+    entries = (Entry("a", "dfa", "dfa-mnist-mlp", published=paper, seeds=3), Entry("b", "fa", "fa-mnist-mlp", bar=0.9855))  # fmt: skip
     suite = Suite("s", "", entries)
 
     def run(entry, seed, acc):
@@ -226,6 +226,8 @@ def test_the_published_number_and_the_gap_in_points(tmp_path):
     assert rows["b"]["published"] is None and rows["b"]["gap_points"] is None
     md = markdown(suite, list(rows.values()), "cmd")
     assert "| 0.9820 ± 0.0020 | — | 0.9855 (Someone 2016; read) | -0.35 |" in md
+    # a bar is shown with the digits it has (0.9855 rounded to 0.986 read as a higher bar)
+    assert "| 0.9000 | 0.9855 (**no**) | — |" in md
     # run_suite gives entry "a" its 3 seeds even when asked for 1 (nothing trains: all reused)
     from plastix.bench import run_suite
     from plastix.bench._runner import _command

@@ -264,7 +264,7 @@ def test_an_internal_error_is_one_line_unless_debug(monkeypatch, capsys):
         ),
         (lambda: px.Inference(optimizer="sgd"), "Inference(optimizer='sgd')"),
         (lambda: px.local.LocalHebbian(update="oja"), "one of BCM, Hebb, KrotovHopfield"),
-        (lambda: px.train.AdamW(schedule="cosine"), "one of Constant, WarmupCosine"),
+        (lambda: px.train.AdamW(schedule="cosine"), "one of Constant, HoldLinear, WarmupCosine"),
         (lambda: px.train.AdamW(lr=float("nan")), "lr must be a finite number > 0"),
         (lambda: px.train.SGD(lr=-1.0), "lr must be a finite number > 0"),
         (lambda: px.train.Adam(lr=float("inf")), "lr must be a finite number > 0"),

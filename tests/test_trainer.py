@@ -249,3 +249,32 @@ def test_rmsprop_is_lee_et_al_s_centred_rmsprop():
         px.train.RMSprop(lr=-1.0)
     with pytest.raises(px.ConfigError, match="eps must be a finite number > 0"):
         px.train.RMSprop(eps=0.0)
+
+
+def test_hold_linear_holds_then_cools_down_linearly():
+    """SGD without momentum on a constant gradient of 1 moves the weight by minus the sum of
+    the learning rates, step by step; a run of 2 epochs x 5 steps holding for half of them
+    takes the rates written out by hand: 1 for steps 0-5, then a line to ``end_factor`` at
+    step 9."""
+    for end, rates in (
+        (0.0, [1, 1, 1, 1, 1, 1, 0.75, 0.5, 0.25, 0.0]),
+        (0.2, [1, 1, 1, 1, 1, 1, 0.8, 0.6, 0.4, 0.2]),
+    ):
+        opt = px.train.SGD(
+            lr=0.1, momentum=0.0, schedule=px.train.HoldLinear(hold_fraction=0.5, end_factor=end)
+        )
+        tx = opt.make(steps_per_epoch=5, epochs=2)
+        p = jax.numpy.zeros(())
+        st = tx.init(p)
+        moved = []
+        for _ in rates:
+            upd, st = tx.update(jax.numpy.ones(()), st, p)
+            moved.append(-float(upd))
+            p = optax.apply_updates(p, upd)
+        np.testing.assert_allclose(moved, 0.1 * np.array(rates), rtol=1e-6, atol=1e-8)
+    cfg = px.config.from_preset("ff-mnist", {"optimizer.schedule.name": "hold-linear"})
+    assert isinstance(cfg.optimizer.schedule, px.train.HoldLinear)
+    with pytest.raises(px.ConfigError, match="hold_fraction must be in"):
+        px.train.HoldLinear(hold_fraction=1.0)
+    with pytest.raises(px.ConfigError, match="end_factor must be in"):
+        px.train.HoldLinear(end_factor=1.5)

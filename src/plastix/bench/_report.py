@@ -124,7 +124,7 @@ def markdown(suite: Suite, rows: Sequence[dict[str, Any]], command: str) -> str:
         acc = _fmt(r["test_accuracy_mean"], "acc")
         if r["seeds"] > 1:
             acc += f" ± {r['test_accuracy_std']:.4f}"
-        bar = "—" if r["bar"] is None else f"{r['bar']:.3f} ({_fmt(r['meets_bar'])})"
+        bar = "—" if r["bar"] is None else f"{r['bar']:.4g} ({_fmt(r['meets_bar'])})"
         cosine = "undefined" if r["cosine_undefined"] else _fmt(r["cosine_to_bp"])
         if r["cosine_to_bp_layer_mean"] is not None:
             cosine += f" / {r['cosine_to_bp_layer_mean']:.3g}"

@@ -199,14 +199,18 @@ MNIST_MLP = Suite(
         ),
         Entry("ldrl", "dtp", "ldrl-mnist-mlp"),
         Entry("tp", "tp", "tp-mnist-mlp"),
-        # Hinton's prediction (summed goodness under each label), which the <= 1.6 % bar is about.
+        # Hinton's prediction (summed goodness under each label over layers 2-3); the bar is
+        # the port's 1.45 % error, whose recipe the preset follows (Hinton: 1.36 %, 4x2000)
         Entry(
             "ff",
             "ff",
             "ff-mnist",
             {"rule.prediction": "goodness"},
-            bar=0.984,
-            published=Published(0.9864, "Hinton 2022, 4x2000 ReLU, 60 epochs; read"),
+            bar=0.9855,
+            published=Published(
+                0.9855, "Löwe's PyTorch port (loeweX/Forward-Forward), 3x1000 ReLU; read"
+            ),
+            seeds=3,
         ),
         Entry("softhebb (dense + read-out)", "softhebb", "softhebb-mnist-dense"),
         Entry("hebbian (krotov-hopfield update, 1 epoch)", "hebbian", "hebbian-mnist"),

@@ -15,6 +15,7 @@ from ._optim import AbstractSchedule as AbstractSchedule
 from ._optim import Adam as Adam
 from ._optim import AdamW as AdamW
 from ._optim import Constant as Constant
+from ._optim import HoldLinear as HoldLinear
 from ._optim import RMSprop as RMSprop
 from ._optim import WarmupCosine as WarmupCosine
 from ._options import TrainOptions as TrainOptions

@@ -66,7 +66,45 @@ class WarmupCosine(AbstractSchedule):
         )
 
 
-SCHEDULES: tuple[type[AbstractSchedule], ...] = (Constant, WarmupCosine)
+class HoldLinear(AbstractSchedule):
+    r"""The base rate for the first ``hold_fraction`` of all steps, then a straight line down to
+    ``end_factor * lr`` at the last step ("linear cooldown"; the Forward-Forward port of Löwe,
+    ``loeweX/Forward-Forward``, holds for half of its epochs, then cools down linearly):
+
+    $$\eta_t = \eta\,\min\Big(1,\ 1 - (1 - e)\,\frac{t - H}{T - 1 - H}\Big),
+    \qquad t = 0, \dots, T - 1,\quad H = \lfloor hT \rfloor,$$
+
+    $h$ = ``hold_fraction``, $e$ = ``end_factor``, $T$ the run's steps.
+
+    >>> import plastix as px
+    >>> s = px.train.HoldLinear(hold_fraction=0.5).make(1.0, 11)
+    >>> [round(float(s(t)), 2) for t in (0, 5, 7, 10)]
+    [1.0, 1.0, 0.6, 0.0]
+    """
+
+    name: ClassVar[str] = "hold-linear"
+    hold_fraction: float = option(0.5, help="fraction of all steps at the base rate")
+    end_factor: float = option(0.0, help="last lr = end_factor * lr")
+
+    def __check_init__(self) -> None:
+        if not 0 <= self.hold_fraction < 1:
+            raise ConfigError(f"hold_fraction must be in [0, 1), got {self.hold_fraction}.")
+        if not 0 <= self.end_factor <= 1:
+            raise ConfigError(f"end_factor must be in [0, 1], got {self.end_factor}.")
+
+    def make(self, lr: float, total_steps: int) -> float | optax.Schedule:
+        hold = int(self.hold_fraction * max(total_steps, 1))
+        decay = max(total_steps - 1 - hold, 1)
+        return optax.join_schedules(
+            [
+                optax.constant_schedule(lr),
+                optax.linear_schedule(lr, self.end_factor * lr, transition_steps=decay),
+            ],
+            boundaries=[hold],
+        )
+
+
+SCHEDULES: tuple[type[AbstractSchedule], ...] = (Constant, WarmupCosine, HoldLinear)
 """The schedules a configuration can name."""
 
 
