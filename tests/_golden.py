@@ -63,10 +63,18 @@ def overrides(preset: dict[str, Any]) -> dict[str, Any]:
 
 
 def cpu_model() -> str:
+    """The CPU as XLA:CPU's code generation sees it: its name, family and model, and whether
+    it has AVX-512 (a virtual machine may name two generations alike, "AMD EPYC", whose
+    kernels round differently)."""
     try:
+        info: dict[str, str] = {}
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+            key, _, value = line.partition(":")
+            info.setdefault(key.strip(), value.strip())
+        if "model name" in info:
+            isa = "avx512" if "avx512f" in info.get("flags", "").split() else "no avx512"
+            family, model = info.get("cpu family", "?"), info.get("model", "?")
+            return f"{info['model name']} (family {family}, model {model}, {isa})"
     except OSError:
         pass
     return platform.processor() or "unknown"
