@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """Two or more `plastix train` runs timed side by side: each a fresh process, in strict
 alternation round by round (machine noise hits them alike), compilation cache off; the
-median seconds per epoch over rounds and each run's ratio to the first.
+median seconds per epoch over rounds and each run's ratio to the first, the compile seconds,
+the first epoch's seconds and the whole process's wall time (start-up included).
 
     python benchmarks/alternate.py --rounds 3 --epochs 2 \
         --run "bp=--preset chl-mnist-mlp --set rule.name=bp --set rule.cost=squared-error" \
@@ -23,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,12 +64,16 @@ def main() -> None:
                     run_env["PYTHONPATH"] = os.pathsep.join(
                         [srcs[name], *filter(None, [env.get("PYTHONPATH")])]
                     )
+                t0 = time.perf_counter()
                 subprocess.run(cmd, check=True, cwd=ROOT, env=run_env, stdout=subprocess.DEVNULL)
+                wall = time.perf_counter() - t0
                 s = json.loads((out / "summary.json").read_text())
                 rows[name].append(
                     {
                         "s_per_epoch": s["train_seconds_per_epoch"],
                         "compile_s": s["compile_seconds"],
+                        "first_epoch_s": s["history"][0]["train_seconds"],
+                        "wall_s": wall,
                         "test_accuracy": s["test_accuracy"],
                     }
                 )
@@ -79,6 +85,8 @@ def main() -> None:
             "s_per_epoch": round(med[n], 3),
             "x_first": round(med[n] / med[first], 2),
             "compile_s": round(statistics.median(x["compile_s"] for x in v), 2),
+            "first_epoch_s": round(statistics.median(x["first_epoch_s"] for x in v), 3),
+            "wall_s": round(statistics.median(x["wall_s"] for x in v), 2),
             "test_accuracy": v[-1]["test_accuracy"],
             "args": runs[n],
             "source": srcs.get(n, "this tree"),

@@ -57,3 +57,14 @@ def test_public_names():
         "DTP",
     ]:
         assert hasattr(px, name), name
+
+
+def test_command_line_does_not_load_matplotlib():
+    """The command line starts without matplotlib (0.3 s): it is loaded when a picture is
+    drawn (a fresh interpreter, since this one may have it already)."""
+    import subprocess
+    import sys
+
+    code = "import sys, plastix.cli._main; print('matplotlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -278,3 +278,30 @@ def test_hold_linear_holds_then_cools_down_linearly():
         px.train.HoldLinear(hold_fraction=1.0)
     with pytest.raises(px.ConfigError, match="end_factor must be in"):
         px.train.HoldLinear(end_factor=1.5)
+
+
+def test_compiled_start_draws_what_the_rule_draws(setup):
+    """The initial carry (one compiled program) holds the rule's own draws and the
+    optimizer's state, and an epoch's per-step keys (another) are the documented stream
+    ``split(fold_in(fold_in(key(seed), 1000003), epoch), steps)``, computed here op by op."""
+    net, rule, _, _ = setup
+    t = _trainer(setup, None, 1, seed=7)
+    params, state, opt_state = t.init()
+    want, want_state = rule.init(net, key=jax.random.key(7))
+    assert state is None and want_state is None
+    for a, b in zip(jax.tree.leaves(params), jax.tree.leaves(want), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=0)
+    for a, b in zip(
+        jax.tree.leaves(opt_state), jax.tree.leaves(optax.adamw(1e-3).init(want)), strict=True
+    ):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=0)
+    base = jax.random.fold_in(jax.random.key(7), 1_000_003)
+    for epoch in (1, 2):
+        keys = jax.random.split(jax.random.fold_in(base, epoch), t.steps_per_epoch)
+        np.testing.assert_array_equal(t._keys(epoch), jax.random.key_data(keys))
+
+
+@pytest.mark.parametrize("seed", [2**32, 2**32 + 1, -1])
+def test_seed_outside_the_key_space_is_refused(setup, seed):
+    with pytest.raises(px.ConfigError, match=r"seed must lie in \[0, 2\*\*32\)"):
+        _trainer(setup, None, 1, seed=seed)

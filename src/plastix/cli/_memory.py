@@ -14,7 +14,6 @@ import jax
 import numpy as np
 
 from .. import config as cfg
-from .. import viz
 from .._errors import ConfigError
 from ..memory import TASKS, HopfieldTask, STDPTask
 from ..train import RunLock, atomic_write_text
@@ -128,6 +127,8 @@ def _line(s: dict[str, Any], out: Path) -> str:
 
 
 def _hopfield_pictures(out: Path, result: dict[str, Any]) -> list[str]:
+    from .. import viz  # matplotlib: loaded when a picture is drawn, not with the command line
+
     a, s = result["arrays"], result["summary"]
     viz.plot_recall(
         a["patterns"],
@@ -147,6 +148,8 @@ def _hopfield_pictures(out: Path, result: dict[str, Any]) -> list[str]:
 
 
 def _stdp_pictures(out: Path, task: STDPTask, result: dict[str, Any]) -> list[str]:
+    from .. import viz
+
     a = result["arrays"]
     viz.plot_stdp(
         a["w_init"],

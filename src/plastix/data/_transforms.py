@@ -61,9 +61,15 @@ class Normalize:
                 f"{channels} (shape {x.shape}); arrays must be channels-last"
             )
         if _is_numpy(x):
-            mean = np.asarray(self.mean, np.float32)
-            std = np.asarray(self.std, np.float32)
-            return (np.asarray(x, np.float32) - mean) / std
+            # one channel: scalars (broadcasting an axis of length 1 runs numpy's inner loop
+            # one element at a time: 0.4 s for MNIST's training set instead of 0.05)
+            one = len(self.mean) == 1
+            mean = np.float32(self.mean[0]) if one else np.asarray(self.mean, np.float32)
+            std = np.float32(self.std[0]) if one else np.asarray(self.std, np.float32)
+            out = np.array(x, np.float32)  # a copy: the input is left as it was
+            out -= mean
+            out /= std
+            return out
         x = jnp.asarray(x)  # type: ignore[assignment]
         if not jnp.issubdtype(x.dtype, jnp.floating):
             x = x.astype(jnp.float32)

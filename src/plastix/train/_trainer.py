@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import importlib.metadata
 import json
 import math
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -37,6 +39,31 @@ from ._run_dir import RUN_CONFIG, RunLock, config_differences, read_run_config, 
 
 Augment = Callable[..., jax.Array]
 _DEFAULTS = TrainOptions()
+
+
+# programs run once per run or per epoch (the initial carry, an epoch's keys) are compiled
+# for compile time, not run time: LLVM's -O1 and XLA:CPU's older elemental emitter compile
+# PCX's MLP's initial carry in 0.4 s instead of 1.1 s and an epoch's keys in 0.07 s instead
+# of 0.19, to the same bits (random bits are integer arithmetic; the golden tests check
+# every preset's initial parameters through its trained ones)
+_ONCE: dict[str, str | bool] = {
+    "xla_backend_optimization_level": "1",
+    "xla_cpu_use_fusion_emitters": False,
+}
+
+
+def _epoch_keys(seed: int, epoch: jax.Array, steps: int) -> jax.Array:
+    """The raw data ``(steps, 2)`` of epoch ``epoch``'s per-step keys."""
+    base = jax.random.fold_in(jax.random.key(seed), 1_000_003)
+    return jax.random.key_data(jax.random.split(jax.random.fold_in(base, epoch), steps))
+
+
+def _as_keys(keys: jax.Array) -> jax.Array:
+    """Typed keys from keys or their raw data (the Trainer passes raw data: a numpy slice of
+    it costs nothing, where slicing a key array compiles a program per slice)."""
+    if jnp.issubdtype(keys.dtype, jax.dtypes.prng_key):
+        return keys
+    return jax.random.wrap_key_data(keys)
 
 
 def _batch_rows(batch_size: int, devices: Sequence[jax.Device]) -> tuple[int, int]:
@@ -200,6 +227,12 @@ class Trainer:
             raise ConfigError(f"shards must be >= 0 (0: one per process), got {self.shards}.")
         if self.steps_per_call < 1:
             raise ConfigError(f"steps_per_call must be >= 1, got {self.steps_per_call}.")
+        if isinstance(self.seed, int | np.integer) and not 0 <= self.seed < 2**32:
+            # jax.random.key keeps 32 bits: seed 2**32 + 1 would draw seed 1's parameters
+            raise ConfigError(
+                f"seed must lie in [0, 2**32), got {self.seed}: a larger seed would silently "
+                "share the random draws of a smaller one; pass seed % 2**32 or another seed."
+            )
         for name, ds in (("train", self.train), ("test", self.test)):
             if ds is None:
                 continue
@@ -228,6 +261,7 @@ class Trainer:
         self.rule = self.rule.bind(steps_per_epoch=self.steps_per_epoch)
         self._num_classes = self.train.num_classes
         self._chunk = jax.jit(self._run_chunk, donate_argnums=(0,))
+        self._keys_exe: Any = None  # the compiled program of an epoch's keys (see _keys)
         # with many processes each one feeds only its devices' rows of every batch
         self._fed = self._mesh is not None and jax.process_count() > 1
         if not self.train.whole and (self.gradient_check or self.diagnostics):
@@ -318,7 +352,7 @@ class Trainer:
             bidx, key = inp
             return self._train_step(carry, xs[bidx], ys[bidx], key, bidx)
 
-        return _scan(body, carry, (idx, keys))
+        return _scan(body, carry, (idx, _as_keys(keys)))
 
     def _train_step_features(
         self, carry: Carry, f: jax.Array, labels: jax.Array, key: jax.Array
@@ -342,7 +376,7 @@ class Trainer:
             bidx, key = inp
             return self._train_step_features(carry, fs[bidx], ys[bidx], key)
 
-        return _scan(body, carry, (idx, keys))
+        return _scan(body, carry, (idx, _as_keys(keys)))
 
     def _run_chunk_fed(
         self, carry: Carry, xb: jax.Array, yb: jax.Array, keys: jax.Array
@@ -354,7 +388,7 @@ class Trainer:
             x, labels, key = inp
             return self._train_step(carry, x, labels, key)
 
-        return _scan(body, carry, (xb, yb, keys))
+        return _scan(body, carry, (xb, yb, _as_keys(keys)))
 
     def _local_rows(self) -> slice:
         """The rows of a batch that this process's devices hold (a contiguous block)."""
@@ -451,9 +485,17 @@ class Trainer:
             return tree
         return jax.device_put(tree, NamedSharding(self._mesh, P()))
 
-    def _keys(self, epoch: int) -> jax.Array:
-        base = jax.random.fold_in(jax.random.key(self.seed), 1_000_003)
-        return jax.random.split(jax.random.fold_in(base, epoch), self.steps_per_epoch)
+    def _keys(self, epoch: int) -> np.ndarray:
+        """The raw data ``(steps_per_epoch, 2)`` of ``epoch``'s per-step keys
+        (``jax.random.wrap_key_data`` makes them keys), from one compiled program: op by op,
+        each random operation compiled a program of its own, 0.3 s of a run's start."""
+        if self._keys_exe is None:
+            self._keys_exe = (
+                jax.jit(_epoch_keys, static_argnums=(0, 2))
+                .lower(self.seed, np.int32(0), self.steps_per_epoch)
+                .compile(_ONCE)
+            )
+        return np.asarray(self._keys_exe(np.int32(epoch)))
 
     def _chunks(self, cached: bool = False) -> list[tuple[int, int]]:
         """The ``(first, end)`` steps of each compiled call of an epoch; an epoch on cached
@@ -532,6 +574,19 @@ class Trainer:
         """Initial parameters and non-learned state (from ``seed``) and optimizer state; for
         a rule with a state per training example (:meth:`~plastix.rules.AbstractRule.per_example_state`),
         that state for the whole training set."""
+        # one compiled program: op by op, every layer's random draws and every optimizer
+        # buffer compiled a program of its own (18 for PCX's MLP, 1.3 s of a run's start)
+        static: list[Any] = []
+
+        def arrays() -> Any:
+            dynamic, rest = eqx.partition(self._init_carry(), eqx.is_array)
+            static.append(rest)
+            return dynamic
+
+        dynamic = jax.jit(arrays).lower().compile(_ONCE)()
+        return eqx.combine(dynamic, static[0])
+
+    def _init_carry(self) -> Carry:
         params, state = self.rule.init(self.net, key=jax.random.key(self.seed))
         if self._per_example:
             if state is not None:
@@ -646,22 +701,22 @@ class Trainer:
             xs = self._replicate(jax.device_put(jnp.asarray(self.train.x)))
             ys = self._replicate(jax.device_put(jnp.asarray(self.train.y)))
 
-        # compile once per chunk length, outside the timed epochs
+        # compile once per chunk length, outside the timed epochs: the programs are traced
+        # here, compiled by a worker thread (XLA lets go of the GIL), while this thread
+        # traces and compiles the evaluation beside them
         t0 = time.perf_counter()
-        compiled = {}
+        lowered = {}
         cached_epochs = [e for e in range(start + 1, self.epochs + 1) if self._cached(e)]
         plain = len(cached_epochs) < self.epochs - start or not cached_epochs
         for a, b in {(b - a): (a, b) for a, b in self._chunks()}.values() if plain else ():
             idx0 = np.full((b - a, self.batch_size), self.train.offset, np.int64)
             if self._fed:
-                compiled[b - a] = self._chunk_fed.lower(
-                    carry, *self._feed(idx0), self._keys(0)[a:b]
-                ).compile()
+                lowered[b - a] = self._chunk_fed.lower(carry, *self._feed(idx0), self._keys(0)[a:b])
             else:
-                compiled[b - a] = self._chunk.lower(
+                lowered[b - a] = self._chunk.lower(
                     carry, xs, ys, jnp.asarray(idx0, jnp.int32), self._keys(0)[a:b]
-                ).compile()
-        compiled_feat = {}
+                )
+        lowered_feat = {}
         if cached_epochs:
             f1 = jax.eval_shape(self._feat_batch, carry[0], carry[1], xs[:1])
             sharding = None if self._mesh is None else NamedSharding(self._mesh, P())
@@ -670,16 +725,33 @@ class Trainer:
             )
             for a, b in {(b - a): (a, b) for a, b in self._chunks(cached=True)}.values():
                 idx_f = jnp.zeros((b - a, self.batch_size), jnp.int32)
-                compiled_feat[b - a] = self._chunk_feat.lower(
+                lowered_feat[b - a] = self._chunk_feat.lower(
                     carry, f_all, ys, idx_f, self._keys(0)[a:b]
-                ).compile()
-        train_compile = time.perf_counter() - t0
-        if self.test is not None:
-            test_xy = self._replicate((jnp.asarray(self.test.x), jnp.asarray(self.test.y)))
-            if plain:
-                self._eval.lower(carry[0], carry[1], *test_xy).compile()
+                )
+
+        def timed_compile(lw: Any) -> tuple[Any, float]:
+            return lw.compile(), time.perf_counter()
+
+        train_done = time.perf_counter()
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            jobs = {n: pool.submit(timed_compile, lw) for n, lw in lowered.items()}
+            jobs_feat = {n: pool.submit(timed_compile, lw) for n, lw in lowered_feat.items()}
+            eval_compile = 0.0
+            if self.test is not None:
+                t1 = time.perf_counter()
+                test_xy = self._replicate((jnp.asarray(self.test.x), jnp.asarray(self.test.y)))
+                if plain:
+                    self._eval.lower(carry[0], carry[1], *test_xy).compile()
+                eval_compile = time.perf_counter() - t1
+            done = {n: job.result() for n, job in jobs.items()}
+            done_feat = {n: job.result() for n, job in jobs_feat.items()}
         compile_seconds = time.perf_counter() - t0
-        compile_split = {"train": train_compile, "eval": compile_seconds - train_compile}
+        compiled = {n: c for n, (c, _) in done.items()}
+        compiled_feat = {n: c for n, (c, _) in done_feat.items()}
+        train_done = max([train_done, *(t for _, t in [*done.values(), *done_feat.values()])])
+        # the evaluation compiles beside the training programs: "train" is the time until
+        # they were ready, "eval" the evaluation's own, and compile_seconds the wall time
+        compile_split = {"train": train_done - t0, "eval": eval_compile}
         feats: jax.Array | None = None  # the training set's features, once cached
         test_feats: jax.Array | None = None
 
@@ -695,7 +767,8 @@ class Trainer:
         try:
             for epoch in range(start + 1, self.epochs + 1):
                 idx_np = np.asarray(self._loader.batch_indices(epoch))
-                idx_all = jnp.asarray(idx_np, jnp.int32)
+                # numpy slices per call: slicing a device array compiles a program per slice
+                idx_all = idx_np.astype(np.int32)
                 keys = self._keys(epoch)
                 sums: dict[str, float] = {}
                 cached = self._cached(epoch)
