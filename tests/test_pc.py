@@ -499,3 +499,22 @@ def test_ipc_schedules_span_every_optimizer_call(monkeypatch):
     assert seen == [batches, batches * 6]
     assert px.IncrementalPC(inference=px.Inference(steps=6)).optimizer_calls_per_step() == 6
     assert px.PC(inference=px.Inference(steps=6)).optimizer_calls_per_step() == 1
+
+
+@pytest.mark.parametrize(
+    ("opt", "keeps"),
+    [
+        (optax.sgd(0.1), True),
+        (optax.sgd(0.1, momentum=0.5, nesterov=True), True),
+        (optax.adam(0.1), True),  # m = v = 0, update 0 / (sqrt(0) + eps) = 0
+        (optax.adamw(0.1, weight_decay=0.1), False),  # decay pulls the states toward 0
+        (optax.chain(optax.sgd(0.1), optax.add_decayed_weights(1e-3)), False),
+    ],
+)
+def test_wavefront_probe_knows_which_state_optimizers_keep_resting_states(opt, keeps):
+    """The wavefront skips states whose gradient is still zero only when the state optimizer
+    leaves such states where they are for the whole relaxation (one compiled probe)."""
+    from plastix.rules._pc import _keeps_zero_gradient_states
+
+    like = (jnp.zeros((4, 3)), jnp.zeros((4, 2, 5)))
+    assert _keeps_zero_gradient_states(opt, like, 8) is keeps

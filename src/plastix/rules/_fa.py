@@ -40,6 +40,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, PRNGKeyArray
 
+from .._compile import run_once
 from .._option import option
 from ..graph import Network, masked
 from ..nn import Conv2d, Layer, Linear, Sequential
@@ -195,8 +196,7 @@ class FA(AbstractFeedbackAlignment):
 
     def feedback_params(self, net: Network, params: Any) -> Any:
         """A fixed random draw of the network's initialisation."""
-        with jax.ensure_compile_time_eval():
-            return net.init(key=self._key())
+        return run_once(lambda: net.init(key=self._key()))  # one program, run now
 
 
 @final
@@ -251,15 +251,18 @@ class _DirectRule(_FeedbackRule):
         :math:`\sim U(-1/\sqrt{n_{out}}, 1/\sqrt{n_{out}})`."""
         n_out = math.prod(net.node_shapes[net.output])
         bound = 1.0 / math.sqrt(n_out)
-        mats = {}
-        with jax.ensure_compile_time_eval():
+
+        def draw() -> dict[int, Array]:
+            mats = {}
             for i, e in enumerate(net.edges):
                 if e.src == net.input or not has_weight_layer(e.layer):
                     continue
                 n_src = math.prod(net.node_shapes[e.src])
                 k = jax.random.fold_in(self._key(), i)
                 mats[i] = jax.random.uniform(k, (n_out, n_src), jnp.float32, -bound, bound)
-        return mats
+            return mats
+
+        return run_once(draw)  # one program, run now (also while a step is traced)
 
     def grads(
         self,

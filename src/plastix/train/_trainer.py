@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -22,6 +21,7 @@ import optax
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from .._compile import ONCE, run_once
 from .._errors import CheckpointError, ConfigError, DivergenceError, ShapeError
 from .._progress import progress
 from ..data import ArrayDataset, DataLoader, Shards
@@ -39,17 +39,6 @@ from ._run_dir import RUN_CONFIG, RunLock, config_differences, read_run_config, 
 
 Augment = Callable[..., jax.Array]
 _DEFAULTS = TrainOptions()
-
-
-# programs run once per run or per epoch (the initial carry, an epoch's keys) are compiled
-# for compile time, not run time: LLVM's -O1 and XLA:CPU's older elemental emitter compile
-# PCX's MLP's initial carry in 0.4 s instead of 1.1 s and an epoch's keys in 0.07 s instead
-# of 0.19, to the same bits (random bits are integer arithmetic; the golden tests check
-# every preset's initial parameters through its trained ones)
-_ONCE: dict[str, str | bool] = {
-    "xla_backend_optimization_level": "1",
-    "xla_cpu_use_fusion_emitters": False,
-}
 
 
 def _epoch_keys(seed: int, epoch: jax.Array, steps: int) -> jax.Array:
@@ -493,7 +482,7 @@ class Trainer:
             self._keys_exe = (
                 jax.jit(_epoch_keys, static_argnums=(0, 2))
                 .lower(self.seed, np.int32(0), self.steps_per_epoch)
-                .compile(_ONCE)
+                .compile(ONCE)
             )
         return np.asarray(self._keys_exe(np.int32(epoch)))
 
@@ -576,15 +565,7 @@ class Trainer:
         that state for the whole training set."""
         # one compiled program: op by op, every layer's random draws and every optimizer
         # buffer compiled a program of its own (18 for PCX's MLP, 1.3 s of a run's start)
-        static: list[Any] = []
-
-        def arrays() -> Any:
-            dynamic, rest = eqx.partition(self._init_carry(), eqx.is_array)
-            static.append(rest)
-            return dynamic
-
-        dynamic = jax.jit(arrays).lower().compile(_ONCE)()
-        return eqx.combine(dynamic, static[0])
+        return run_once(self._init_carry)
 
     def _init_carry(self) -> Carry:
         params, state = self.rule.init(self.net, key=jax.random.key(self.seed))
@@ -714,7 +695,7 @@ class Trainer:
                 lowered[b - a] = self._chunk_fed.lower(carry, *self._feed(idx0), self._keys(0)[a:b])
             else:
                 lowered[b - a] = self._chunk.lower(
-                    carry, xs, ys, jnp.asarray(idx0, jnp.int32), self._keys(0)[a:b]
+                    carry, xs, ys, jnp.asarray(idx0.astype(np.int32)), self._keys(0)[a:b]
                 )
         lowered_feat = {}
         if cached_epochs:
