@@ -17,6 +17,10 @@ training step in one ``eqx.filter_jit`` with the ``T`` activity updates in a ``l
 fixed steps' horizon ``max_t1 = T x 0.5``. ``compile_seconds``: the first training step (trace,
 compile, run); ``seconds_per_epoch``: the other steps (plus one median step for the first).
 
+``--width 512 --steps 8 --param-lr 0.4`` is the μPC paper's own training script's setup
+(``experiments/mupc_paper/train_pcn_no_metrics.py``: width 512, 8 activity steps; the Adam
+rate as plastix's ``mupc-paper-mnist`` preset chose it on validation).
+
 Usage: ``.venv-jpc/bin/python benchmarks/jpc_mupc.py --depth 16 --loop jit --json out.json``
 """
 
@@ -71,6 +75,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--activity-lr", type=float, default=0.5)
     p.add_argument("--param-lr", type=float, default=0.1)
     p.add_argument("--train-limit", type=int, default=None, help="first N training images")
+    p.add_argument(
+        "--steps", type=int, default=None, help="activity steps T (default: len(model) = H + 1)"
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--loop", choices=("example", "jit", "ode"), default="jit")
     p.add_argument("--json", type=Path, default=None)
@@ -95,6 +102,7 @@ def main(argv: list[str] | None = None) -> None:
         param_type="mupc",
     )
     skip_model = jpc.make_skip_model(depth)
+    steps = len(model) if args.steps is None else args.steps
     activity_optim = optax.sgd(args.activity_lr)
     param_optim = optax.adam(args.param_lr)
     opt_state = param_optim.init((eqx.filter(model, eqx.is_array), skip_model))
@@ -128,7 +136,7 @@ def main(argv: list[str] | None = None) -> None:
             model=model, input=x, skip_model=skip_model, param_type="mupc"
         )
         a_state = activity_optim.init(acts)
-        for _ in range(len(model)):
+        for _ in range(steps):
             acts, a_state = activity_update(model, skip_model, acts, a_state, x, y)
         return param_update(model, skip_model, opt_state, acts, x, y)
 
@@ -141,9 +149,7 @@ def main(argv: list[str] | None = None) -> None:
         def body(carry, _):
             return activity_update(model, skip_model, *carry, x, y), None
 
-        (acts, _), _ = jax.lax.scan(
-            body, (acts, activity_optim.init(acts)), None, length=len(model)
-        )
+        (acts, _), _ = jax.lax.scan(body, (acts, activity_optim.init(acts)), None, length=steps)
         return param_update(model, skip_model, opt_state, acts, x, y)
 
     @eqx.filter_jit
@@ -156,7 +162,7 @@ def main(argv: list[str] | None = None) -> None:
             input=x,
             param_type="mupc",
             ode_solver=diffrax.Heun(),
-            max_t1=len(model) * args.activity_lr,  # the fixed steps' horizon
+            max_t1=steps * args.activity_lr,  # the fixed steps' horizon
             stepsize_controller=diffrax.PIDController(rtol=1e-3, atol=1e-3),
             skip_model=skip_model,
         )

@@ -35,11 +35,18 @@ def _run(cmd: list[str], extra_env: dict[str, str] | None = None) -> None:
     subprocess.run(cmd, check=True, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
 
 
-def run_plastix(depth: int, data_dir: Path, seed: int, limit: int | None, ode: bool) -> dict:
+# --paper: the μPC paper's own script's setup (width 512, T = 8; the preset's Adam rate)
+PAPER_JPC = ["--width", "512", "--steps", "8", "--param-lr", "0.4"]
+
+
+def run_plastix(
+    depth: int, data_dir: Path, seed: int, limit: int | None, ode: bool, paper: bool = False
+) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run"
+        preset = "mupc-paper-mnist" if paper else "mupc-mnist"
         cmd = [
-            *(sys.executable, "-m", "plastix", "train", "--preset", "mupc-mnist"),
+            *(sys.executable, "-m", "plastix", "train", "--preset", preset),
             *("--set", f"model.depth={depth}", "--data-dir", str(data_dir)),
             *("--seed", str(seed), "--out", str(out), "--no-progress"),
         ]
@@ -52,7 +59,8 @@ def run_plastix(depth: int, data_dir: Path, seed: int, limit: int | None, ode: b
                 "--set",
                 "rule.inference.steady_state=false",
             ]
-            cmd += ["--set", f"rule.inference.t1={(depth + 1) * 0.5 / 64}"]
+            steps = 8 if paper else depth + 1
+            cmd += ["--set", f"rule.inference.t1={steps * 0.5 / 64}"]
         _run(cmd, {"PLASTIX_COMPILE_CACHE": "off"})
         s = json.loads((out / "summary.json").read_text())
     return {
@@ -64,7 +72,13 @@ def run_plastix(depth: int, data_dir: Path, seed: int, limit: int | None, ode: b
 
 
 def run_jpc(
-    python: str, loop: str, depth: int, data_dir: Path, seed: int, limit: int | None
+    python: str,
+    loop: str,
+    depth: int,
+    data_dir: Path,
+    seed: int,
+    limit: int | None,
+    paper: bool = False,
 ) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         js = Path(tmp) / "jpc.json"
@@ -75,6 +89,8 @@ def run_jpc(
         ]
         if limit is not None:
             cmd += ["--train-limit", str(limit)]
+        if paper:
+            cmd += PAPER_JPC
         _run(cmd)
         s = json.loads(js.read_text())
     return {k: s[k] for k in ("seconds_per_epoch", "compile_seconds", "test_accuracy", "steps")}
@@ -96,6 +112,12 @@ def main() -> None:
     p.add_argument("--train-limit", type=int, default=None)
     p.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--paper",
+        action="store_true",
+        help="the μPC paper's script's setup: plastix --preset mupc-paper-mnist, jpc "
+        + " ".join(PAPER_JPC),
+    )
     p.add_argument("--json", type=Path, default=None)
     a = p.parse_args()
 
@@ -103,10 +125,12 @@ def main() -> None:
     for depth in a.depths:
         runs: dict[str, list[dict]] = {"plastix": [], **{f"jpc-{lp}": [] for lp in a.loops}}
         for r in range(a.rounds):
-            runs["plastix"].append(run_plastix(depth, a.data_dir, a.seed, a.train_limit, a.ode))
+            runs["plastix"].append(
+                run_plastix(depth, a.data_dir, a.seed, a.train_limit, a.ode, a.paper)
+            )
             for lp in a.loops:
                 runs[f"jpc-{lp}"].append(
-                    run_jpc(a.jpc_python, lp, depth, a.data_dir, a.seed, a.train_limit)
+                    run_jpc(a.jpc_python, lp, depth, a.data_dir, a.seed, a.train_limit, a.paper)
                 )
             print(f"H={depth} round {r + 1}: " + json.dumps({k: v[-1] for k, v in runs.items()}))
         results[str(depth)] = runs
