@@ -40,7 +40,13 @@ PAPER_JPC = ["--width", "512", "--steps", "8", "--param-lr", "0.4"]
 
 
 def run_plastix(
-    depth: int, data_dir: Path, seed: int, limit: int | None, ode: bool, paper: bool = False
+    depth: int,
+    data_dir: Path,
+    seed: int,
+    limit: int | None,
+    ode: bool,
+    paper: bool = False,
+    param_lr: float | None = None,
 ) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run"
@@ -52,6 +58,8 @@ def run_plastix(
         ]
         if limit is not None:
             cmd += ["--set", f"data.train_limit={limit}"]
+        if param_lr is not None:
+            cmd += ["--set", f"optimizer.lr={param_lr}"]
         if ode:  # adaptive inference to the fixed steps' horizon t1 = T x 0.5 / 64
             cmd += [
                 "--set",
@@ -79,6 +87,7 @@ def run_jpc(
     seed: int,
     limit: int | None,
     paper: bool = False,
+    param_lr: float | None = None,
 ) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         js = Path(tmp) / "jpc.json"
@@ -91,6 +100,8 @@ def run_jpc(
             cmd += ["--train-limit", str(limit)]
         if paper:
             cmd += PAPER_JPC
+        if param_lr is not None:
+            cmd += ["--param-lr", str(param_lr)]
         _run(cmd)
         s = json.loads(js.read_text())
     return {k: s[k] for k in ("seconds_per_epoch", "compile_seconds", "test_accuracy", "steps")}
@@ -112,6 +123,7 @@ def main() -> None:
     p.add_argument("--train-limit", type=int, default=None)
     p.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--param-lr", type=float, help="the weights' Adam rate in both libraries")
     p.add_argument(
         "--paper",
         action="store_true",
@@ -126,11 +138,20 @@ def main() -> None:
         runs: dict[str, list[dict]] = {"plastix": [], **{f"jpc-{lp}": [] for lp in a.loops}}
         for r in range(a.rounds):
             runs["plastix"].append(
-                run_plastix(depth, a.data_dir, a.seed, a.train_limit, a.ode, a.paper)
+                run_plastix(depth, a.data_dir, a.seed, a.train_limit, a.ode, a.paper, a.param_lr)
             )
             for lp in a.loops:
                 runs[f"jpc-{lp}"].append(
-                    run_jpc(a.jpc_python, lp, depth, a.data_dir, a.seed, a.train_limit, a.paper)
+                    run_jpc(
+                        a.jpc_python,
+                        lp,
+                        depth,
+                        a.data_dir,
+                        a.seed,
+                        a.train_limit,
+                        a.paper,
+                        a.param_lr,
+                    )
                 )
             print(f"H={depth} round {r + 1}: " + json.dumps({k: v[-1] for k, v in runs.items()}))
         results[str(depth)] = runs
