@@ -686,16 +686,17 @@ class Trainer:
         # here, compiled by a worker thread (XLA lets go of the GIL), while this thread
         # traces and compiles the evaluation beside them
         t0 = time.perf_counter()
+        keys0 = self._keys(0)  # a template: only their shape and type are compiled for
         lowered = {}
         cached_epochs = [e for e in range(start + 1, self.epochs + 1) if self._cached(e)]
         plain = len(cached_epochs) < self.epochs - start or not cached_epochs
         for a, b in {(b - a): (a, b) for a, b in self._chunks()}.values() if plain else ():
             idx0 = np.full((b - a, self.batch_size), self.train.offset, np.int64)
             if self._fed:
-                lowered[b - a] = self._chunk_fed.lower(carry, *self._feed(idx0), self._keys(0)[a:b])
+                lowered[b - a] = self._chunk_fed.lower(carry, *self._feed(idx0), keys0[a:b])
             else:
                 lowered[b - a] = self._chunk.lower(
-                    carry, xs, ys, jnp.asarray(idx0.astype(np.int32)), self._keys(0)[a:b]
+                    carry, xs, ys, jnp.asarray(idx0.astype(np.int32)), keys0[a:b]
                 )
         lowered_feat = {}
         if cached_epochs:
@@ -706,9 +707,7 @@ class Trainer:
             )
             for a, b in {(b - a): (a, b) for a, b in self._chunks(cached=True)}.values():
                 idx_f = jnp.zeros((b - a, self.batch_size), jnp.int32)
-                lowered_feat[b - a] = self._chunk_feat.lower(
-                    carry, f_all, ys, idx_f, self._keys(0)[a:b]
-                )
+                lowered_feat[b - a] = self._chunk_feat.lower(carry, f_all, ys, idx_f, keys0[a:b])
 
         def timed_compile(lw: Any) -> tuple[Any, float]:
             return lw.compile(), time.perf_counter()
@@ -795,13 +794,9 @@ class Trainer:
                 if self.test is not None and cached:
                     m = self._eval_feat(carry[0], carry[1], test_feats, test_xy[1])
                     rec.update({f"test_{k}": float(v) for k, v in m.items()})
-                elif self.test is not None:
-                    rec.update(
-                        {
-                            f"test_{k}": v
-                            for k, v in self.evaluate(carry[0], self.test, carry[1]).items()
-                        }
-                    )
+                elif self.test is not None:  # the test set already on the devices
+                    m = self._eval(carry[0], carry[1], *test_xy)
+                    rec.update({f"test_{k}": float(v) for k, v in m.items()})
                 if self.gradient_check:
                     rec.update(self._gradient_check(carry[0], carry[1]))
                 if self.diagnostics:
