@@ -5,7 +5,11 @@ each in a fresh process, alternating, ``--rounds`` times:
 - ``base``: plastix as it is;
 - ``no-wavefront``: strict PC without the wavefront (the first inference steps then compute
   every edge, as later steps do): what the wavefront costs in compile time and saves per step;
-- ``xnnpack``: XLA:CPU's XNNPACK dots (``--xla_cpu_use_xnnpack=true``).
+- ``xnnpack``: XLA:CPU's XNNPACK dots (``--xla_cpu_use_xnnpack=true``);
+- ``o1``, ``elemental``, ``once``, ``cheap-llvm``: the chunk compiled with XLA options
+  (LLVM's -O1; XLA:CPU's elemental emitter instead of its fusion emitters; both, which is
+  :data:`plastix._compile.ONCE`; LLVM's expensive passes off): what each saves in compile
+  time and costs per step.
 
 Per process: trace + lower and XLA compile of the chunk (cold; the persistent cache off), 3
 times, then the median of 9 calls (ms per training step).
@@ -23,7 +27,13 @@ import subprocess
 import sys
 import time
 
-VARIANTS = ("base", "no-wavefront", "xnnpack")
+VARIANTS = ("base", "no-wavefront", "xnnpack", "o1", "elemental", "once", "cheap-llvm")
+OPTIONS: dict[str, dict] = {
+    "o1": {"xla_backend_optimization_level": "1"},
+    "elemental": {"xla_cpu_use_fusion_emitters": False},
+    "once": {"xla_backend_optimization_level": "1", "xla_cpu_use_fusion_emitters": False},
+    "cheap-llvm": {"xla_llvm_disable_expensive_passes": True},
+}
 
 
 def measure(variant: str, data_dir: str) -> dict:
@@ -52,7 +62,7 @@ def measure(variant: str, data_dir: str) -> dict:
         t0 = time.perf_counter()
         lowered = f.lower(carry, xs, ys, idx, keys)
         t1 = time.perf_counter()
-        compiled = lowered.compile()
+        compiled = lowered.compile(OPTIONS.get(variant))
         t2 = time.perf_counter()
         trace.append(t1 - t0)
         comp.append(t2 - t1)
@@ -80,6 +90,7 @@ def main() -> None:
     ap.add_argument("--data-dir", required=True)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--variants", default=",".join(VARIANTS[:3]), help="comma-separated")
     ap.add_argument("--one", choices=VARIANTS, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.one:
@@ -87,14 +98,14 @@ def main() -> None:
         return
     rows = []
     for r in range(a.rounds):
-        for v in VARIANTS:
+        for v in a.variants.split(","):
             cmd = [sys.executable, __file__, "--data-dir", a.data_dir, "--one", v]
             out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
             row = {"round": r, **json.loads(out.strip().splitlines()[-1])}
             rows.append(row)
             print(json.dumps(row), flush=True)
     print("variant       step ms (median over rounds)  compile s  trace s  kernels")
-    for v in VARIANTS:
+    for v in a.variants.split(","):
         mine = [x for x in rows if x["variant"] == v]
         med = lambda k: statistics.median(x[k] for x in mine)  # noqa: E731
         print(

@@ -251,3 +251,33 @@ def test_entry_folders_are_ascii_names_of_their_labels():
     assert slug("bp (2x800, batch 32, dropout)") == "bp-2x800-batch-32-dropout"
     assert slug("dfa (Nøkland 2016 recipe)") == "dfa-nokland-2016-recipe"
     assert slug("Journé's net") == "journe-s-net"
+
+
+def test_the_relaxation_column_from_the_last_epoch(tmp_path):
+    """Steps and residual of the free phase in the last epoch (median over seeds); — for a rule
+    that does not relax; the column only in suites that have a relaxing rule."""
+    entries = (Entry("ep", "ep", "ep-mnist-mlp", seeds=2), Entry("bp", "bp", "bp-mnist-mlp"))
+    suite = Suite("s", "", entries)
+
+    def run(entry, seed, last):
+        hist = [{"epoch": 1, "train_inference_steps": 99.0, "train_residual": 9.0},
+                {"epoch": 2, **last}]  # fmt: skip
+        summary = {"test_accuracy": 0.9, "train_seconds_per_epoch": 1.0, "history": hist,
+                   "epochs": 2}  # fmt: skip
+        return RunResult(entry, seed, tmp_path, summary, 2**20)
+
+    results = [
+        run(entries[0], 0, {"train_inference_steps": 30.0, "train_residual": 0.25}),
+        run(entries[0], 1, {"train_inference_steps": 20.0, "train_residual": 0.75}),
+        run(entries[1], 0, {}),
+    ]
+    rows = {r["rule"]: r for r in aggregate(suite, results)}
+    assert rows["ep"]["relaxation_steps"] == 25.0 and rows["ep"]["relaxation_residual"] == 0.5
+    assert rows["bp"]["relaxation_steps"] is None and rows["bp"]["relaxation_residual"] is None
+    md = markdown(suite, list(rows.values()), "cmd")
+    header, ep_line, bp_line = md.splitlines()[5], md.splitlines()[7], md.splitlines()[8]
+    assert header.endswith("| relaxation: steps / residual |")
+    assert ep_line.endswith("| 25 / 0.5 |") and bp_line.endswith("| — |")
+    assert header.count("|") == ep_line.count("|") == bp_line.count("|")
+    plain = Suite("p", "", entries[1:])
+    assert "relaxation" not in markdown(plain, aggregate(plain, results[2:]), "cmd")

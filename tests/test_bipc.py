@@ -148,3 +148,15 @@ def test_fused_relaxation_is_the_plain_one(problem):
         for a, b in zip(s1, s0, strict=True):
             np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
         np.testing.assert_allclose(i1.energy, i0.energy, rtol=1e-5)
+
+
+def test_the_relaxation_reports_its_steps_and_residual(problem):
+    """``inference_steps``: the cap without a tolerance; with one, fewer, stopped once every
+    sample's residual is below it."""
+    net, batch = problem
+    params, _ = px.BiPC().init(net, key=jax.random.key(0))
+    m = px.BiPC(inference=INF).grads(net, params, None, batch)[2]
+    assert int(m["inference_steps"]) == 30
+    tol = px.Inference(steps=3000, optimizer=optax.sgd(0.1, momentum=0.5), tol=1e-3)
+    m = px.BiPC(inference=tol).grads(net, params, None, batch)[2]
+    assert 1 < int(m["inference_steps"]) < 3000 and float(m["residual"]) <= 1e-3

@@ -345,3 +345,16 @@ def test_bounds_cannot_hold_complex_states():
     z = jnp.zeros((2, 3), jnp.complex64)
     with pytest.raises(px.ConfigError, match="cannot bound complex states; pass bounds=None"):
         inf.run(lambda s: (jnp.sum(s * s), 2 * s), (z,))
+
+
+@pytest.mark.parametrize("make", [px.EP, px.CHL, px.rules.CoupledLearning])
+def test_the_free_phase_reports_its_steps_and_residual(problem, make):
+    """``inference_steps``: the free phase's state updates, the cap without a tolerance; with
+    one, fewer, stopped once every sample's residual is below it."""
+    net, params, batch = problem
+    capped = make(free=px.Inference(steps=37, optimizer=optax.sgd(0.2)))
+    m = capped.grads(net, params, None, batch)[2]
+    assert int(m["inference_steps"]) == 37
+    tol = px.Inference(steps=3000, optimizer=optax.sgd(0.2), tol=1e-3)
+    m = make(rho=px.nn.Sigmoid(), free=tol).grads(net, params, None, batch)[2]
+    assert 1 < int(m["inference_steps"]) < 3000 and float(m["residual"]) <= 1e-3

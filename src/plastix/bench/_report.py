@@ -22,8 +22,9 @@ from ._suites import Suite
 
 COLUMNS = [
     "rule", "preset", "seeds", "test_accuracy_mean", "test_accuracy_std", "bar", "meets_bar",
-    "published", "published_source", "gap_points", "seconds_per_epoch", "ratio_to_bp", "peak_rss_mib", "cosine_to_bp",
-    "cosine_to_bp_layer_mean", "epochs", "control", "control_points",
+    "published", "published_source", "gap_points", "seconds_per_epoch", "compile_seconds", "ratio_to_bp",
+    "peak_rss_mib", "cosine_to_bp", "cosine_to_bp_layer_mean", "relaxation_steps", "relaxation_residual",
+    "epochs", "control", "control_points",
 ]  # fmt: skip
 
 
@@ -58,6 +59,11 @@ def aggregate(suite: Suite, results: Sequence[RunResult]) -> list[dict[str, Any]
             _mean([float(v) for v in c["grad_cosine_per_edge"] if math.isfinite(v)]) for c in checks
         ]
         rss = [r.peak_rss_bytes for r in ok if r.peak_rss_bytes]
+        # a relaxing rule's free phase in its last epoch: state updates per batch (the epoch's
+        # mean) and the residual |grad_z E| per sample where they stopped
+        last = [r.summary["history"][-1] for r in ok if r.summary and r.summary["history"]]
+        steps = [float(h["train_inference_steps"]) for h in last if "train_inference_steps" in h]
+        resid = [float(h["train_residual"]) for h in last if "train_residual" in h]
         mean = _mean(accs)
         rows[e.label] = {
             "rule": e.label,
@@ -77,6 +83,8 @@ def aggregate(suite: Suite, results: Sequence[RunResult]) -> list[dict[str, Any]
             "cosine_to_bp": _mean(cos),
             "cosine_to_bp_layer_mean": _mean([c for c in layer_cos if c is not None]),
             "cosine_undefined": bool(checks) and not cos,
+            "relaxation_steps": statistics.median(steps) if steps else None,
+            "relaxation_residual": statistics.median(resid) if resid else None,
             "epochs": ok[0].summary["epochs"] if ok and ok[0].summary else None,
             "failed": [r.error for r in results if r.entry.label == e.label and r.error],
             "control": e.control,
@@ -114,11 +122,13 @@ def markdown(suite: Suite, rows: Sequence[dict[str, Any]], command: str) -> str:
         "",
     ]
     controls = any(r["control"] for r in rows)
+    relaxing = any(r["relaxation_residual"] is not None for r in rows)
     head = "| rule | preset | seeds | test accuracy | bar | published | vs published (points) | "
     head += "vs control (points) | " if controls else ""
     head += (
         "s/epoch | compile s | x BP (same net) | peak RSS MiB | cosine to BP (all / layer mean) |"
     )
+    head += " relaxation: steps / residual |" if relaxing else ""
     lines += [head, "|" + " --- |" * head.count(" | ") + " --- |"]
     for r in rows:
         acc = _fmt(r["test_accuracy_mean"], "acc")
@@ -137,11 +147,15 @@ def markdown(suite: Suite, rows: Sequence[dict[str, Any]], command: str) -> str:
         if controls:
             ctrl = "—" if r["control_points"] is None else f"{r['control_points']:+.2f}"
             ctrl += " | "
+        relax = ""
+        if relaxing:
+            relax = f" {_fmt(r['relaxation_steps'])} / {_fmt(r['relaxation_residual'])} |"
+            relax = " — |" if r["relaxation_residual"] is None else relax
         lines.append(
             f"| {r['rule']} | `{r['preset']}` | {r['seeds']} | {acc} | {bar} | {pub} | {gap} | "
             f"{ctrl}{_fmt(r['seconds_per_epoch'])} | {_fmt(r['compile_seconds'])} | "
             f"{_fmt(r['ratio_to_bp'])} | "
-            f"{_fmt(r['peak_rss_mib'])} | {cosine} |"
+            f"{_fmt(r['peak_rss_mib'])} | {cosine} |{relax}"
         )
     lines += [
         "",
@@ -149,6 +163,15 @@ def markdown(suite: Suite, rows: Sequence[dict[str, Any]], command: str) -> str:
         "compile s: the seconds the run spent compiling before its first epoch (the median over "
         "seeds; `plastix bench` runs with the compilation cache off, so they are cold).",
     ]
+    if relaxing:
+        lines += [
+            "",
+            "Relaxation: for the rules that relax states to an energy minimum, the free phase "
+            "in the last epoch: state updates per batch (the epoch's mean; fewer than the "
+            "preset's cap where a tolerance stopped it) / the residual "
+            "$\\lVert \\nabla_z E\\rVert$ per sample at its last gradient evaluation (the "
+            "epoch's mean; the median over seeds); — for rules without a relaxation.",
+        ]
     if any(r["cosine_to_bp"] is not None or r["cosine_undefined"] for r in rows):
         lines += [
             "",

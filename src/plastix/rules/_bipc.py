@@ -206,6 +206,7 @@ class BiPC(AbstractGradientRule, AbstractEnergyRule, AbstractGenerativeRule):
                 "energy": info.energy / x.shape[0],
                 "residual": jnp.mean(info.residual),
                 "not_converged": info.not_converged,
+                "inference_steps": info.steps,
             },
         )
 

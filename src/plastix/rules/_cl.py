@@ -58,7 +58,7 @@ class CoupledLearning(AbstractEquilibriumRule):
     >>> batch = (jnp.ones((4, 3)) * 0.5, jnp.eye(2)[jnp.array([0, 1, 0, 1])])
     >>> grads, _, metrics = px.rules.CoupledLearning(eta=0.1).grads(net, params, None, batch)
     >>> sorted(metrics)
-    ['accuracy', 'energy', 'loss', 'not_converged', 'residual', 'residual_nudged']
+    ['accuracy', 'energy', 'inference_steps', 'loss', 'not_converged', 'residual', 'residual_nudged']
     """
 
     name: ClassVar[str] = "cl"

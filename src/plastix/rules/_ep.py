@@ -360,6 +360,7 @@ class AbstractEquilibriumRule(AbstractGradientRule, AbstractEnergyRule):
             "energy": info.energy / x.shape[0],
             "residual": jnp.mean(info.residual),
             "not_converged": info.not_converged,
+            "inference_steps": info.steps,
         }
         if nudged_info is not None:
             m["residual_nudged"] = jnp.mean(nudged_info.residual)
