@@ -305,3 +305,24 @@ def test_compiled_start_draws_what_the_rule_draws(setup):
 def test_seed_outside_the_key_space_is_refused(setup, seed):
     with pytest.raises(px.ConfigError, match=r"seed must lie in \[0, 2\*\*32\)"):
         _trainer(setup, None, 1, seed=seed)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda s: px.rules.FA(seed=s),
+        lambda s: px.rules.DFA(seed=s),
+        lambda s: px.rules.DRTP(seed=s),
+        lambda s: px.rules.FF(embedding_seed=s),
+        lambda s: px.memory.HopfieldTask(seed=s),
+        lambda s: px.memory._tasks.STDPTask(seed=s),
+    ],
+)
+def test_every_seed_option_refuses_seeds_jax_would_fold(make):
+    """A rule's or task's own seed goes to ``jax.random.key`` as the Trainer's does: seeds
+    that share another seed's draws are refused there too."""
+    make(2**32 - 1)  # the largest seed JAX tells apart
+    assert jax.random.key_data(jax.random.key(2**32 + 1)).tolist() == [0, 1]  # = key(1)
+    for bad in (2**32 + 1, -1):
+        with pytest.raises(px.ConfigError, match=r"seed must lie in \[0, 2\*\*32\)"):
+            make(bad)

@@ -33,3 +33,13 @@ class DivergenceError(PlastixError, FloatingPointError):
 
 class CheckpointError(PlastixError, OSError):
     """A checkpoint cannot be written or does not match the run it is loaded into."""
+
+
+def check_seed(seed: object, what: str) -> None:
+    """Refuse an integer seed outside ``[0, 2**32)``: ``jax.random.key`` keeps its low 32
+    bits, so seed ``2**32 + 1`` would silently draw what seed 1 draws."""
+    if isinstance(seed, int) and not isinstance(seed, bool) and not 0 <= seed < 2**32:
+        raise ConfigError(
+            f"{what} must lie in [0, 2**32), got {seed}: JAX keeps a seed's low 32 bits, so it "
+            f"would silently share the random draws of seed {seed % 2**32}; pass another seed."
+        )

@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._errors import ConfigError
+from .._errors import ConfigError, check_seed
 from .._option import check_option_types, option
 from ..data import load_dataset
 from ._hopfield import (
@@ -96,6 +96,7 @@ class HopfieldTask(eqx.Module):
 
     def __check_init__(self) -> None:
         check_option_types(self)  # HopfieldTask(patterns="digits") names PatternSource
+        check_seed(self.seed, "hopfield seed")
         if self.neurons < 2 or self.count < 1 or self.steps < 1 or self.trials < 1:
             raise ConfigError(
                 f"hopfield: need neurons >= 2, count >= 1, steps >= 1 and trials >= 1 (got "
@@ -208,6 +209,7 @@ class STDPTask(eqx.Module):
 
     def __check_init__(self) -> None:
         check_option_types(self)
+        check_seed(self.seed, "stdp seed")
         if self.inputs < 1 or self.neurons < 1 or self.steps < 1 or self.trials < 1:
             raise ConfigError("stdp: inputs, neurons, steps and trials must be >= 1.")
         if not 0 <= self.group <= self.inputs:

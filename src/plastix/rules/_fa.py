@@ -41,6 +41,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, PRNGKeyArray
 
 from .._compile import run_once
+from .._errors import check_seed
 from .._option import option
 from ..graph import Network, masked
 from ..nn import Conv2d, Layer, Linear, Sequential
@@ -118,6 +119,9 @@ class _FeedbackRule(AbstractFeedbackRule):
     cost: Cost = option(default_factory=CrossEntropy, help="output cost C")
     seed: int = option(0, help="seed of the fixed random feedback weights")
     dropout: Dropout = dropout_option()
+
+    def __check_init__(self) -> None:
+        check_seed(self.seed, f"{self.name} seed")
 
     def check(self, net: Network, batch: Batch | None = None) -> None:
         net.require_dag(type(self).__name__)

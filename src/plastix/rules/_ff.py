@@ -50,7 +50,7 @@ import jax.numpy as jnp
 import optax
 from jaxtyping import Array, PRNGKeyArray
 
-from .._errors import ConfigError, GraphError, ShapeError
+from .._errors import ConfigError, GraphError, ShapeError, check_seed
 from .._option import option
 from ..graph import Network
 from ..nn import Linear, ReLU, Sequential
@@ -251,6 +251,7 @@ class FF(AbstractGradientRule):
     )
 
     def __check_init__(self) -> None:
+        check_seed(self.embedding_seed, "FF embedding_seed")
         if self.supervision is Supervision.UNSUPERVISED and (
             self.prediction is FFPrediction.GOODNESS
         ):

@@ -22,7 +22,7 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from .._compile import ONCE, run_once
-from .._errors import CheckpointError, ConfigError, DivergenceError, ShapeError
+from .._errors import CheckpointError, ConfigError, DivergenceError, ShapeError, check_seed
 from .._progress import progress
 from ..data import ArrayDataset, DataLoader, Shards
 from ..graph import Network
@@ -216,12 +216,7 @@ class Trainer:
             raise ConfigError(f"shards must be >= 0 (0: one per process), got {self.shards}.")
         if self.steps_per_call < 1:
             raise ConfigError(f"steps_per_call must be >= 1, got {self.steps_per_call}.")
-        if isinstance(self.seed, int | np.integer) and not 0 <= self.seed < 2**32:
-            # jax.random.key keeps 32 bits: seed 2**32 + 1 would draw seed 1's parameters
-            raise ConfigError(
-                f"seed must lie in [0, 2**32), got {self.seed}: a larger seed would silently "
-                "share the random draws of a smaller one; pass seed % 2**32 or another seed."
-            )
+        check_seed(int(self.seed) if isinstance(self.seed, np.integer) else self.seed, "seed")
         for name, ds in (("train", self.train), ("test", self.test)):
             if ds is None:
                 continue
