@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 from pathlib import Path
 
 import jax
@@ -25,9 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from plastix.config import RunConfig, build
-from plastix.graph import Network
-from plastix.train import latest_checkpoint, load_checkpoint
+from _trained import frozen_features, load_run
 
 
 def main() -> None:
@@ -41,25 +38,12 @@ def main() -> None:
     ap.add_argument("--beta", type=float, nargs="*", default=[])
     ap.add_argument("--cost", help="a cost instead of the run's (cross-entropy, tanh-power)")
     a = ap.parse_args()
-    run = build(RunConfig, json.loads((a.run / "config.json").read_text())["config"])
+    loaded = load_run(a.run, initial=a.random)
+    run, net, rule = loaded["run"], loaded["net"], loaded["rule"]
     if not run.data.validation:
         raise SystemExit("the run has no validation split; train it with data.validation=N")
-    train, val, _ = run.data.load()
-    net = Network.from_example(run.model.edges(train.num_classes), train.x[:1])
-    rule = run.rule
-    params, state = rule.init(net, key=jax.random.key(run.train.seed))
-    if not a.random:
-        opt = run.optimizer.make(steps_per_epoch=1, epochs=1)
-        ckpt = latest_checkpoint(a.run / "checkpoints")
-        if ckpt is None:
-            raise SystemExit(f"no checkpoint in {a.run / 'checkpoints'}")
-        (params, state, _), _ = load_checkpoint(ckpt, (params, state, opt.init(params)))
-    feat = jax.jit(lambda x: rule.features(net, params, state, x).reshape(x.shape[0], -1))
-
-    def feats(x: np.ndarray) -> jax.Array:
-        return jnp.concatenate([feat(jnp.asarray(x[i : i + 1000])) for i in range(0, len(x), 1000)])
-
-    ftr, fva = feats(train.x), feats(val.x)
+    train, val = loaded["train"], loaded["evaluation"]
+    ftr, fva = (jnp.asarray(frozen_features(loaded, d.x)) for d in (train, val))
     print(
         f"features {ftr.shape}: mean {float(ftr.mean()):.4g} std {float(ftr.std()):.4g} "
         f"max {float(ftr.max()):.4g}; active units per sample "

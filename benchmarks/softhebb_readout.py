@@ -17,7 +17,6 @@ once, read by later calls with the same file) to compare read-outs without recom
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import jax
@@ -25,9 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from plastix.config import RunConfig, build
-from plastix.graph import Network
-from plastix.train import latest_checkpoint, load_checkpoint
+from _trained import frozen_features, load_run
 
 
 def main() -> None:
@@ -41,27 +38,13 @@ def main() -> None:
     ap.add_argument("--schedule", choices=("halving", "cosine"), default="halving")
     ap.add_argument("--cache", type=Path, default=None)
     a = ap.parse_args()
-    run = build(RunConfig, json.loads((a.run / "summary.json").read_text())["config"])
-    train, test, _ = run.data.load()
-    net = Network.from_example(run.model.edges(10), test.x[:1])
-    rule = run.rule
-    opt = run.optimizer.make(steps_per_epoch=1, epochs=1)
-    params, state = rule.init(net, key=jax.random.key(0))
-    ckpt = latest_checkpoint(a.run / "checkpoints")
-    assert ckpt is not None
-    (params, state, _), _ = load_checkpoint(ckpt, (params, state, opt.init(params)))
-    feat = jax.jit(lambda x: rule.features(net, params, state, x).reshape(x.shape[0], -1))
-
-    def feats(x: np.ndarray) -> np.ndarray:
-        return np.concatenate(
-            [np.asarray(feat(jnp.asarray(x[i : i + 500]))) for i in range(0, len(x), 500)]
-        )
-
+    loaded = load_run(a.run)
+    train, test = loaded["train"], loaded["evaluation"]
     if a.cache is not None and a.cache.exists():
         with np.load(a.cache, allow_pickle=False) as z:
             ftr, fte = z["train"], z["test"]
     else:
-        ftr, fte = feats(train.x), feats(test.x)
+        ftr, fte = frozen_features(loaded, train.x, 500), frozen_features(loaded, test.x, 500)
         if a.cache is not None:
             np.savez(a.cache, train=ftr, test=fte)
     print("features", ftr.shape, "mean", ftr.mean(), "std", ftr.std(), "max", ftr.max())
