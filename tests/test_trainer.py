@@ -301,7 +301,7 @@ def test_compiled_start_draws_what_the_rule_draws(setup):
         np.testing.assert_array_equal(t._keys(epoch), jax.random.key_data(keys))
 
 
-@pytest.mark.parametrize("seed", [2**32, 2**32 + 1, -1])
+@pytest.mark.parametrize("seed", [2**32, 2**32 + 1, -1, np.int64(2**40)])
 def test_seed_outside_the_key_space_is_refused(setup, seed):
     with pytest.raises(px.ConfigError, match=r"seed must lie in \[0, 2\*\*32\)"):
         _trainer(setup, None, 1, seed=seed)

@@ -6,6 +6,8 @@ catch one type. Messages name the problem and say how to fix it.
 
 from __future__ import annotations
 
+import numbers
+
 
 class PlastixError(Exception):
     """Base class of every error plastix raises on bad input or bad state."""
@@ -38,7 +40,10 @@ class CheckpointError(PlastixError, OSError):
 def check_seed(seed: object, what: str) -> None:
     """Refuse an integer seed outside ``[0, 2**32)``: ``jax.random.key`` keeps its low 32
     bits, so seed ``2**32 + 1`` would silently draw what seed 1 draws."""
-    if isinstance(seed, int) and not isinstance(seed, bool) and not 0 <= seed < 2**32:
+    if not isinstance(seed, numbers.Integral) or isinstance(seed, bool):
+        return
+    seed = int(seed)
+    if not 0 <= seed < 2**32:
         raise ConfigError(
             f"{what} must lie in [0, 2**32), got {seed}: JAX keeps a seed's low 32 bits, so it "
             f"would silently share the random draws of seed {seed % 2**32}; pass another seed."

@@ -216,7 +216,7 @@ class Trainer:
             raise ConfigError(f"shards must be >= 0 (0: one per process), got {self.shards}.")
         if self.steps_per_call < 1:
             raise ConfigError(f"steps_per_call must be >= 1, got {self.steps_per_call}.")
-        check_seed(int(self.seed) if isinstance(self.seed, np.integer) else self.seed, "seed")
+        check_seed(self.seed, "seed")
         for name, ds in (("train", self.train), ("test", self.test)):
             if ds is None:
                 continue
