@@ -84,6 +84,10 @@ def test_a_tiny_suite_runs_reports_and_is_reused(tmp_path):
     results = run_suite(suite, tmp_path, epochs=2, progress=False)
     by = {r.entry.label: r for r in results}
     assert by["broken"].summary is None and "rule.nope" in (by["broken"].error or "")
+    # seed 0's programs compiled alone twice, the second from the cache the first filled
+    info = json.loads((tmp_path / "pc" / "seed-0" / "bench.json").read_text())
+    cold, warm = info["compile_only"]["cold"], info["compile_only"]["warm"]
+    assert 0 < warm < cold and by["pc"].warm_compile_seconds == warm
     assert by["bp"].summary["epochs"] == 2 and by["pc"].summary["rule"] == "pc"
     assert by["pc"].peak_rss_bytes > 50 * 2**20  # a Python + JAX process
     paths = write_report(suite, results, tmp_path, "plastix bench --suite tiny")
@@ -106,17 +110,19 @@ def test_a_tiny_suite_runs_reports_and_is_reused(tmp_path):
     assert layer_mean == pytest.approx(sum(per_edge) / 2)
     md = paths["markdown"].read_text()
     assert "| pc | `digits-pc` | 1 |" in md and "Failed runs" in md
+    assert "| compile s (cold / warm) |" in md and f" / {warm:.3g} |" in md
     for png in ("accuracy_png", "time_png"):
         assert paths[png].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     again = run_suite(suite, tmp_path, epochs=2, progress=False, only=["bp", "pc"])
     assert all(r.reused for r in again)
+    assert json.loads((tmp_path / "pc" / "seed-0" / "bench.json").read_text()) == info
     # an entry whose settings changed since its run is not reused silently, nor rerun over it
     changed = Suite(
         "tiny",
         "",
         (Entry("bp", "bp", "digits-pc", {**small, "rule.name": "bp", "train.batch_size": 32}),),
     )
-    (stale,) = run_suite(changed, tmp_path, epochs=2, progress=False)
+    (stale,) = run_suite(changed, tmp_path, epochs=2, progress=False, warm_compile=False)
     assert stale.summary is None and not stale.reused
     err = stale.error or ""
     assert "holds a run of another command" in err and "delete the folder" in err
@@ -153,7 +159,7 @@ def test_the_cifar10_suite_runs_end_to_end_on_a_small_slice(tmp_path):
     # the suite's gradient check on the 10 images (EP's, by conjugate gradients, left out)
     check = {"train.gradient_check": 10}
     ep = "ep (4-conv)"
-    common = dict(epochs=1, data_dir=str(tmp_path / "data"), progress=False)
+    common = dict(epochs=1, data_dir=str(tmp_path / "data"), progress=False, warm_compile=False)
     others = [e.label for e in suite.entries if e.label != ep]
     results = run_suite(suite, tmp_path / "out", sets={**small, **check}, only=others, **common)
     steps = {"rule.free.steps": 5, "rule.nudged.steps": 2, "train.gradient_check": 0}
@@ -238,7 +244,9 @@ def test_the_published_number_and_the_gap_in_points(tmp_path):
         (d / "summary.json").write_text(json.dumps({"test_accuracy": 0.98, "epochs": 1, "history": [], "train_seconds_per_epoch": 1.0}))  # fmt: skip
         cmd = _command(entries[0], d, seed, None, None, {}, 0, False)  # what the suite runs
         (d / "bench.json").write_text(json.dumps({"peak_rss_bytes": 1, "command": cmd}))
-    got = run_suite(suite, tmp_path / "out", seeds=1, only=["a"], progress=False)
+    got = run_suite(
+        suite, tmp_path / "out", seeds=1, only=["a"], progress=False, warm_compile=False
+    )
     assert [(r.entry.label, r.seed, r.reused) for r in got] == [("a", s, True) for s in range(3)]
 
 

@@ -45,6 +45,8 @@ def _cases(tmp):
         (["train", "--resume"], 2, "--resume needs --out"),
         (["train", "--out", str(a_file), *TINY], 2, "a file is in the way"),
         (["train", "--out", str(empty), "--resume", *TINY], 2, "no run to resume"),
+        (["train", "--compile-only", "--resume", "--out", str(empty), *TINY], 2, "drop --resume"),
+        (["train", "--set", "rule.seed=4294967297", "--rule", "fa", *TINY], 2, "fa seed must lie"),
         (["train", "--rule", "chl", "--preset", "digits-pc", *TINY], 2, "own activation GELU"),
         (["train", "--rule", "softhebb", "--preset", "digits-pc", *TINY], 2, "Hebbian blocks"),
         (["train", "--rule", "ff", "--set", "model.hidden=[8]", *TINY], 2, "skip_first"),

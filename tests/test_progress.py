@@ -101,6 +101,24 @@ def test_compile_cache_keeps_the_programs_for_the_next_run(tmp_path):
     first = run("a")
     programs = sorted(p.name for p in cache.iterdir())
     assert any(p.startswith("jit__run_chunk") for p in programs), programs
+
+    def compile_only(cache_dir):  # the same run's programs, nothing trained or written
+        env = {**os.environ, "PLASTIX_COMPILE_CACHE": str(cache_dir), "JAX_PLATFORMS": "cpu"}
+        cmd = [sys.executable, "-m", "plastix", "train", "--epochs", "1", "--compile-only",
+               "--set", "model.hidden=[16]", "--out", str(tmp_path / "none")]  # fmt: skip
+        done = subprocess.run(cmd, env=env, capture_output=True, timeout=300)
+        assert done.returncode == 0, done.stderr.decode()[-2000:]
+        assert not (tmp_path / "none").exists()
+        return json.loads(done.stdout.decode().strip().splitlines()[-1])
+
+    warm = compile_only(cache)
+    assert sorted(p.name for p in cache.iterdir()) == programs  # all were the run's
+    assert set(warm["compile_seconds_by_program"]) == {"train", "eval"}
+    fresh = tmp_path / "fresh"  # (a cache entry's key depends on the folder: compare names)
+    compile_only(fresh)
+    own = sorted(p.name.rsplit("-", 2)[0] for p in fresh.iterdir())
+    assert set(own) <= {p.rsplit("-", 2)[0] for p in programs}
+    assert {"jit__run_chunk", "jit__evaluate"} <= set(own), own
     second = run("b")
     assert sorted(p.name for p in cache.iterdir()) == programs  # nothing new to compile
     assert second["test_accuracy"] == first["test_accuracy"]

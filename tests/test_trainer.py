@@ -326,3 +326,18 @@ def test_every_seed_option_refuses_seeds_jax_would_fold(make):
     for bad in (2**32 + 1, -1):
         with pytest.raises(px.ConfigError, match=r"seed must lie in \[0, 2\*\*32\)"):
             make(bad)
+
+
+def test_compile_alone_trains_nothing_and_changes_nothing(setup, tmp_path):
+    """``Trainer.compile`` compiles what ``fit`` compiles before its first epoch (reported by
+    program), writes no run directory, and a ``fit`` after it ends with the numbers of a
+    ``fit`` without it."""
+    t = _trainer(setup, tmp_path / "compiled", 1)
+    secs = t.compile()
+    assert set(secs["compile_seconds_by_program"]) == {"train", "eval"}
+    assert secs["compile_seconds"] >= secs["compile_seconds_by_program"]["train"] > 0
+    assert not (tmp_path / "compiled").exists()
+    after = t.fit()
+    plain = _trainer(setup, tmp_path / "plain", 1).fit()
+    assert after["test_accuracy"] == plain["test_accuracy"]
+    assert after["history"][-1]["train_loss"] == plain["history"][-1]["train_loss"]

@@ -8,6 +8,7 @@ import re
 import shlex
 import subprocess
 import sys
+import tempfile
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ class RunResult:
     peak_rss_bytes: int | None
     error: str | None = None
     reused: bool = False
+    warm_compile_seconds: float | None = None
 
 
 def checks_gradient(entry: Entry) -> bool:
@@ -102,6 +104,21 @@ def _wait(proc: subprocess.Popen[bytes]) -> tuple[int, int]:
     return proc.returncode, int(usage.ru_maxrss) * scale
 
 
+def _warm_compile(cmd: Sequence[str]) -> dict[str, Any]:
+    """The run's programs compiled twice by ``cmd --compile-only`` with a fresh persistent
+    compilation cache: the first call fills it, the second starts warm. ``{"cold": s,
+    "warm": s}`` (compile seconds), or ``{"error": ...}``."""
+    secs = []
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "PLASTIX_COMPILE_CACHE": cache}
+        for _ in range(2):
+            done = subprocess.run([*cmd, "--compile-only"], env=env, capture_output=True, text=True)
+            if done.returncode != 0:
+                return {"error": done.stderr[-1500:]}
+            secs.append(json.loads(done.stdout.strip().splitlines()[-1])["compile_seconds"])
+    return {"cold": secs[0], "warm": secs[1]}
+
+
 def run_suite(
     suite: Suite,
     out: str | Path,
@@ -112,6 +129,7 @@ def run_suite(
     sets: Mapping[str, Any] | None = None,
     only: Sequence[str] | None = None,
     progress: bool = True,
+    warm_compile: bool = True,
 ) -> list[RunResult]:
     """Run every entry of ``suite`` for seeds ``0..seeds-1`` (at least the entry's own
     ``seeds``) into ``out/<entry>/seed-<k>``.
@@ -122,7 +140,9 @@ def run_suite(
     checkpoints but no summary (killed) is resumed; a failed run is reported, not fatal.
     ``only`` restricts to the given entry labels; ``sets`` (dotted config keys) apply to every
     entry, except that a ``train.gradient_check`` replaces the suite's and, like it, applies
-    only where :func:`checks_gradient` holds.
+    only where :func:`checks_gradient` holds. With ``warm_compile``, seed 0's programs are
+    also compiled alone twice with a fresh compilation cache (``--compile-only``), once per
+    run folder, and both calls' seconds kept in its ``bench.json`` (``compile_only``).
     """
     if seeds < 1:
         raise ConfigError(f"seeds must be >= 1, got {seeds}.")
@@ -159,7 +179,12 @@ def run_suite(
                     )
                     results.append(RunResult(entry, seed, run, None, None, error=err))
                     continue
-                results.append(RunResult(entry, seed, run, summary, info["peak_rss_bytes"], reused=True))  # fmt: skip
+                warm = None
+                if warm_compile:
+                    warm = _warm_of(
+                        info, info_path, entry, run, seed, epochs, data_dir, sets, suite
+                    )
+                results.append(RunResult(entry, seed, run, summary, info["peak_rss_bytes"], reused=True, warm_compile_seconds=warm))  # fmt: skip
                 continue
         resume = (run / "config.json").is_file() or (
             (run / "checkpoints").is_dir() and any((run / "checkpoints").glob("*.npz"))
@@ -175,6 +200,34 @@ def run_suite(
             tail = (run / "train.log").read_text(errors="replace")[-1500:]
             results.append(RunResult(entry, seed, run, None, rss, error=f"exit {code}: {tail}"))
             continue
-        info_path.write_text(json.dumps({"peak_rss_bytes": rss, "command": cmd}, indent=2) + "\n")
-        results.append(RunResult(entry, seed, run, json.loads(summary_path.read_text()), rss))
+        info = {"peak_rss_bytes": rss, "command": cmd}
+        info_path.write_text(json.dumps(info, indent=2) + "\n")
+        warm = None
+        if warm_compile:
+            warm = _warm_of(info, info_path, entry, run, seed, epochs, data_dir, sets, suite)
+        summary = json.loads(summary_path.read_text())
+        results.append(RunResult(entry, seed, run, summary, rss, warm_compile_seconds=warm))
     return results
+
+
+def _warm_of(
+    info: dict[str, Any],
+    info_path: Path,
+    entry: Entry,
+    run: Path,
+    seed: int,
+    epochs: int | None,
+    data_dir: str | None,
+    sets: Mapping[str, Any] | None,
+    suite: Suite,
+) -> float | None:
+    """Seed 0's warm compile seconds, measured once (:func:`_warm_compile`) and kept in the
+    run's ``bench.json``; None for the other seeds or when compiling alone failed."""
+    if seed != 0:
+        return None
+    if "compile_only" not in info:
+        cmd = _command(entry, run, seed, epochs, data_dir, sets or {}, suite.gradient_check, False)
+        info["compile_only"] = _warm_compile(cmd)
+        info_path.write_text(json.dumps(info, indent=2) + "\n")
+    warm = info["compile_only"].get("warm")
+    return None if warm is None else float(warm)

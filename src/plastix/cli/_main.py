@@ -143,6 +143,12 @@ def build_parser() -> argparse.ArgumentParser:
         "~/.cache/plastix/compiled; a second run of the same setup then skips XLA's compilation)",
     )
     t.add_argument(
+        "--compile-only",
+        action="store_true",
+        help="compile the run's programs, print their seconds (JSON) and train nothing (no run "
+        "directory); run it twice with the compilation cache on to time a warm start",
+    )
+    t.add_argument(
         "--coordinator",
         metavar="HOST:PORT",
         help="many processes (hosts): the address of process 0, for jax.distributed.initialize",
@@ -608,6 +614,12 @@ def _command(args: argparse.Namespace, argv: list[str]) -> int:
         print(f"plastix: {rule} on {dataset} starts from preset {preset} ({how}; "
               "--print-config shows it all, --preset picks another)", file=sys.stderr)  # fmt: skip
     compile_cache(off=args.no_compile_cache)
+    if args.compile_only:
+        if args.resume:
+            raise ConfigError("--compile-only trains nothing and writes no run: drop --resume.")
+        trainer = build_trainer(run, out=args.out, progress=False)
+        print(json.dumps(trainer.compile()))
+        return 0
     summary = run_train(run, out=args.out, resume=args.resume, progress=not args.no_progress)
     acc = summary["test_accuracy"]
     print(

@@ -575,6 +575,84 @@ class Trainer:
 
     # --- the loop -----------------------------------------------------------------------------
 
+    def compile(self) -> dict[str, Any]:
+        """Compile the run's programs as :meth:`fit` does before its first epoch, train
+        nothing, and return the seconds (``compile_seconds``, the wall time, and
+        ``compile_seconds_by_program``; the initial parameters' program is not counted, as in
+        :meth:`fit`). With JAX's persistent compilation cache on, a second call in a new
+        process measures a warm start (``plastix train --compile-only``)."""
+        carry = self._replicate(self.init())
+        _, _, seconds, split, _ = self._compile_programs(carry, *self._train_arrays(), 0)
+        return {"compile_seconds": seconds, "compile_seconds_by_program": split}
+
+    def _train_arrays(self) -> tuple[Any, Any]:
+        """The training images and labels on every device, once (None when they are fed
+        per batch)."""
+        if self._fed:
+            return None, None
+        xs = self._replicate(jax.device_put(jnp.asarray(self.train.x)))
+        return xs, self._replicate(jax.device_put(jnp.asarray(self.train.y)))
+
+    def _compile_programs(
+        self, carry: Carry, xs: Any, ys: Any, start: int
+    ) -> tuple[dict[int, Any], dict[int, Any], float, dict[str, float], Any]:
+        """Compile the programs of epochs ``start + 1 ..``: the training chunks (one per chunk
+        length; on cached features when every epoch after ``start`` trains only a read-out)
+        and the evaluation. Returns the compiled chunks, those on cached features, the wall
+        seconds, the seconds by program and the test arrays on the devices (None without a
+        test set)."""
+        # compile once per chunk length, outside the timed epochs: the programs are traced
+        # here, compiled by a worker thread (XLA lets go of the GIL), while this thread
+        # traces and compiles the evaluation beside them
+        t0 = time.perf_counter()
+        keys0 = self._keys(0)  # a template: only their shape and type are compiled for
+        lowered = {}
+        cached_epochs = [e for e in range(start + 1, self.epochs + 1) if self._cached(e)]
+        plain = len(cached_epochs) < self.epochs - start or not cached_epochs
+        for a, b in {(b - a): (a, b) for a, b in self._chunks()}.values() if plain else ():
+            idx0 = np.full((b - a, self.batch_size), self.train.offset, np.int64)
+            if self._fed:
+                lowered[b - a] = self._chunk_fed.lower(carry, *self._feed(idx0), keys0[a:b])
+            else:
+                lowered[b - a] = self._chunk.lower(
+                    carry, xs, ys, jnp.asarray(idx0.astype(np.int32)), keys0[a:b]
+                )
+        lowered_feat = {}
+        if cached_epochs:
+            f1 = jax.eval_shape(self._feat_batch, carry[0], carry[1], xs[:1])
+            sharding = None if self._mesh is None else NamedSharding(self._mesh, P())
+            f_all = jax.ShapeDtypeStruct(
+                (len(self.train), *f1.shape[1:]), f1.dtype, sharding=sharding
+            )
+            for a, b in {(b - a): (a, b) for a, b in self._chunks(cached=True)}.values():
+                idx_f = jnp.zeros((b - a, self.batch_size), jnp.int32)
+                lowered_feat[b - a] = self._chunk_feat.lower(carry, f_all, ys, idx_f, keys0[a:b])
+
+        def timed_compile(lw: Any) -> tuple[Any, float]:
+            return lw.compile(), time.perf_counter()
+
+        train_done = time.perf_counter()
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            jobs = {n: pool.submit(timed_compile, lw) for n, lw in lowered.items()}
+            jobs_feat = {n: pool.submit(timed_compile, lw) for n, lw in lowered_feat.items()}
+            eval_compile, test_xy = 0.0, None
+            if self.test is not None:
+                t1 = time.perf_counter()
+                test_xy = self._replicate((jnp.asarray(self.test.x), jnp.asarray(self.test.y)))
+                if plain:
+                    self._eval.lower(carry[0], carry[1], *test_xy).compile()
+                eval_compile = time.perf_counter() - t1
+            done = {n: job.result() for n, job in jobs.items()}
+            done_feat = {n: job.result() for n, job in jobs_feat.items()}
+        compile_seconds = time.perf_counter() - t0
+        compiled = {n: c for n, (c, _) in done.items()}
+        compiled_feat = {n: c for n, (c, _) in done_feat.items()}
+        train_done = max([train_done, *(t for _, t in [*done.values(), *done_feat.values()])])
+        # the evaluation compiles beside the training programs: "train" is the time until
+        # they were ready, "eval" the evaluation's own, and compile_seconds the wall time
+        compile_split = {"train": train_done - t0, "eval": eval_compile}
+        return compiled, compiled_feat, compile_seconds, compile_split, test_xy
+
     def fit(self, *, resume: bool = False) -> dict[str, Any]:
         """Train for ``epochs`` epochs; return the summary (also written to ``summary.json``).
 
@@ -673,60 +751,10 @@ class Trainer:
                     r for r in _read_jsonl(out / "metrics.jsonl") if r["epoch"] <= start
                 ]
         carry = self._replicate(carry)
-        if not self._fed:  # the training set sits on every device once
-            xs = self._replicate(jax.device_put(jnp.asarray(self.train.x)))
-            ys = self._replicate(jax.device_put(jnp.asarray(self.train.y)))
-
-        # compile once per chunk length, outside the timed epochs: the programs are traced
-        # here, compiled by a worker thread (XLA lets go of the GIL), while this thread
-        # traces and compiles the evaluation beside them
-        t0 = time.perf_counter()
-        keys0 = self._keys(0)  # a template: only their shape and type are compiled for
-        lowered = {}
-        cached_epochs = [e for e in range(start + 1, self.epochs + 1) if self._cached(e)]
-        plain = len(cached_epochs) < self.epochs - start or not cached_epochs
-        for a, b in {(b - a): (a, b) for a, b in self._chunks()}.values() if plain else ():
-            idx0 = np.full((b - a, self.batch_size), self.train.offset, np.int64)
-            if self._fed:
-                lowered[b - a] = self._chunk_fed.lower(carry, *self._feed(idx0), keys0[a:b])
-            else:
-                lowered[b - a] = self._chunk.lower(
-                    carry, xs, ys, jnp.asarray(idx0.astype(np.int32)), keys0[a:b]
-                )
-        lowered_feat = {}
-        if cached_epochs:
-            f1 = jax.eval_shape(self._feat_batch, carry[0], carry[1], xs[:1])
-            sharding = None if self._mesh is None else NamedSharding(self._mesh, P())
-            f_all = jax.ShapeDtypeStruct(
-                (len(self.train), *f1.shape[1:]), f1.dtype, sharding=sharding
-            )
-            for a, b in {(b - a): (a, b) for a, b in self._chunks(cached=True)}.values():
-                idx_f = jnp.zeros((b - a, self.batch_size), jnp.int32)
-                lowered_feat[b - a] = self._chunk_feat.lower(carry, f_all, ys, idx_f, keys0[a:b])
-
-        def timed_compile(lw: Any) -> tuple[Any, float]:
-            return lw.compile(), time.perf_counter()
-
-        train_done = time.perf_counter()
-        with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            jobs = {n: pool.submit(timed_compile, lw) for n, lw in lowered.items()}
-            jobs_feat = {n: pool.submit(timed_compile, lw) for n, lw in lowered_feat.items()}
-            eval_compile = 0.0
-            if self.test is not None:
-                t1 = time.perf_counter()
-                test_xy = self._replicate((jnp.asarray(self.test.x), jnp.asarray(self.test.y)))
-                if plain:
-                    self._eval.lower(carry[0], carry[1], *test_xy).compile()
-                eval_compile = time.perf_counter() - t1
-            done = {n: job.result() for n, job in jobs.items()}
-            done_feat = {n: job.result() for n, job in jobs_feat.items()}
-        compile_seconds = time.perf_counter() - t0
-        compiled = {n: c for n, (c, _) in done.items()}
-        compiled_feat = {n: c for n, (c, _) in done_feat.items()}
-        train_done = max([train_done, *(t for _, t in [*done.values(), *done_feat.values()])])
-        # the evaluation compiles beside the training programs: "train" is the time until
-        # they were ready, "eval" the evaluation's own, and compile_seconds the wall time
-        compile_split = {"train": train_done - t0, "eval": eval_compile}
+        xs, ys = self._train_arrays()
+        compiled, compiled_feat, compile_seconds, compile_split, test_xy = self._compile_programs(
+            carry, xs, ys, start
+        )
         feats: jax.Array | None = None  # the training set's features, once cached
         test_feats: jax.Array | None = None
 
