@@ -163,8 +163,10 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         help="run every rule of a suite (same data, per-rule presets) and write one table",
         description="Run a benchmark suite: one `plastix train` per rule and seed into "
-        "OUT/<rule>/seed-<k> (finished runs are reused, killed ones resumed), then write "
-        "OUT/results.md, results.csv, accuracy.png and time.png.",
+        "OUT/<rule>/seed-<k> (finished runs are reused, killed ones resumed; seed 0's "
+        "programs are also compiled alone twice with a fresh compilation cache, once, for the "
+        "warm-start column), then write OUT/results.md, results.csv, accuracy.png and "
+        "time.png.",
     )
     b.add_argument("--suite", required=True, help="suite name (see `plastix list`)")
     b.add_argument("--seeds", type=int, default=1, metavar="K", help="seeds 0..K-1 per rule")
