@@ -179,11 +179,7 @@ def run_suite(
                     )
                     results.append(RunResult(entry, seed, run, None, None, error=err))
                     continue
-                warm = None
-                if warm_compile:
-                    warm = _warm_of(
-                        info, info_path, entry, run, seed, epochs, data_dir, sets, suite
-                    )
+                warm = _warm_of(info, info_path, now) if warm_compile and seed == 0 else None
                 results.append(RunResult(entry, seed, run, summary, info["peak_rss_bytes"], reused=True, warm_compile_seconds=warm))  # fmt: skip
                 continue
         resume = (run / "config.json").is_file() or (
@@ -202,31 +198,18 @@ def run_suite(
             continue
         info = {"peak_rss_bytes": rss, "command": cmd}
         info_path.write_text(json.dumps(info, indent=2) + "\n")
-        warm = None
-        if warm_compile:
-            warm = _warm_of(info, info_path, entry, run, seed, epochs, data_dir, sets, suite)
+        fresh = [a for a in cmd if a != "--resume"]  # the run's own command
+        warm = _warm_of(info, info_path, fresh) if warm_compile and seed == 0 else None
         summary = json.loads(summary_path.read_text())
         results.append(RunResult(entry, seed, run, summary, rss, warm_compile_seconds=warm))
     return results
 
 
-def _warm_of(
-    info: dict[str, Any],
-    info_path: Path,
-    entry: Entry,
-    run: Path,
-    seed: int,
-    epochs: int | None,
-    data_dir: str | None,
-    sets: Mapping[str, Any] | None,
-    suite: Suite,
-) -> float | None:
-    """Seed 0's warm compile seconds, measured once (:func:`_warm_compile`) and kept in the
-    run's ``bench.json``; None for the other seeds or when compiling alone failed."""
-    if seed != 0:
-        return None
+def _warm_of(info: dict[str, Any], info_path: Path, cmd: Sequence[str]) -> float | None:
+    """The warm compile seconds of the run ``cmd`` trains, measured once
+    (:func:`_warm_compile`) and kept in its ``bench.json``; None when compiling alone
+    failed."""
     if "compile_only" not in info:
-        cmd = _command(entry, run, seed, epochs, data_dir, sets or {}, suite.gradient_check, False)
         info["compile_only"] = _warm_compile(cmd)
         info_path.write_text(json.dumps(info, indent=2) + "\n")
     warm = info["compile_only"].get("warm")
