@@ -206,6 +206,76 @@ def test_incremental_pc_grads_are_the_small_learning_rate_limit_of_its_step(prob
     assert _rel(strict, g) > 0.1  # and it is not the strict relaxation's update
 
 
+def _clamped_energy(net, params, batch, states):
+    """The clamped PC energy over the hidden states, written out here (squared error):
+    E = sum_hidden 1/2 |z_n - mu_n|^2 + 1/2 |mu_out - y|^2, the predictions mu from
+    ``net.predictions``, the other nodes' states from ``states``."""
+    _, y = batch
+    hidden = [n for n in range(net.num_nodes) if n not in (net.input, net.output)]
+
+    def energy(zs):
+        full = list(states)
+        for n, z in zip(hidden, zs):
+            full[n] = z
+        mu = net.predictions(params, tuple(full))
+        e = sum(0.5 * jnp.sum((full[n] - mu[n]) ** 2) for n in hidden)
+        return e + 0.5 * jnp.sum((mu[net.output] - y) ** 2)
+
+    return energy, tuple(states[n] for n in hidden), hidden
+
+
+def _hidden_energy_grad_norms(net, params, batch, states):
+    """Per sample, the norm of :func:`_clamped_energy`'s gradient at ``states``."""
+    energy, zs, _ = _clamped_energy(net, params, batch, states)
+    g = jax.grad(energy)(zs)
+    return jnp.sqrt(sum(jnp.sum(a.reshape(a.shape[0], -1) ** 2, axis=1) for a in g))
+
+
+def test_incremental_pc_reports_its_last_steps_residual(problem):
+    """With the weights held, iPC's T steps are strict PC's relaxation: the same states, and
+    the residual of its last step is the energy gradient's norm at the states after T - 1
+    steps (computed here from the energy written out), as PC reports it. With the weights
+    moving (``step``) the metrics name T steps and a finite residual."""
+    net, params, batch = problem
+    T, sgd = 6, optax.sgd(0.1)
+    ipc = px.IncrementalPC(inference=px.Inference(steps=T, optimizer=sgd))
+    states, info = jax.jit(lambda p: ipc.relax(net, p, batch))(params)
+    pc_states, pc_info = px.PC(inference=ipc.inference).relax(net, params, batch)
+    for a, b in zip(states, pc_states, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    before, _ = px.PC(inference=px.Inference(steps=T - 1, optimizer=sgd)).relax(net, params, batch)
+    want = _hidden_energy_grad_norms(net, params, batch, before)
+    assert float(jnp.min(want)) > 1e-3  # not yet at rest: the check has something to compare
+    np.testing.assert_allclose(info.residual, want, rtol=1e-4)
+    np.testing.assert_allclose(pc_info.residual, want, rtol=1e-4)
+    assert int(info.steps) == T and int(info.not_converged) == 0
+    opt = optax.adam(1e-2)
+    _, _, _, m = ipc.step(net, params, None, opt.init(params), opt, batch)
+    assert int(m["inference_steps"]) == T and int(m["not_converged"]) == 0
+    assert np.isfinite(float(m["residual"])) and float(m["residual"]) > 0
+
+
+def test_pc_and_incremental_pc_honour_bounds_and_ipc_refuses_a_tolerance(problem):
+    """With ``inference.bounds`` PC's states are those of the plain projected relaxation
+    (``Inference.run`` on the energy written out; PC's shortcut of holding still states
+    while the errors reach them moved none outside the box, and was 2e-2 off), and iPC's,
+    with the weights held, the same (iPC ignored bounds before); ``inference.tol`` cannot
+    apply to iPC (the weights move at every step) and is refused."""
+    net, params, batch = problem
+    inf = px.Inference(steps=5, optimizer=optax.sgd(0.3), bounds=(-0.2, 0.2))
+    ff = net.feedforward(params, batch[0])
+    energy, z0, hidden = _clamped_energy(net, params, batch, ff)
+    assert max(float(jnp.max(jnp.abs(z))) for z in z0) > 0.5  # the box binds from the start
+    want, _ = inf.run(jax.value_and_grad(energy), z0)
+    for rule in (px.PC(inference=inf), px.IncrementalPC(inference=inf)):
+        states, _ = rule.relax(net, params, batch)
+        for n, w in zip(hidden, want, strict=True):
+            assert float(jnp.max(jnp.abs(states[n]))) <= 0.2 + 1e-7
+            np.testing.assert_allclose(states[n], w, rtol=1e-5, atol=1e-6)
+    with pytest.raises(px.ConfigError, match=r"tol=1e-06.*no equilibrium.*tol=null"):
+        px.IncrementalPC(inference=px.Inference(steps=5, tol=1e-6))
+
+
 class ScaledPC(px.PC):
     """A custom energy: the default one times 3 (only the energy is overridden)."""
 

@@ -179,8 +179,8 @@ def markdown(suite: Suite, rows: Sequence[dict[str, Any]], command: str) -> str:
             "in the last epoch: state updates per batch (the epoch's mean; fewer than the "
             "preset's cap where a tolerance stopped it) / the residual "
             "$\\lVert \\nabla_z E\\rVert$ per sample at its last gradient evaluation (the "
-            "epoch's mean; the median over seeds); — where the rule reports none (no states "
-            "to relax, or iPC, whose weights move at each of its inference steps).",
+            "epoch's mean; the median over seeds; iPC's at the last of its T steps, its "
+            "weights moving at each); — where the rule reports none (no states to relax).",
         ]
     if any(r["cosine_to_bp"] is not None or r["cosine_undefined"] for r in rows):
         lines += [

@@ -25,6 +25,7 @@ from .._errors import ConfigError
 from .._option import option
 from ..graph import Network
 from ..inference import AbstractInference, Inference, InferenceInfo
+from ..inference._inference import per_sample_norm
 from ._base import AbstractEnergyRule, AbstractGradientRule, Batch, Metrics, check_batch
 from ._costs import Cost, SquaredError, accuracy
 
@@ -502,6 +503,7 @@ class PC(AbstractPC):
             or type(self).output_energy is not AbstractPC.output_energy
             or type(self).total_energy is not AbstractPC.total_energy
             or self.inference.tol is not None
+            or self.inference.bounds is not None  # a still state outside the box moves
             or self.inference.steps == 0
         ):
             return {}, {}, 0
@@ -575,7 +577,12 @@ class IncrementalPC(AbstractPC):
     >>> batch = (jnp.ones((4, 3)), jnp.eye(2)[jnp.array([0, 1, 0, 1])])
     >>> params, _, _, metrics = rule.step(net, params, None, opt.init(params), opt, batch)
     >>> sorted(metrics)
-    ['accuracy', 'energy', 'loss']
+    ['accuracy', 'energy', 'inference_steps', 'loss', 'not_converged', 'residual']
+
+    ``residual`` and ``energy`` are those of the last of the ``T`` steps (the state gradient's
+    norm before its update, as for :class:`PC`); ``inference.bounds`` and ``inference.unroll``
+    apply as in :class:`Inference`; a tolerance does not (the weights move at every step, so
+    the relaxation has no fixed point to stop at) and is refused.
     """
 
     name: ClassVar[str] = "ipc"
@@ -591,6 +598,13 @@ class IncrementalPC(AbstractPC):
             raise ConfigError(
                 "incremental PC cannot use centred nudging (one relaxation per batch)."
             )
+        if self.inference.tol is not None:
+            raise ConfigError(
+                f"IncrementalPC(inference=Inference(tol={self.inference.tol!r})): iPC runs "
+                "exactly `steps` inference steps, its weights moving at every one, so there is "
+                "no equilibrium to stop at; set inference.tol=None (`--set "
+                "rule.inference.tol=null`) and choose `steps`."
+            )
 
     def optimizer_calls_per_step(self) -> int:
         return max(self.inference.steps, 1)
@@ -604,7 +618,7 @@ class IncrementalPC(AbstractPC):
         *,
         key: PRNGKeyArray | None = None,
     ) -> tuple[Any, Any, Metrics]:
-        _, _, total, metrics, _ = self._incremental(net, params, batch, None, None)
+        _, _, total, metrics, _, _ = self._incremental(net, params, batch, None, None)
         return total, state, metrics
 
     def step(
@@ -619,7 +633,7 @@ class IncrementalPC(AbstractPC):
         key: PRNGKeyArray | None = None,
     ) -> tuple[Any, Any, optax.OptState, Metrics]:
         """iPC's step: the weights move at every inference step (not one gradient step)."""
-        params, opt_state, _, metrics, _ = self._incremental(
+        params, opt_state, _, metrics, _, _ = self._incremental(
             net, params, batch, opt_state, optimizer
         )
         return params, state, opt_state, metrics
@@ -628,14 +642,8 @@ class IncrementalPC(AbstractPC):
         self, net: Network, params: Any, batch: Batch
     ) -> tuple[tuple[Array, ...], InferenceInfo]:
         """Every node's state after the ``T`` steps with the weights held."""
-        _, _, _, metrics, free = self._incremental(net, params, batch, None, None)
+        _, _, _, _, free, info = self._incremental(net, params, batch, None, None)
         x, y = batch
-        info = InferenceInfo(
-            metrics["energy"] * x.shape[0],
-            jnp.zeros((x.shape[0],), x.dtype),
-            jnp.asarray(max(self.inference.steps, 1)),
-            jnp.zeros((), jnp.int32),
-        )
         return self._full(net, x, y, free), info
 
     def _incremental(
@@ -645,12 +653,14 @@ class IncrementalPC(AbstractPC):
         batch: Batch,
         opt_state: optax.OptState | None,
         optimizer: optax.GradientTransformation | None,
-    ) -> tuple[Any, Any, Any, Metrics, tuple[Array, ...]]:
+    ) -> tuple[Any, Any, Any, Metrics, tuple[Array, ...], InferenceInfo]:
         """iPC's relaxation: at each of the T steps, the energy's gradients move the states
         and, with an ``optimizer``, the weights. Without one (weights held) it also returns the
         sum of the per-step weight gradients, iPC's update in the limit of a small learning
-        rate, which :meth:`grads` returns (None with an optimizer: :meth:`step` needs no sum),
-        and the final free states."""
+        rate, which :meth:`grads` returns (None with an optimizer: :meth:`step` needs no sum);
+        then the metrics, the final free states and the last step's :class:`InferenceInfo`
+        (energy and per-sample residual at its gradient evaluation, as :class:`Inference`
+        reports them)."""
         check_batch(net, batch)
         net.require_dag(self._title())
         x, y = batch
@@ -658,33 +668,53 @@ class IncrementalPC(AbstractPC):
         ((beta, weight),) = self._betas()
         ff = net.feedforward(params, x)
         free = tuple(ff[n] for n in self._free_nodes(net))
-        sopt = self.inference.optimizer
+        inf = self.inference
+        sopt = inf.optimizer
         sstate = sopt.init(free)
 
         def energy_of(free: tuple[Array, ...], p: Any) -> Array:
             return self._energy_of_free(net, x, y, beta, free, p)
 
-        def body(carry: Any, _: None) -> tuple[Any, Array]:
-            free, p, so, wo, total = carry
+        def body(carry: Any, _: None) -> tuple[Any, None]:
+            free, p, so, wo, total, _, _ = carry
             e, (gf, gp) = jax.value_and_grad(energy_of, argnums=(0, 1))(free, p)
             su, so = sopt.update(gf, so, free)
-            free = optax.apply_updates(free, su)
+            moved = optax.apply_updates(free, su)
+            if inf.bounds is None:
+                r = per_sample_norm(gf)
+            else:  # projected onto the box, with the projected gradient's residual
+                lo, hi = inf.bounds
+                moved = jax.tree.map(lambda a: jnp.clip(a, lo, hi), moved)
+                r = per_sample_norm(
+                    jax.tree.map(lambda a, b: a - jnp.clip(a - b, lo, hi), free, gf)
+                )
             gp = jax.tree.map(lambda g: (weight / bsz) * g, gp)
             if optimizer is None:
                 total = jax.tree.map(jnp.add, total, gp)
             else:
                 wu, wo = optimizer.update(gp, wo, p)
                 p = optax.apply_updates(p, wu)
-            return (free, p, so, wo, total), e
+            return (moved, p, so, wo, total, e.astype(e0.dtype), r.astype(r0.dtype)), None
 
-        steps = max(self.inference.steps, 1)
+        steps = max(inf.steps, 1)
         total = jax.tree.map(jnp.zeros_like, params) if optimizer is None else None
-        (free, params, _, opt_state, total), energies = jax.lax.scan(
-            body, (free, params, sstate, opt_state, total), None, length=steps
+        dtype = jnp.result_type(*jax.tree.leaves((free, y, params)))
+        e0, r0 = jnp.zeros((), dtype), jnp.zeros((bsz,), dtype)
+        unroll = inf.unroll if inf.unroll is not None else 1
+        (free, params, _, opt_state, total, energy, residual), _ = jax.lax.scan(
+            body,
+            (free, params, sstate, opt_state, total, e0, r0),
+            None,
+            length=steps,
+            unroll=unroll,
         )
+        info = InferenceInfo(energy, residual, jnp.asarray(steps), jnp.sum(~jnp.isfinite(residual)))
         metrics = {
             "loss": jnp.mean(self.cost(ff[net.output], y)),
             "accuracy": accuracy(ff[net.output], y),
-            "energy": energies[-1] / bsz,
+            "energy": energy / bsz,
+            "residual": jnp.mean(residual),
+            "not_converged": info.not_converged,
+            "inference_steps": info.steps,
         }
-        return params, opt_state, total, metrics, free
+        return params, opt_state, total, metrics, free, info
