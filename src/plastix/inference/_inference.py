@@ -41,6 +41,13 @@ def nothing_free(grad_fn: GradFn, states: Any) -> InferenceInfo:
 
 
 def per_sample_norm(tree: Any) -> Array:
+    """Per sample (the leading axis of every leaf), the Euclidean norm over all the leaves'
+    other entries: the residual :class:`InferenceInfo` reports for a state gradient.
+
+    >>> import jax.numpy as jnp, plastix as px
+    >>> px.inference.per_sample_norm((jnp.array([[3.0], [0.0]]), jnp.array([[4.0, 0.0], [0.0, 1.0]])))
+    Array([5., 1.], dtype=float32)
+    """
     leaves = jax.tree.leaves(tree)
     sq = sum(jnp.sum(jnp.square(jnp.abs(l)).reshape(l.shape[0], -1), axis=1) for l in leaves)
     return jnp.sqrt(sq)

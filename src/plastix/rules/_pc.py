@@ -24,8 +24,7 @@ from .._compile import run_once
 from .._errors import ConfigError
 from .._option import option
 from ..graph import Network
-from ..inference import AbstractInference, Inference, InferenceInfo
-from ..inference._inference import per_sample_norm
+from ..inference import AbstractInference, Inference, InferenceInfo, per_sample_norm
 from ._base import AbstractEnergyRule, AbstractGradientRule, Batch, Metrics, check_batch
 from ._costs import Cost, SquaredError, accuracy
 
