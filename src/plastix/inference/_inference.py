@@ -167,6 +167,32 @@ class Inference(AbstractInference):
         if self.tol is not None and not self.tol > 0:
             raise ConfigError(f"Inference(tol={self.tol!r}): need a positive tolerance or None.")
 
+    def project(self, states: Any) -> Any:
+        """``states`` clipped onto ``bounds`` (unchanged when ``bounds`` is None)."""
+        if self.bounds is None:
+            return states
+        lo, hi = self.bounds
+        return jax.tree.map(lambda a: jnp.clip(a, lo, hi), states)
+
+    def residual(self, states: Any, grads: Any) -> Array:
+        r"""Per-sample residual at ``states`` with state gradients ``grads``:
+        :math:`\lVert \nabla_z E \rVert`, or with ``bounds`` that of the projected gradient,
+        :math:`\lVert z - \mathrm{clip}(z - \nabla_z E) \rVert`.
+
+        >>> import jax.numpy as jnp, plastix as px
+        >>> z, g = jnp.array([[1.0, 0.5]]), jnp.array([[-3.0, 4.0]])
+        >>> px.Inference().residual(z, g).tolist()
+        [5.0]
+        >>> px.Inference(bounds=(0.0, 1.0)).residual(z, g).tolist()  # z - clip(z - g) = (0, 0.5)
+        [0.5]
+        """
+        if self.bounds is None:
+            return per_sample_norm(grads)
+        lo, hi = self.bounds
+        return per_sample_norm(
+            jax.tree.map(lambda a, b: a - jnp.clip(a - b, lo, hi), states, grads)
+        )
+
     def run(
         self,
         grad_fn: GradFn,
@@ -205,17 +231,7 @@ class Inference(AbstractInference):
 
         def update(z: Any, opt_state: Any, g: Any) -> tuple[Any, Any]:
             upd, opt_state = self.optimizer.update(g, opt_state, z)
-            z = optax.apply_updates(z, upd)
-            if self.bounds is not None:
-                lo, hi = self.bounds
-                z = jax.tree.map(lambda a: jnp.clip(a, lo, hi), z)
-            return z, opt_state
-
-        def residual_of(z: Any, g: Any) -> Array:
-            if self.bounds is None:
-                return per_sample_norm(g)
-            lo, hi = self.bounds
-            return per_sample_norm(jax.tree.map(lambda a, b: a - jnp.clip(a - b, lo, hi), z, g))
+            return self.project(optax.apply_updates(z, upd)), opt_state
 
         if self.tol is None:
 
@@ -248,7 +264,7 @@ class Inference(AbstractInference):
                 if last:
                     z_before = z
                     z, o, energy, g = step(fn, frozen, z, o)
-                    residual = residual_of(z_before, g)
+                    residual = self.residual(z_before, g)
             states = z
             steps_run = jnp.asarray(total)
             bad = jnp.sum(~jnp.isfinite(residual))
@@ -261,7 +277,7 @@ class Inference(AbstractInference):
             def wbody(carry: Any) -> Any:
                 z, o, t, _e, _r, _done = carry
                 e, g = grad_fn(z)
-                r = residual_of(z, g)
+                r = self.residual(z, g)
                 done = jnp.all(r <= tol)
                 z2, o2 = update(z, o, g)
                 keep = lambda a, b: jnp.where(done, a, b)  # noqa: E731

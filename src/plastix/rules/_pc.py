@@ -24,7 +24,7 @@ from .._compile import run_once
 from .._errors import ConfigError
 from .._option import option
 from ..graph import Network
-from ..inference import AbstractInference, Inference, InferenceInfo, per_sample_norm
+from ..inference import AbstractInference, Inference, InferenceInfo
 from ._base import AbstractEnergyRule, AbstractGradientRule, Batch, Metrics, check_batch
 from ._costs import Cost, SquaredError, accuracy
 
@@ -678,15 +678,9 @@ class IncrementalPC(AbstractPC):
             free, p, so, wo, total, _, _ = carry
             e, (gf, gp) = jax.value_and_grad(energy_of, argnums=(0, 1))(free, p)
             su, so = sopt.update(gf, so, free)
-            moved = optax.apply_updates(free, su)
-            if inf.bounds is None:
-                r = per_sample_norm(gf)
-            else:  # projected onto the box, with the projected gradient's residual
-                lo, hi = inf.bounds
-                moved = jax.tree.map(lambda a: jnp.clip(a, lo, hi), moved)
-                r = per_sample_norm(
-                    jax.tree.map(lambda a, b: a - jnp.clip(a - b, lo, hi), free, gf)
-                )
+            # projected onto inference.bounds, with the projected gradient's residual
+            moved = inf.project(optax.apply_updates(free, su))
+            r = inf.residual(free, gf)
             gp = jax.tree.map(lambda g: (weight / bsz) * g, gp)
             if optimizer is None:
                 total = jax.tree.map(jnp.add, total, gp)
